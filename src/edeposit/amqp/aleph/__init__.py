@@ -1,0 +1,81 @@
+"""The Aleph message model: requests, queries, results, records and errors.
+
+Clients build a request, serialize it (:mod:`edeposit.amqp.serializers`) and publish it;
+the Aleph daemon answers with the matching result::
+
+    SearchRequest(ISBNQuery("80-251-0225-4"))  ->  SearchResult([AlephRecord(...)])
+    CountRequest(AuthorQuery("Raymond"))       ->  CountResult(1)
+    ISBNValidationRequest("80-251-0225-4")     ->  ISBNValidationResult(True)
+    ExportRequest(EPublication(...))           ->  ExportResult("80-251-0225-4")
+
+Failures travel as error replies whose ``exception_name`` is one of the exception
+classes exported here.
+"""
+
+from edeposit.amqp.aleph.queries import (
+    QUERY_TYPES,
+    AuthorQuery,
+    DocumentQuery,
+    GenericQuery,
+    ICZQuery,
+    ISBNQuery,
+    PublisherQuery,
+    TitleQuery,
+)
+from edeposit.amqp.aleph.records import AlephRecord, Author, EPublication
+from edeposit.amqp.aleph.requests import (
+    REQUEST_TYPES,
+    CountRequest,
+    ExportRequest,
+    ISBNValidationRequest,
+    SearchRequest,
+)
+from edeposit.amqp.aleph.results import (
+    RESULT_TYPES,
+    CountResult,
+    ExportResult,
+    ISBNValidationResult,
+    SearchResult,
+)
+from edeposit.amqp.errors import (
+    AlephException,
+    DocumentNotFoundException,
+    ExportException,
+    ExportRejectedException,
+    InvalidAlephBaseException,
+    InvalidAlephFieldException,
+    InvalidISBNException,
+    LibraryNotFoundException,
+)
+
+__all__ = [
+    "QUERY_TYPES",
+    "REQUEST_TYPES",
+    "RESULT_TYPES",
+    "AlephException",
+    "AlephRecord",
+    "Author",
+    "AuthorQuery",
+    "CountRequest",
+    "CountResult",
+    "DocumentNotFoundException",
+    "DocumentQuery",
+    "EPublication",
+    "ExportException",
+    "ExportRejectedException",
+    "ExportRequest",
+    "ExportResult",
+    "GenericQuery",
+    "ICZQuery",
+    "ISBNQuery",
+    "ISBNValidationRequest",
+    "ISBNValidationResult",
+    "InvalidAlephBaseException",
+    "InvalidAlephFieldException",
+    "InvalidISBNException",
+    "LibraryNotFoundException",
+    "PublisherQuery",
+    "SearchRequest",
+    "SearchResult",
+    "TitleQuery",
+]

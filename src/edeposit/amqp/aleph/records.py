@@ -1,0 +1,177 @@
+"""Bibliographic values: :class:`Author`, :class:`EPublication` and :class:`AlephRecord`.
+
+``EPublication`` always has the 18 fields of the original wire format (DESIGN §3.3).
+Publications sent for export may come in the looser shapes real clients used (a string
+for a list, plain-string authors, nulls, ``cena`` = ``"None"``, the 21-field form); the
+constructor and the decoder normalize them, so code downstream sees one shape only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from edeposit.amqp.aleph import kinds
+from edeposit.amqp.aleph.message import Builder, Kind, Message, WireField, register
+
+__all__ = ["AlephRecord", "Author", "EPublication"]
+
+
+@register
+@dataclasses.dataclass(frozen=True, slots=True)
+class Author(Message):
+    """A person: ``Author("Eric S.", "Raymond", "")``; ``title`` holds ``$c`` (e.g. ``Ing.``)."""
+
+    firstName: str
+    lastName: str
+    title: str = ""
+
+    __wire__: ClassVar = {
+        "firstName": WireField(kinds.STR_LENIENT),
+        "lastName": WireField(kinds.STR_LENIENT),
+        "title": WireField(kinds.STR_LENIENT, ""),
+    }
+
+    @classmethod
+    def from_string(cls, name: str) -> Author:
+        """``"Surname, Forename"`` (the catalogue's order) → ``Author(Forename, Surname)``."""
+        surname, comma, forename = name.partition(",")
+        if not comma:
+            return cls("", name.strip())
+        return cls(forename.strip(), surname.strip())
+
+    def to_string(self) -> str:
+        """The catalogue's ``"Surname, Forename"`` form."""
+        if not self.firstName:
+            return self.lastName
+        return f"{self.lastName}, {self.firstName}"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value
+
+
+def _str_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [_text(item) for item in value]
+
+
+def _authors(value: Any) -> list[Author]:
+    if value is None:
+        return []
+    if isinstance(value, str | Author):
+        value = [value]
+    return [Author.from_string(item) if isinstance(item, str) else item for item in value]
+
+
+_LIST_FIELDS = ("ISBN", "ISBNSouboruPublikaci", "originaly")
+_TEXT_FIELDS = (
+    "nazev",
+    "podnazev",
+    "vazba",
+    "cena",
+    "castDil",
+    "nazevCasti",
+    "nakladatelVydavatel",
+    "datumVydani",
+    "poradiVydani",
+    "zpracovatelZaznamu",
+    "format",
+    "url",
+    "mistoVydani",
+    "internal_url",
+)
+
+
+def _authors_kind() -> Kind:
+    listed = kinds.message_list(lambda: (Author,), strings=Author.from_string)
+
+    def convert(value: Any, path: str, depth: int, build: Builder) -> Any:
+        if isinstance(value, str):  # one author given as a plain string
+            return [Author.from_string(value)] if value else []
+        return listed.decode(value, path, depth, build)
+
+    return Kind("array of Author objects or strings", convert)
+
+
+@register
+@dataclasses.dataclass(frozen=True, slots=True)
+class EPublication(Message):
+    """A publication as the e-deposit front-end sees it (field names are the original Czech).
+
+    Empty values are ``""`` and ``[]``, never ``None``; ``autori`` holds :class:`Author`.
+    """
+
+    ISBN: list[str]
+    nazev: str
+    podnazev: str
+    vazba: str
+    cena: str
+    castDil: str
+    nazevCasti: str
+    nakladatelVydavatel: str
+    datumVydani: str
+    poradiVydani: str
+    zpracovatelZaznamu: str
+    format: str
+    url: str
+    mistoVydani: str
+    ISBNSouboruPublikaci: list[str]
+    autori: list[Author]
+    originaly: list[str]
+    internal_url: str
+
+    __wire__: ClassVar = {
+        **{name: WireField(kinds.STR_LIST_LENIENT) for name in _LIST_FIELDS},
+        **{name: WireField(kinds.STR_LENIENT) for name in _TEXT_FIELDS},
+        "autori": WireField(_authors_kind()),
+    }
+    #: Fields of the later 21-field form: accepted on input, not kept.
+    __wire_legacy__: ClassVar = frozenset({"invalid_ISBN", "id_number", "anotace"})
+
+    def __post_init__(self) -> None:
+        normalize = object.__setattr__  # frozen: the constructor alone may normalize
+        for name in _LIST_FIELDS:
+            normalize(self, name, _str_list(getattr(self, name)))
+        for name in _TEXT_FIELDS:
+            normalize(self, name, _text(getattr(self, name)))
+        if self.cena == "None":  # what clients sent for "no price"
+            normalize(self, "cena", "")
+        normalize(self, "autori", _authors(self.autori))
+
+    @classmethod
+    def empty(cls, **values: Any) -> EPublication:
+        """A publication with every field empty except those given."""
+        blank: dict[str, Any] = {name: [] for name in (*_LIST_FIELDS, "autori")}
+        blank.update(dict.fromkeys(_TEXT_FIELDS, ""))
+        blank.update(values)
+        return cls(**blank)
+
+
+def _doc_number(value: Any, path: str, depth: int, build: Builder) -> int:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return kinds.INT.decode(value, path, depth, build)  # type: ignore[no-any-return]
+
+
+@register
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlephRecord(Message):
+    """One catalogue record: where it lives, its XML as Aleph sent it, and its parsed values."""
+
+    base: str
+    library: str
+    docNumber: int
+    xml: str
+    epublication: EPublication
+
+    __wire__: ClassVar = {
+        "base": WireField(kinds.STR_LENIENT),
+        "library": WireField(kinds.STR_LENIENT),
+        "docNumber": WireField(Kind("integer", _doc_number)),
+        "xml": WireField(kinds.STR),
+        "epublication": WireField(kinds.message(lambda: (EPublication,))),
+    }

@@ -1,0 +1,196 @@
+"""The JSON wire format: ``serialize(message) -> str`` and ``deserialize(text) -> message``.
+
+A message travels as a JSON object of its fields plus ``"__nt_name"``, the class name,
+recursively; lists stay lists (DESIGN §3.1)::
+
+    {"query": {"ISBN": "80-251-0225-4", "base": "nkc", "__nt_name": "ISBNQuery"},
+     "__nt_name": "SearchRequest"}
+
+``deserialize`` resolves ``__nt_name`` only through the registry of message classes, so
+a message can never make it build anything else, and checks every field against its
+class. Anything malformed raises :class:`DeserializationError` (a ``ValueError``) whose
+message names what is wrong and where: the JSON path (``$.query.ISBN``), the class and
+field, or the line, column and byte of a syntax or encoding error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Importing the package registers every message class.
+import edeposit.amqp.aleph  # noqa: F401
+from edeposit.amqp.aleph.message import MISSING, REGISTRY, Message
+from edeposit.amqp.errors import MessageError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_DEPTH",
+    "TYPE_KEY",
+    "DeserializationError",
+    "SerializationError",
+    "deserialize",
+    "serialize",
+]
+
+#: The key holding a structure's class name.
+TYPE_KEY = "__nt_name"
+#: Largest text ``deserialize`` accepts by default (bytes, or characters for ``str``).
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+#: Deepest nesting of arrays and objects accepted; real messages need fewer than 10.
+MAX_DEPTH = 64
+
+
+class DeserializationError(MessageError):
+    """A body that is not a valid message; the text says what and where."""
+
+
+class SerializationError(MessageError, TypeError):
+    """A value that has no wire form (not a message, list, dict or JSON scalar)."""
+
+
+def serialize(obj: Any) -> str:
+    """The JSON text of a message (or of lists, dicts and scalars holding messages).
+
+    Raises:
+        SerializationError: ``obj`` holds something without a wire form.
+    """
+    return json.dumps(_encode(obj, "$"), ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode(value: Any, path: str) -> Any:
+    if isinstance(value, Message):
+        encoded = {name: _encode(getattr(value, name), f"{path}.{name}") for name in value._fields}
+        encoded[TYPE_KEY] = type(value).__name__
+        return encoded
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_encode(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise SerializationError(f"{path}: dict key {key!r} is not a string")
+        return {key: _encode(item, f"{path}.{key}") for key, item in value.items()}
+    raise SerializationError(f"{path}: {type(value).__name__} cannot be serialized")
+
+
+def deserialize(
+    text: str | bytes | bytearray | memoryview, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Any:
+    """The message (or plain JSON value) that ``text`` encodes.
+
+    Args:
+        text: the JSON text, as ``str`` or as UTF-8 bytes.
+        max_bytes: larger input is refused before it is decoded.
+
+    Raises:
+        DeserializationError: invalid UTF-8 or JSON, too large or too deep, an unknown
+            ``__nt_name``, or a missing, unknown or wrongly typed field.
+    """
+    if isinstance(text, bytes | bytearray | memoryview):
+        raw = bytes(text)
+        if len(raw) > max_bytes:
+            raise DeserializationError(f"message is {len(raw)} bytes, larger than {max_bytes}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DeserializationError(
+                "message is not valid UTF-8: "
+                f"byte 0x{raw[error.start]:02x} at position {error.start}"
+            ) from None
+    elif not isinstance(text, str):
+        raise DeserializationError(f"message must be str or bytes, not {type(text).__name__}")
+    elif len(text) > max_bytes:
+        raise DeserializationError(f"message is {len(text)} characters, larger than {max_bytes}")
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as error:
+        raise DeserializationError(
+            f"message is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            f" (char {error.pos})"
+        ) from None
+    except RecursionError:
+        raise DeserializationError("message is nested too deeply") from None
+    return _decode(data, "$", 0)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise DeserializationError(f"message has the key {duplicate!r} twice in one object")
+    return result
+
+
+def _decode(value: Any, path: str, depth: int) -> Any:
+    """Any JSON value: structures named by ``__nt_name`` become messages."""
+    if depth > MAX_DEPTH:
+        raise DeserializationError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        if TYPE_KEY in value:
+            return _build(value, None, path, depth)
+        return {key: _decode(item, f"{path}.{key}", depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+    return value
+
+
+def _build(
+    data: dict[str, Any],
+    allowed: tuple[type[Message], ...] | None,
+    path: str,
+    depth: int,
+) -> Message:
+    """The message ``data`` describes, checked field by field against its class."""
+    if depth > MAX_DEPTH:
+        raise DeserializationError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    cls = _message_class(data, allowed, path)
+    name = cls.__name__
+    wire = cls.__wire__
+    legacy: frozenset[str] = getattr(cls, "__wire_legacy__", frozenset())
+    for key in data:
+        if key != TYPE_KEY and key not in wire and key not in legacy:
+            raise DeserializationError(f"{path}: {name} has no field {key!r}")
+    arguments: dict[str, Any] = {}
+    for field_name, field in wire.items():
+        if field_name in data:
+            arguments[field_name] = _field_value(
+                cls, field_name, data[field_name], f"{path}.{field_name}", depth
+            )
+        elif field.default is not MISSING:
+            arguments[field_name] = field.missing_value()
+        else:
+            raise DeserializationError(f"{path}: {name} is missing the field {field_name!r}")
+    try:
+        return cls(**arguments)
+    except (TypeError, ValueError) as error:
+        raise DeserializationError(f"{path}: cannot build {name}: {error}") from None
+
+
+def _message_class(
+    data: dict[str, Any], allowed: tuple[type[Message], ...] | None, path: str
+) -> type[Message]:
+    """The registered class ``data`` names, if it is one of ``allowed``."""
+    name = data.get(TYPE_KEY)
+    if name is None:
+        raise DeserializationError(f"{path}: object has no {TYPE_KEY!r} naming its class")
+    if not isinstance(name, str):
+        raise DeserializationError(f"{path}: {TYPE_KEY} must be a string, not {name!r}")
+    cls = REGISTRY.get(name)
+    if cls is None:
+        raise DeserializationError(f"{path}: unknown message class {name!r}")
+    if allowed is not None and cls not in allowed:
+        expected = " or ".join(option.__name__ for option in allowed)
+        raise DeserializationError(f"{path}: expected {expected}, got {name}")
+    return cls
+
+
+def _field_value(cls: type[Message], field_name: str, value: Any, path: str, depth: int) -> Any:
+    try:
+        return cls.__wire__[field_name].kind.decode(value, path, depth, _build)
+    except DeserializationError:
+        raise
+    except MessageError as error:
+        raise DeserializationError(f"{cls.__name__}.{field_name} at {error}") from None
