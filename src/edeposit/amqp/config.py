@@ -97,7 +97,7 @@ class Settings:
 
     # --- Aleph daemon -------------------------------------------------------------------
     #: Requests handled at once (worker threads; also the consumer prefetch).
-    ALEPH_DAEMON_WORKERS: int = 16
+    ALEPH_DAEMON_WORKERS: int = 32
     #: Largest request body accepted, in bytes; larger ones get an error reply undecoded.
     ALEPH_DAEMON_MAX_BODY_BYTES: int = 1024 * 1024
     #: Seconds a graceful stop waits for requests in flight.

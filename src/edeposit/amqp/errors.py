@@ -4,6 +4,7 @@
 
     EdepositAMQPError
     ├── MessageError (also ValueError)  a body or value that is not a valid message
+    │   └── RequestTooLargeError         a request body over the configured size limit
     ├── AlephException                   the catalogue refused, failed or was unreachable
     │   ├── InvalidAlephBaseException    unknown logical base
     │   ├── InvalidAlephFieldException   unknown index code (CCL field)
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidISBNException",
     "LibraryNotFoundException",
     "MessageError",
+    "RequestTooLargeError",
 ]
 
 
@@ -44,6 +46,10 @@ class EdepositAMQPError(Exception):
 
 class MessageError(EdepositAMQPError, ValueError):
     """A message body or value is not valid; the text names the class, field or position."""
+
+
+class RequestTooLargeError(MessageError):
+    """A request body is larger than the daemon accepts; it was not decoded."""
 
 
 class AlephException(EdepositAMQPError):

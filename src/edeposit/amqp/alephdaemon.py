@@ -1,0 +1,271 @@
+"""The Aleph daemon: answers Aleph requests from RabbitMQ (``alephdaemon start|stop|…``).
+
+Each message on the daemon queue is decoded (:mod:`edeposit.amqp.serializers`),
+handled by :class:`~edeposit.amqp.aleph.service.AlephService` and answered on
+``RABBITMQ_ALEPH_EXCHANGE`` with the request's ``UUID`` header echoed unchanged
+(DESIGN §4): a serialized result, or an ``application/text`` error whose headers
+(``exception``, ``exception_name``, ``exception_type``, ``traceback``) tell what failed.
+A request key ``a.b.request`` is answered on ``a.b.result``; a request with
+``reply_to`` is also answered there, with ``correlation_id``. A message without a
+``UUID`` header is acked, logged and counted, and gets no answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from typing import Any
+
+import pika
+from pika.spec import Basic, BasicProperties
+
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.broker import BrokerError, PublishRejectedError
+from edeposit.amqp.config import ConfigError, Settings
+from edeposit.amqp.daemonwrapper import ACTIONS, ExitCode
+from edeposit.amqp.errors import RequestTooLargeError
+from edeposit.amqp.parameters import connection_parameters, describe_broker
+from edeposit.amqp.pikadaemon import PikaDaemon
+from edeposit.amqp.replyledger import ReplyLedger, request_key
+from edeposit.amqp.serializers import deserialize, serialize
+from edeposit.amqp.topology import aleph_topology
+
+__all__ = ["AlephDaemon", "Reply", "getConnectionParameters", "main", "result_key"]
+
+log = logging.getLogger(__name__)
+
+#: ``(body, properties)`` of an answer.
+Reply = tuple[bytes, BasicProperties]
+
+
+def getConnectionParameters(settings: Settings | None = None) -> pika.ConnectionParameters:
+    """Connection parameters of the configured broker and Aleph vhost."""
+    return connection_parameters(settings or settings_module.get())
+
+
+def result_key(request_key_: str, default: str) -> str:
+    """The routing key of the answer: ``a.b.request`` → ``a.b.result``, else ``default``."""
+    prefix, dot, last = request_key_.rpartition(".")
+    if dot and last == "request" and prefix:
+        return f"{prefix}.result"
+    return default
+
+
+class AlephDaemon(PikaDaemon):
+    """A :class:`PikaDaemon` that answers Aleph requests; everything else comes from settings."""
+
+    def __init__(
+        self,
+        connection_param: pika.ConnectionParameters | None = None,
+        queue: str | None = None,
+        output_exchange: str | None = None,
+        output_key: str | None = None,
+        *,
+        settings: Settings | None = None,
+        service: Any = None,
+    ) -> None:
+        self.settings = settings or settings_module.get()
+        cfg = self.settings
+        super().__init__(
+            connection_param or getConnectionParameters(cfg),
+            queue or cfg.RABBITMQ_ALEPH_DAEMON_QUEUE,
+            output_exchange or cfg.RABBITMQ_ALEPH_EXCHANGE,
+            output_key or cfg.RABBITMQ_ALEPH_PLONE_KEY,
+            workers=cfg.ALEPH_DAEMON_WORKERS,
+            topology=aleph_topology(cfg),
+            shutdown_timeout=cfg.ALEPH_DAEMON_SHUTDOWN_TIMEOUT,
+            reconnect_max_delay=cfg.ALEPH_DAEMON_RECONNECT_MAX_DELAY,
+            pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
+            log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
+        )
+        self.service = service
+        self.ledger = ReplyLedger()
+
+    def body(self) -> None:
+        """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
+        owned = self.service is None
+        if owned:
+            from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415 - after fork
+
+            self.service = AlephService(self.settings)
+        log.info(
+            "Aleph daemon: broker %s, queue %r, Aleph %s, %d workers",
+            describe_broker(self.settings),
+            self.queue,
+            self.settings.ALEPH_URL,
+            self.workers,
+        )
+        try:
+            super().body()
+        finally:
+            if owned:
+                self.service.close()
+
+    # --- one message --------------------------------------------------------------
+
+    def onMessageReceived(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        headers = properties.headers if isinstance(properties.headers, dict) else {}
+        if "UUID" not in headers:
+            self.count("dropped_without_uuid")
+            log.warning(
+                "message without a UUID header dropped (key %r, %d bytes)",
+                method_frame.routing_key,
+                len(body),
+            )
+            return True
+        uuid = headers["UUID"]
+        key = request_key(uuid, body)
+        earlier = None
+        if method_frame.redelivered:
+            earlier = self.ledger.begin(key, self.shutdown_timeout)
+        else:
+            self.ledger.start(key)
+        if earlier is not None and earlier.answered:
+            log.info("UUID %r: redelivered, already answered; acking", uuid)
+            self.ledger.finish(key, reply=None, answered=True)
+            return True
+        if earlier is not None and earlier.reply is not None:
+            reply: Reply = earlier.reply
+        else:
+            reply = self.answer(body, uuid, properties)
+        try:
+            self.publish_reply(reply, method_frame, properties)
+        except PublishRejectedError:
+            self.ledger.finish(key, reply=reply, answered=False)
+            log.error("UUID %r: the broker refused the answer; request requeued", uuid)
+            self._requeue()
+            return False
+        except (BrokerError, TimeoutError) as error:
+            self.ledger.finish(key, reply=reply, answered=False)
+            log.warning("UUID %r: answer not confirmed (%s); left to redelivery", uuid, error)
+            return False
+        self.ledger.finish(key, reply=None, answered=True)
+        return True
+
+    def _requeue(self) -> None:
+        delivery = getattr(self._local, "delivery", None)
+        if delivery is not None and self.connection is not None and not self._local.settled:
+            self._local.settled = True
+            self.connection.nack(delivery, requeue=True)
+
+    def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Reply:
+        """The result of the request in ``body``, or the error it caused, ready to publish."""
+        assert self.service is not None
+        try:
+            limit = self.settings.ALEPH_DAEMON_MAX_BODY_BYTES
+            if len(body) > limit:
+                raise RequestTooLargeError(
+                    f"request body of {len(body)} bytes is larger than the limit of {limit}"
+                )
+            request = deserialize(body)
+            log.info("UUID %r: %s", uuid, type(request).__name__)
+            log.debug("UUID %r: request %r", uuid, request)
+            result = self.service.handle(request)
+            payload = serialize(result).encode("utf-8")
+        except Exception as error:  # noqa: BLE001 - every failure becomes an error reply
+            self.count("error_replies")
+            log.info("UUID %r: answered with %s: %s", uuid, type(error).__name__, error)
+            return error_reply(error, uuid, properties)
+        self.count("results")
+        return payload, self._properties("application/json", uuid, properties, {})
+
+    def publish_reply(
+        self, reply: Reply, method_frame: Basic.Deliver, request: BasicProperties
+    ) -> None:
+        """Publish ``reply`` on the output exchange (and to ``reply_to``), confirmed."""
+        payload, properties = reply
+        routing_key = result_key(method_frame.routing_key, self.output_key)
+        self.sendMessage(self.output_exchange, routing_key, payload, properties)
+        if request.reply_to:
+            direct = BasicProperties(
+                content_type=properties.content_type,
+                delivery_mode=properties.delivery_mode,
+                headers=properties.headers,
+                correlation_id=request.correlation_id or _text(properties.headers["UUID"]),
+            )
+            self.sendMessage("", request.reply_to, payload, direct)
+
+    @staticmethod
+    def _properties(
+        content_type: str, uuid: Any, request: BasicProperties, extra: dict[str, Any]
+    ) -> BasicProperties:
+        return BasicProperties(
+            content_type=content_type,
+            delivery_mode=2,
+            headers={"UUID": uuid, **extra},
+            correlation_id=request.correlation_id,
+        )
+
+    def status_details(self) -> tuple[bool, str]:
+        """Whether the broker answers with these settings (a short, separate connection)."""
+        where = describe_broker(self.settings)
+        try:
+            connection = pika.BlockingConnection(connection_parameters(self.settings, quick=True))
+        except Exception as error:  # noqa: BLE001 - any failure means "unreachable"
+            return False, f"broker {where} unreachable: {type(error).__name__} {error}".strip()
+        connection.close()
+        return True, f"broker {where} reachable"
+
+
+def error_reply(error: BaseException, uuid: Any, request: BasicProperties) -> Reply:
+    """An error answer: ``application/text``, the message as body, details in headers."""
+    message = str(error)
+    headers = {
+        "UUID": uuid,
+        "exception": message,
+        "exception_name": type(error).__name__,
+        "exception_type": str(type(error)),
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+    properties = BasicProperties(
+        content_type="application/text",
+        delivery_mode=2,
+        headers=headers,
+        correlation_id=request.correlation_id,
+    )
+    return message.encode("utf-8", "replace"), properties
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alephdaemon",
+        description="Answer Aleph catalogue requests arriving through RabbitMQ.",
+        epilog="status exits 0 when running and the broker answers, 4 when running but the "
+        "broker does not, 3 when not running. Settings: /etc/edeposit/amqp.json, "
+        "~/edeposit/amqp.json, $EDEPOSIT_AMQP_CONFIG, environment variables.",
+    )
+    parser.add_argument("action", nargs="?", choices=ACTIONS, help="what to do (default: start)")
+    parser.add_argument(
+        "-f", "--foreground", action="store_true", help="run attached (systemd, containers)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``alephdaemon`` command."""
+    arguments = build_parser().parse_args(argv)
+    try:
+        current = settings_module.get()
+    except ConfigError as error:
+        print(f"alephdaemon: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    logging.getLogger().setLevel(current.LOG_LEVEL.upper())
+    daemon = AlephDaemon(settings=current)
+    action = arguments.action or "start"
+    if arguments.foreground and action in ("start", "restart"):
+        return daemon.run_foreground()
+    return daemon.run_daemon(action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

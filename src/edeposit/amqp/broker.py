@@ -1,0 +1,509 @@
+"""One AMQP connection on its own I/O thread: consume, publish with confirms, reconnect.
+
+pika's ``SelectConnection`` runs on a dedicated thread, so heartbeats keep flowing
+whatever handlers do. Other threads talk to it only through :meth:`BrokerConnection.publish`,
+:meth:`~BrokerConnection.ack` and :meth:`~BrokerConnection.nack`, which queue an
+operation and wake the loop (``add_callback_threadsafe``); a burst of operations costs
+one wake-up. Publishes are confirmed by the broker: :meth:`publish` returns a future
+that resolves on ``Basic.Ack`` and fails on ``Basic.Nack`` or a lost connection.
+
+After every (re)connect the topology is declared again, qos and confirms are set, and
+every registered consumer resumes. Lost connections are retried with exponential
+backoff and jitter, capped; refused credentials or a missing vhost on the first attempt
+are fatal (a clear error instead of a retry storm).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.adapters.select_connection import SelectConnection
+from pika.channel import Channel
+from pika.spec import Basic, BasicProperties
+
+from edeposit.amqp.topology import Topology
+
+__all__ = [
+    "BrokerConnection",
+    "BrokerError",
+    "BrokerUnavailableError",
+    "Delivery",
+    "FatalBrokerError",
+    "PublishRejectedError",
+]
+
+log = logging.getLogger(__name__)
+
+
+class BrokerError(Exception):
+    """Base of the broker connection's errors."""
+
+
+class BrokerUnavailableError(BrokerError):
+    """The connection (or its channel) is down; the operation did not happen."""
+
+
+class PublishRejectedError(BrokerError):
+    """The broker refused a published message (``Basic.Nack``)."""
+
+
+class FatalBrokerError(BrokerError):
+    """Retrying cannot help: refused credentials, missing vhost, conflicting topology."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message received from a queue; ``generation`` ties it to the channel it came on."""
+
+    method: Basic.Deliver
+    properties: BasicProperties
+    body: bytes
+    generation: int
+
+
+OnMessage = Callable[[Delivery], None]
+
+
+@dataclasses.dataclass(slots=True)
+class _Consumer:
+    queue: str
+    on_message: OnMessage
+    exclusive: bool = False
+    tag: str | None = None
+
+
+class BrokerConnection:
+    """A self-healing AMQP connection with one channel, run on its own thread.
+
+    Args:
+        parameters: where and how to connect.
+        topology: exchanges, queues and bindings declared after every connect.
+        prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
+        name: names the I/O thread and log lines.
+        reconnect_max_delay: cap of the backoff between connection attempts, seconds.
+    """
+
+    def __init__(
+        self,
+        parameters: pika.ConnectionParameters,
+        topology: Topology | None = None,
+        *,
+        prefetch: int = 0,
+        name: str = "amqp",
+        reconnect_max_delay: float = 30.0,
+        reconnect_base_delay: float = 0.25,
+    ) -> None:
+        self.parameters = parameters
+        self.topology = topology or Topology()
+        self.prefetch = prefetch
+        self.name = name
+        self.reconnect_max_delay = reconnect_max_delay
+        self.reconnect_base_delay = reconnect_base_delay
+        #: Increments with every channel opened; deliveries of older ones cannot be acked.
+        self.generation = 0
+        #: Successful connections so far (1 after the first; more after reconnects).
+        self.connections = 0
+        #: The error that stopped the connection for good, if any.
+        self.fatal_error: BaseException | None = None
+
+        self._consumers: list[_Consumer] = []
+        self._on_ready: list[Callable[[], None]] = []
+        self._ops: collections.deque[tuple[Callable[[], None], Future[None] | None]] = (
+            collections.deque()
+        )
+        self._ops_lock = threading.Lock()
+        self._wake_pending = False
+        self._connection: SelectConnection | None = None
+        self._channel: Channel | None = None
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unconfirmed: dict[int, Future[None]] = {}
+        self._publish_seq = 0
+        self._consuming = False
+        self._attempt = 0
+
+    # --- life cycle (any thread) --------------------------------------------------
+
+    def add_consumer(self, queue: str, on_message: OnMessage, *, exclusive: bool = False) -> None:
+        """Consume ``queue`` now and after every reconnect; call before :meth:`start`.
+
+        ``on_message`` runs on the I/O thread: it must return quickly (hand work off).
+        """
+        self._consumers.append(_Consumer(queue, on_message, exclusive))
+
+    def add_ready_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the I/O thread each time the channel is ready and consuming."""
+        self._on_ready.append(callback)
+
+    def start(self) -> None:
+        """Start the I/O thread; it connects, and reconnects until :meth:`stop`."""
+        if self._thread is not None:
+            raise RuntimeError("connection already started")
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-io", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the channel is open, declared and consuming; False on timeout or failure."""
+        self._ready.wait(timeout)
+        return self._ready.is_set() and not self._stopped.is_set()
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop_consuming(self) -> Future[None]:
+        """Cancel every consumer; the future resolves when the broker confirmed it."""
+        done: Future[None] = Future()
+        self._submit(lambda: self._cancel_consumers(done), on_down=done)
+        return done
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Close the connection and end the I/O thread (waits at most ``timeout``)."""
+        self._stopping.set()
+        self._submit(self._close_connection, on_down=None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # --- operations (any thread) --------------------------------------------------
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: BasicProperties,
+        *,
+        mandatory: bool = False,
+    ) -> Future[None]:
+        """Publish with confirms; the future resolves when the broker has the message.
+
+        It fails with :class:`PublishRejectedError` on a nack and :class:`BrokerUnavailableError`
+        when the connection is (or goes) down before the confirm.
+        """
+        done: Future[None] = Future()
+        self._submit(
+            lambda: self._publish(
+                exchange, routing_key, body, properties, done, mandatory=mandatory
+            ),
+            on_down=done,
+        )
+        return done
+
+    def ack(self, delivery: Delivery) -> None:
+        """Acknowledge ``delivery`` (dropped if its channel is gone: the broker redelivers)."""
+        self._submit(lambda: self._settle(delivery, ack=True, requeue=False), on_down=None)
+
+    def nack(self, delivery: Delivery, *, requeue: bool) -> None:
+        """Reject ``delivery``: back to the queue, or to its dead-letter exchange."""
+        self._submit(lambda: self._settle(delivery, ack=False, requeue=requeue), on_down=None)
+
+    def _submit(self, operation: Callable[[], None], on_down: Future[None] | None) -> None:
+        with self._ops_lock:
+            connection = self._connection
+            if connection is None or self._stopped.is_set():
+                if on_down is not None and not on_down.done():
+                    on_down.set_exception(BrokerUnavailableError(f"{self.name}: not connected"))
+                return
+            self._ops.append((operation, on_down))
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        try:
+            connection.ioloop.add_callback_threadsafe(self._run_ops)
+        except Exception:  # noqa: BLE001 - the loop is closing; its close path fails the futures
+            log.debug("%s: wake-up after close ignored", self.name)
+
+    def _run_ops(self) -> None:
+        with self._ops_lock:
+            operations = list(self._ops)
+            self._ops.clear()
+            self._wake_pending = False
+        for operation, _future in operations:
+            operation()
+
+    # --- the I/O thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                connection = SelectConnection(
+                    self.parameters,
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_open_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+                with self._ops_lock:
+                    self._connection = connection
+                connection.ioloop.start()
+                self._after_connection()
+                if self._stopping.is_set():
+                    break
+                delay = self._next_delay()
+                log.warning("%s: reconnecting in %.2f s", self.name, delay)
+                self._stopping.wait(delay)
+        finally:
+            self._stopped.set()
+            self._ready.set()  # wake waiters; fatal_error / is_running tell what happened
+            self._fail_pending(BrokerUnavailableError(f"{self.name}: connection stopped"))
+
+    def _next_delay(self) -> float:
+        self._attempt += 1
+        ceiling = min(self.reconnect_max_delay, self.reconnect_base_delay * 2**self._attempt)
+        return float(ceiling * random.uniform(0.5, 1.0))
+
+    def _after_connection(self) -> None:
+        """Between connections: forget the channel, fail what waited on it."""
+        with self._ops_lock:
+            self._connection = None
+            stale = list(self._ops)
+            self._ops.clear()
+            self._wake_pending = False
+        for _operation, future in stale:  # queued for a loop that no longer runs
+            if future is not None and not future.done():
+                future.set_exception(BrokerUnavailableError(f"{self.name}: connection lost"))
+        self._channel = None
+        self._consuming = False
+        self._ready.clear()
+        self._fail_pending(BrokerUnavailableError(f"{self.name}: connection lost"))
+
+    def _fail_pending(self, error: BrokerError) -> None:
+        pending, self._unconfirmed = self._unconfirmed, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    def _on_connection_open(self, connection: Any) -> None:
+        log.info("%s: connected to %s", self.name, _where(self.parameters))
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
+        fatal = isinstance(
+            error,
+            pika.exceptions.ProbableAuthenticationError
+            | pika.exceptions.ProbableAccessDeniedError
+            | pika.exceptions.AuthenticationError,
+        )
+        if fatal and self.connections == 0:
+            self._fatal(FatalBrokerError(_describe_open_error(self.parameters, error)))
+        else:
+            log.warning("%s: cannot connect to %s: %s", self.name, _where(self.parameters), error)
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:
+        if not self._stopping.is_set():
+            log.warning("%s: connection closed: %s", self.name, reason)
+        connection.ioloop.stop()
+
+    def _fatal(self, error: FatalBrokerError) -> None:
+        log.error("%s: %s", self.name, error)
+        self.fatal_error = error
+        self._stopping.set()
+
+    def _on_channel_open(self, channel: Channel) -> None:
+        self.generation += 1
+        self._channel = channel
+        self._publish_seq = 0
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        steps = [
+            *self.topology.declarations(channel),
+            lambda callback: channel.basic_qos(prefetch_count=self.prefetch, callback=callback),
+            lambda callback: channel.confirm_delivery(self._on_confirm, callback=callback),
+        ]
+        _run_steps(steps, self._start_consuming)
+
+    def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
+        if self._channel is not channel:
+            return
+        self._channel = None
+        self._ready.clear()
+        self._fail_pending(BrokerUnavailableError(f"{self.name}: channel closed: {reason}"))
+        connection = self._connection
+        if self._stopping.is_set() or connection is None:
+            return
+        if isinstance(reason, pika.exceptions.ChannelClosedByBroker) and reason.reply_code in (
+            403,
+            404,
+            406,
+        ):
+            message = f"{self.name}: the broker refused a declaration: {reason.reply_text}"
+            if self.connections == 0:
+                self._fatal(FatalBrokerError(message))
+            else:
+                log.error("%s", message)
+        if connection.is_open:
+            connection.close()
+
+    def _start_consuming(self) -> None:
+        channel = self._channel
+        if channel is None:
+            return
+        for consumer in self._consumers:
+            consumer.tag = channel.basic_consume(
+                consumer.queue,
+                self._dispatcher(consumer, self.generation),
+                exclusive=consumer.exclusive,
+            )
+        self._consuming = bool(self._consumers)
+        self.connections += 1
+        self._attempt = 0
+        self._ready.set()
+        log.info(
+            "%s: ready (channel %d, consuming %s)",
+            self.name,
+            self.generation,
+            ", ".join(c.queue for c in self._consumers) or "nothing",
+        )
+        for callback in self._on_ready:
+            callback()
+
+    def _dispatcher(self, consumer: _Consumer, generation: int) -> Callable[..., None]:
+        def on_message(
+            channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+        ) -> None:
+            consumer.on_message(Delivery(method, properties, body, generation))
+
+        return on_message
+
+    def _cancel_consumers(self, done: Future[None]) -> None:
+        channel = self._channel
+        active = [c for c in self._consumers if c.tag is not None]
+        if channel is None or not channel.is_open or not active:
+            done.set_result(None)
+            return
+        remaining = len(active)
+
+        def cancelled(_frame: Any) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 and not done.done():
+                done.set_result(None)
+
+        for consumer in active:
+            channel.basic_cancel(consumer.tag or "", callback=cancelled)
+            consumer.tag = None
+        self._consuming = False
+        self._consumers.clear()  # no resubscription after a reconnect while stopping
+
+    def _publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: BasicProperties,
+        done: Future[None],
+        *,
+        mandatory: bool,
+    ) -> None:
+        channel = self._channel
+        if channel is None or not channel.is_open or not self._ready.is_set():
+            done.set_exception(BrokerUnavailableError(f"{self.name}: channel not open"))
+            return
+        try:
+            channel.basic_publish(exchange, routing_key, body, properties, mandatory=mandatory)
+        except Exception as error:  # noqa: BLE001 - any publish failure fails only this future
+            done.set_exception(BrokerUnavailableError(f"{self.name}: publish failed: {error}"))
+            return
+        self._publish_seq += 1
+        self._unconfirmed[self._publish_seq] = done
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tag: int = method.delivery_tag
+        if method.multiple:
+            tags = [seq for seq in self._unconfirmed if seq <= tag]
+        else:
+            tags = [tag] if tag in self._unconfirmed else []
+        acked = isinstance(method, Basic.Ack)
+        for seq in tags:
+            future = self._unconfirmed.pop(seq)
+            if acked:
+                future.set_result(None)
+            else:
+                future.set_exception(
+                    PublishRejectedError(f"{self.name}: broker nacked message {seq}")
+                )
+
+    def _on_return(
+        self, channel: Channel, method: Any, properties: BasicProperties, body: bytes
+    ) -> None:
+        headers = properties.headers or {}
+        log.warning(
+            "%s: message to exchange %r key %r was unroutable (UUID %r): %s",
+            self.name,
+            method.exchange,
+            method.routing_key,
+            headers.get("UUID"),
+            method.reply_text,
+        )
+
+    def _settle(self, delivery: Delivery, *, ack: bool, requeue: bool) -> None:
+        channel = self._channel
+        if channel is None or not channel.is_open or delivery.generation != self.generation:
+            log.debug(
+                "%s: delivery %d from an old channel left to redelivery",
+                self.name,
+                delivery.method.delivery_tag,
+            )
+            return
+        if ack:
+            channel.basic_ack(delivery.method.delivery_tag)
+        else:
+            channel.basic_nack(delivery.method.delivery_tag, requeue=requeue)
+
+    def _close_connection(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.is_open:
+            connection.close()
+        elif connection is not None:
+            connection.ioloop.stop()
+
+
+Step = Callable[[Callable[[Any], None]], None]
+
+
+def _run_steps(steps: list[Step], done: Callable[[], None]) -> None:
+    """Run asynchronous channel calls one after the other, then ``done``."""
+    remaining = list(steps)
+
+    def next_step(_result: Any = None) -> None:
+        if not remaining:
+            done()
+            return
+        remaining.pop(0)(next_step)
+
+    next_step()
+
+
+def _where(parameters: pika.ConnectionParameters) -> str:
+    return f"amqp://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
+
+
+def _describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:
+    where = _where(parameters)
+    user = getattr(parameters.credentials, "username", "?")
+    if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
+        return (
+            f"access to vhost {parameters.virtual_host!r} on {where} refused for user {user!r}: "
+            f"create it and grant access with `rabbitmqctl add_vhost {parameters.virtual_host}` "
+            f"and `rabbitmqctl set_permissions -p {parameters.virtual_host} {user} '.*' '.*' '.*'`"
+        )
+    return (
+        f"login to {where} refused for user {user!r}: check RABBITMQ_USER_NAME and "
+        f"RABBITMQ_USER_PASSWORD (or `rabbitmqctl change_password {user} …`)"
+    )

@@ -1,0 +1,100 @@
+"""Remember recent requests so a redelivered one is never answered twice by this daemon.
+
+A request is redelivered when the broker did not see its ack: the connection dropped
+while it was being handled, or after its reply was confirmed but before the ack
+arrived. The ledger, keyed by the request's ``UUID`` header and a digest of its body,
+tells the redelivered copy what already happened: still being worked on (wait for
+it), reply computed but not confirmed (publish that reply, without asking Aleph again),
+or answered (just ack). Entries expire after ``ttl`` seconds; the ledger is bounded.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import threading
+import time
+from typing import Any
+
+__all__ = ["Entry", "ReplyLedger", "request_key"]
+
+
+def request_key(uuid: Any, body: bytes) -> tuple[str, bytes]:
+    """Identity of a request: its UUID header (any type) and a digest of its body."""
+    return repr(uuid), hashlib.blake2b(body, digest_size=16).digest()
+
+
+@dataclasses.dataclass(slots=True)
+class Entry:
+    """What this daemon did with one request."""
+
+    working: bool = True
+    answered: bool = False
+    reply: Any = None
+    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
+    touched: float = dataclasses.field(default_factory=time.monotonic)
+
+
+class ReplyLedger:
+    """Thread-safe record of requests in progress and recently answered."""
+
+    def __init__(self, max_entries: int = 20_000, ttl: float = 900.0) -> None:
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self._entries: collections.OrderedDict[tuple[str, bytes], Entry] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def begin(self, key: tuple[str, bytes], wait: float) -> Entry | None:
+        """Start work on ``key``; or, if seen before, the earlier entry once it is settled.
+
+        Returns None when the caller should handle the request itself (new, or the
+        earlier attempt left nothing usable); else the earlier :class:`Entry`.
+        """
+        with self._lock:
+            earlier = self._entries.get(key)
+            if earlier is None or (
+                not earlier.working and not earlier.answered and earlier.reply is None
+            ):
+                self._entries[key] = Entry()
+                self._entries.move_to_end(key)
+                self._prune()
+                return None
+        earlier.finished.wait(wait)
+        with self._lock:
+            if earlier.working:  # still not done: take it over
+                return None
+            earlier.working = True
+            earlier.finished.clear()
+            return earlier
+
+    def start(self, key: tuple[str, bytes]) -> None:
+        """Record that a first delivery of ``key`` is being worked on."""
+        with self._lock:
+            self._entries[key] = Entry()
+            self._entries.move_to_end(key)
+            self._prune()
+
+    def finish(self, key: tuple[str, bytes], *, reply: Any, answered: bool) -> None:
+        """Record the outcome: the reply (kept until answered) and whether it was confirmed."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return
+            entry.working = False
+            entry.answered = entry.answered or answered
+            entry.reply = None if entry.answered else reply
+            entry.touched = time.monotonic()
+            entry.finished.set()
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        while self._entries:
+            key, oldest = next(iter(self._entries.items()))
+            expired = now - oldest.touched > self.ttl
+            if not expired and len(self._entries) <= self.max_entries:
+                break
+            if oldest.working and not expired:
+                self._entries.move_to_end(key)
+                break
+            del self._entries[key]

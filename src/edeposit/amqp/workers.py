@@ -1,0 +1,69 @@
+"""A bounded pool of daemon worker threads for message handlers.
+
+Hand-written because ``ThreadPoolExecutor`` joins its threads at interpreter exit:
+a handler stuck on a slow catalogue would then hold the process past its shutdown
+time limit. Here the threads are daemons; the owner decides how long to wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+__all__ = ["WorkerPool"]
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[], None]
+
+
+class WorkerPool:
+    """``size`` threads running submitted callables; tracks how many are in progress."""
+
+    def __init__(self, size: int, name: str = "worker") -> None:
+        if size < 1:
+            raise ValueError("a worker pool needs at least one thread")
+        self.size = size
+        self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
+            for index in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Tasks submitted and not yet finished."""
+        return self._pending
+
+    def submit(self, task: Task) -> None:
+        with self._idle:
+            self._pending += 1
+        self._tasks.put(task)
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        """Wait until every submitted task has finished; False if ``timeout`` ran out."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def shutdown(self) -> None:
+        """Let idle threads end; busy ones end after their task (they are daemons)."""
+        for _ in self._threads:
+            self._tasks.put(None)
+
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            try:
+                task()
+            except Exception:
+                log.exception("worker task failed")
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.notify_all()
