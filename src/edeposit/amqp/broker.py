@@ -30,6 +30,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
+from edeposit.amqp.parameters import describe_open_error, where
 from edeposit.amqp.topology import Topology
 
 __all__ = [
@@ -204,6 +205,23 @@ class BrokerConnection:
         )
         return done
 
+    def call(self, operation: Callable[[Channel, Callable[[Any], None]], None]) -> Future[Any]:
+        """Run ``operation(channel, done)`` on the I/O thread; ``done(value)`` resolves the future.
+
+        For the occasional declaration or binding outside the topology.
+        """
+        result: Future[Any] = Future()
+
+        def run() -> None:
+            channel = self._channel
+            if channel is None or not channel.is_open:
+                result.set_exception(BrokerUnavailableError(f"{self.name}: channel not open"))
+                return
+            operation(channel, lambda value: None if result.done() else result.set_result(value))
+
+        self._submit(run, on_down=result)
+        return result
+
     def ack(self, delivery: Delivery) -> None:
         """Acknowledge ``delivery`` (dropped if its channel is gone: the broker redelivers)."""
         self._submit(lambda: self._settle(delivery, ack=True, requeue=False), on_down=None)
@@ -288,7 +306,7 @@ class BrokerConnection:
                 future.set_exception(error)
 
     def _on_connection_open(self, connection: Any) -> None:
-        log.info("%s: connected to %s", self.name, _where(self.parameters))
+        log.info("%s: connected to %s", self.name, where(self.parameters))
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
@@ -299,9 +317,9 @@ class BrokerConnection:
             | pika.exceptions.AuthenticationError,
         )
         if fatal and self.connections == 0:
-            self._fatal(FatalBrokerError(_describe_open_error(self.parameters, error)))
+            self._fatal(FatalBrokerError(describe_open_error(self.parameters, error)))
         else:
-            log.warning("%s: cannot connect to %s: %s", self.name, _where(self.parameters), error)
+            log.warning("%s: cannot connect to %s: %s", self.name, where(self.parameters), error)
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:
@@ -488,22 +506,3 @@ def _run_steps(steps: list[Step], done: Callable[[], None]) -> None:
         remaining.pop(0)(next_step)
 
     next_step()
-
-
-def _where(parameters: pika.ConnectionParameters) -> str:
-    return f"amqp://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
-
-
-def _describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:
-    where = _where(parameters)
-    user = getattr(parameters.credentials, "username", "?")
-    if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
-        return (
-            f"access to vhost {parameters.virtual_host!r} on {where} refused for user {user!r}: "
-            f"create it and grant access with `rabbitmqctl add_vhost {parameters.virtual_host}` "
-            f"and `rabbitmqctl set_permissions -p {parameters.virtual_host} {user} '.*' '.*' '.*'`"
-        )
-    return (
-        f"login to {where} refused for user {user!r}: check RABBITMQ_USER_NAME and "
-        f"RABBITMQ_USER_PASSWORD (or `rabbitmqctl change_password {user} …`)"
-    )

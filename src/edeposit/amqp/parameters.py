@@ -5,10 +5,17 @@ from __future__ import annotations
 import ssl
 
 import pika
+import pika.exceptions
 
 from edeposit.amqp.config import Settings
 
-__all__ = ["connection_parameters", "describe_broker"]
+__all__ = [
+    "connection_parameters",
+    "describe_broker",
+    "describe_open_error",
+    "root_cause",
+    "where",
+]
 
 
 def connection_parameters(
@@ -57,4 +64,46 @@ def describe_broker(settings: Settings, virtual_host: str | None = None) -> str:
     return (
         f"{scheme}://{settings.RABBITMQ_USER_NAME}@{settings.RABBITMQ_HOST}:"
         f"{settings.RABBITMQ_PORT}/{vhost}"
+    )
+
+
+def where(parameters: pika.ConnectionParameters) -> str:
+    """``amqp://host:port/vhost`` of connection parameters (no credentials)."""
+    return f"amqp://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The socket or protocol error that pika's connection errors wrap."""
+    while True:
+        inner = getattr(error, "exception", None)
+        if not isinstance(inner, BaseException) and error.args:
+            inner = error.args[0]
+        if not isinstance(inner, BaseException):
+            return error
+        error = inner
+
+
+def describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:
+    """One line saying why a connection was refused and how to fix it."""
+    address = where(parameters)
+    user = getattr(parameters.credentials, "username", "?")
+    error = root_cause(error)
+    if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
+        return (
+            f"access to vhost {parameters.virtual_host!r} on {address} refused for user {user!r}: "
+            f"create it and grant access with `rabbitmqctl add_vhost {parameters.virtual_host}` "
+            f"and `rabbitmqctl set_permissions -p {parameters.virtual_host} {user} '.*' '.*' '.*'`"
+        )
+    if isinstance(
+        error, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError
+    ):
+        return (
+            f"login to {address} refused for user {user!r}: check RABBITMQ_USER_NAME and "
+            f"RABBITMQ_USER_PASSWORD (or `rabbitmqctl change_password {user} …`)"
+        )
+    reason = str(error) or type(error).__name__
+    return (
+        f"cannot reach RabbitMQ at {address}: {reason}; is it running and are RABBITMQ_HOST "
+        "and RABBITMQ_PORT right? (start it with `rabbitmq-server -detached` or "
+        "`systemctl start rabbitmq-server`)"
     )

@@ -1,0 +1,300 @@
+"""``AlephClient``: ask the Aleph daemon through RabbitMQ and wait for the answer.
+
+::
+
+    with AlephClient() as client:
+        records = client.search(ISBNQuery("80-251-0225-4"))
+        hits = client.count(AuthorQuery("Raymond"))
+
+Each call publishes the request (persistent, confirmed) with a fresh ``UUID`` and waits
+for the answer with that ``UUID`` until its deadline; many calls may be in flight on one
+connection, from many threads (:meth:`AlephClient.submit` returns a :class:`PendingCall`). An error
+answer raises :class:`RemoteError`; a call past its deadline raises
+:class:`CallTimeoutError`, and an answer arriving after that is dropped, never handed to
+another call.
+
+Answers come back on a private queue of the client, not on the shared answer queue:
+requests go out with the routing key ``<client>.request`` (bound to the daemon queue
+while the client lives), which the daemon answers on ``<client>.result``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import Future
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pika.spec import BasicProperties
+
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.message import Message
+from edeposit.amqp.aleph.queries import ISBNQuery, Query
+from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.requests import (
+    CountRequest,
+    ExportRequest,
+    ISBNValidationRequest,
+    SearchRequest,
+)
+from edeposit.amqp.aleph.results import (
+    CountResult,
+    ExportResult,
+    ISBNValidationResult,
+    SearchResult,
+)
+from edeposit.amqp.broker import BrokerConnection, Delivery
+from edeposit.amqp.config import Settings
+from edeposit.amqp.deadlines import Deadlines
+from edeposit.amqp.errors import EdepositAMQPError
+from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.serializers import deserialize, serialize
+from edeposit.amqp.topology import Binding, Queue, Topology, aleph_topology
+
+__all__ = ["AlephClient", "CallTimeoutError", "ClientError", "PendingCall", "RemoteError"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Seconds an unused answer queue of a vanished client lives on the broker.
+REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
+
+
+class ClientError(EdepositAMQPError):
+    """The client could not complete a call (not connected, unexpected answer…)."""
+
+
+class CallTimeoutError(ClientError, TimeoutError):
+    """No answer arrived before the call's deadline."""
+
+
+class RemoteError(ClientError):
+    """The daemon answered with an error; its name, message and traceback are kept."""
+
+    def __init__(
+        self, exception_name: str, message: str, traceback: str = "", exception_type: str = ""
+    ) -> None:
+        super().__init__(f"{exception_name}: {message}")
+        self.exception_name = exception_name
+        self.message = message
+        self.traceback = traceback
+        self.exception_type = exception_type
+
+
+class PendingCall:
+    """A request in flight. :meth:`result` waits for the answer and decodes it.
+
+    Decoding happens in the thread that asks for the result, never on the
+    connection's I/O thread.
+    """
+
+    __slots__ = ("_answer", "uuid")
+
+    def __init__(self, request_uuid: str) -> None:
+        self.uuid = request_uuid
+        self._answer: Future[tuple[BasicProperties, bytes]] = Future()
+
+    def done(self) -> bool:
+        return self._answer.done()
+
+    def result(self) -> Any:
+        """The decoded result; raises :class:`RemoteError`, :class:`CallTimeoutError`, …"""
+        properties, body = self._answer.result()
+        headers = properties.headers or {}
+        if "exception" in headers:
+            raise RemoteError(
+                str(headers.get("exception_name", "Exception")),
+                str(headers.get("exception", "")),
+                str(headers.get("traceback", "")),
+                str(headers.get("exception_type", "")),
+            )
+        try:
+            return deserialize(body)
+        except Exception as error:
+            raise ClientError(f"undecodable answer (UUID {self.uuid}): {error}") from error
+
+    def _resolve(self, answer: tuple[BasicProperties, bytes]) -> None:
+        if not self._answer.done():
+            self._answer.set_result(answer)
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._answer.done():
+            self._answer.set_exception(error)
+
+
+class AlephClient:
+    """A connection to the Aleph daemon's exchange, with calls that wait for their answers.
+
+    Args:
+        settings: broker and topology settings (default: the configured ones).
+        timeout: default deadline of a call, in seconds.
+        connect_timeout: how long the constructor waits for the broker.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.settings = settings or settings_module.get()
+        self.timeout = timeout
+        self.name = f"aleph-client-{uuid.uuid4().hex[:12]}"
+        cfg = self.settings
+        self.reply_queue = self.name
+        self.request_key = f"{self.name}.{cfg.RABBITMQ_ALEPH_DAEMON_KEY}"
+        self._calls: dict[str, PendingCall] = {}
+        self._deadlines = Deadlines(f"{self.name}-deadlines")
+        self._lock = threading.Lock()
+        base = aleph_topology(cfg)
+        topology = Topology(
+            base.exchanges,
+            (
+                *base.queues,
+                Queue(
+                    self.reply_queue, durable=False, arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS}
+                ),
+            ),
+            (
+                *base.bindings,
+                Binding(
+                    cfg.RABBITMQ_ALEPH_EXCHANGE, self.request_key, cfg.RABBITMQ_ALEPH_DAEMON_QUEUE
+                ),
+                Binding(
+                    cfg.RABBITMQ_ALEPH_EXCHANGE,
+                    f"{self.name}.{cfg.RABBITMQ_ALEPH_PLONE_KEY}",
+                    self.reply_queue,
+                ),
+            ),
+        )
+        self.connection = BrokerConnection(
+            connection_parameters(cfg), topology, prefetch=0, name=self.name
+        )
+        self.connection.add_consumer(self.reply_queue, self._on_answer)
+        self.connection.start()
+        if not self.connection.wait_ready(connect_timeout):
+            self.connection.stop(timeout=2.0)
+            error = self.connection.fatal_error
+            raise ClientError(
+                str(error) if error else f"broker not reachable in {connect_timeout} s"
+            )
+
+    # --- calls ------------------------------------------------------------------------
+
+    def submit(self, request: Message, timeout: float | None = None) -> PendingCall:
+        """Publish ``request``; the returned call yields its result within ``timeout``."""
+        deadline = self.timeout if timeout is None else timeout
+        call = PendingCall(str(uuid.uuid4()))
+        with self._lock:
+            self._calls[call.uuid] = call
+        self._deadlines.add(deadline, lambda: self._expire(call, deadline))
+        properties = BasicProperties(
+            content_type="application/json", delivery_mode=2, headers={"UUID": call.uuid}
+        )
+        published = self.connection.publish(
+            self.settings.RABBITMQ_ALEPH_EXCHANGE,
+            self.request_key,
+            serialize(request).encode("utf-8"),
+            properties,
+            mandatory=True,
+        )
+        published.add_done_callback(lambda done: self._on_published(call, done))
+        return call
+
+    def call(self, request: Message, timeout: float | None = None) -> Any:
+        """Publish ``request`` and wait for its result; raises what the answer carries."""
+        return self.submit(request, timeout).result()
+
+    def search(self, query: Query, timeout: float | None = None) -> list[AlephRecord]:
+        """The records matching ``query``."""
+        result = self._expect(self.call(SearchRequest(query), timeout), SearchResult)
+        return list(result.records)
+
+    def count(self, query: Query, timeout: float | None = None) -> int:
+        """How many records match ``query``."""
+        return self._expect(self.call(CountRequest(query), timeout), CountResult).num_of_records
+
+    def validate_isbn(self, isbn: str | ISBNQuery, timeout: float | None = None) -> bool:
+        """Whether ``isbn`` is a valid ISBN-10 or ISBN-13."""
+        result = self.call(ISBNValidationRequest(isbn), timeout)
+        return self._expect(result, ISBNValidationResult).is_valid
+
+    def export(self, epublication: EPublication, timeout: float | None = None) -> str:
+        """Send a new publication to the catalogue; the ISBN it was accepted under."""
+        return self._expect(self.call(ExportRequest(epublication), timeout), ExportResult).ISBN
+
+    @staticmethod
+    def _expect(result: Any, kind: type[T]) -> T:
+        if not isinstance(result, kind):
+            raise ClientError(f"expected {kind.__name__}, got {type(result).__name__}")
+        return result
+
+    # --- answers ----------------------------------------------------------------------
+
+    def _on_published(self, call: PendingCall, published: Future[None]) -> None:
+        error = published.exception()
+        if error is not None:
+            self._finish(call, ClientError(f"request not published: {error}"))
+
+    def _on_answer(self, delivery: Delivery) -> None:
+        """On the I/O thread: pair the answer with its call, ack it, decode elsewhere."""
+        self.connection.ack(delivery)
+        headers = delivery.properties.headers or {}
+        with self._lock:
+            call = self._calls.pop(str(headers.get("UUID")), None)
+        if call is None:
+            log.info("answer for an unknown or expired call dropped (UUID %r)", headers.get("UUID"))
+            return
+        call._resolve((delivery.properties, delivery.body))
+
+    def _expire(self, call: PendingCall, deadline: float) -> None:
+        if not call.done():
+            self._finish(
+                call, CallTimeoutError(f"no answer within {deadline:g} s (UUID {call.uuid})")
+            )
+
+    def _finish(self, call: PendingCall, error: BaseException) -> None:
+        with self._lock:
+            self._calls.pop(call.uuid, None)
+        call._fail(error)
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove the client's request binding, then close the connection."""
+        cfg = self.settings
+        if self.connection.is_ready:
+            unbound = self.connection.call(
+                lambda channel, done: channel.queue_unbind(
+                    cfg.RABBITMQ_ALEPH_DAEMON_QUEUE,
+                    cfg.RABBITMQ_ALEPH_EXCHANGE,
+                    self.request_key,
+                    callback=done,
+                )
+            )
+            try:
+                unbound.result(timeout=5.0)
+            except Exception as error:  # noqa: BLE001 - the binding expires with nothing
+                log.warning("could not remove binding %r: %s", self.request_key, error)
+        self.connection.stop(timeout=5.0)
+        with self._lock:
+            pending = list(self._calls.values())
+            self._calls.clear()
+        for call in pending:
+            call._fail(ClientError("client closed"))
+        self._deadlines.close()
+
+    def __enter__(self) -> AlephClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,169 @@
+"""``edeposit-demo``: the whole path once, end to end, on this machine.
+
+Builds the broker topology, starts the Aleph emulator (default corpus) and the Aleph
+daemon (a real subprocess), sends the original documentation's request —
+``SearchRequest(ISBNQuery("80-251-0225-4"))`` with a ``UUID`` header — reads the answer
+from the answer queue, prints it, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pika
+from edeposit.amqp.emulator import AlephEmulator
+
+from edeposit.amqp import aleph, alephdaemon, amqp_tool, settings
+from edeposit.amqp.cli import format_records
+from edeposit.amqp.config import ConfigError, Settings
+from edeposit.amqp.serializers import deserialize, serialize
+
+__all__ = ["main"]
+
+#: Seconds to wait for the daemon to consume, and for the answer.
+WAIT = 30.0
+
+
+def _step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def _start_daemon(emulator: AlephEmulator, workdir: Path) -> subprocess.Popen[bytes]:
+    environment = {
+        **os.environ,
+        "ALEPH_URL": emulator.url,
+        "ALEPH_EXPORT_URL": emulator.export_url,
+        "ALEPH_DAEMON_PIDFILE": str(workdir / "alephdaemon.pid"),
+    }
+    log = (workdir / "alephdaemon.log").open("wb")
+    command = [sys.executable, "-m", "edeposit.amqp.alephdaemon", "--foreground"]
+    return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for_consumer(
+    channel: pika.adapters.blocking_connection.BlockingChannel,
+    queue: str,
+    daemon: subprocess.Popen[bytes],
+) -> None:
+    deadline = time.monotonic() + WAIT
+    while channel.queue_declare(queue, passive=True).method.consumer_count < 1:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the Aleph daemon did not start consuming")
+        time.sleep(0.1)
+
+
+def _send_example(config: Settings) -> tuple[str, pika.BlockingConnection]:
+    """The original documentation's example, unchanged apart from imports."""
+    connection = pika.BlockingConnection(alephdaemon.getConnectionParameters())
+    channel = connection.channel()
+    json_data = serialize(aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")))
+    request_uuid = str(uuid.uuid4())
+    properties = pika.BasicProperties(
+        content_type="application/json", delivery_mode=1, headers={"UUID": request_uuid}
+    )
+    channel.basic_publish(
+        exchange=settings.RABBITMQ_ALEPH_EXCHANGE,
+        routing_key=settings.RABBITMQ_ALEPH_DAEMON_KEY,
+        properties=properties,
+        body=json_data,
+    )
+    print(f"published to {config.RABBITMQ_ALEPH_EXCHANGE}['{config.RABBITMQ_ALEPH_DAEMON_KEY}']")
+    print(f"  UUID: {request_uuid}")
+    print(f"  body: {json_data}")
+    return request_uuid, connection
+
+
+def _receive(
+    connection: pika.BlockingConnection, queue: str, request_uuid: str
+) -> tuple[pika.BasicProperties, bytes]:
+    """The answer with our UUID; other waiting answers are left in the queue."""
+    channel = connection.channel()
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        method, properties, body = channel.basic_get(queue)
+        if method is None:
+            connection.sleep(0.05)
+            continue
+        if (properties.headers or {}).get("UUID") == request_uuid:
+            channel.basic_ack(method.delivery_tag)
+            channel.close()  # unacked answers of other clients go back to the queue
+            return properties, body
+    raise RuntimeError(f"no answer with UUID {request_uuid} within {WAIT:.0f} s")
+
+
+def _print_answer(properties: pika.BasicProperties, body: bytes) -> None:
+    headers = properties.headers or {}
+    print(f"content type {properties.content_type}, headers: {sorted(headers)}")
+    if "exception" in headers:
+        print(f"ERROR {headers.get('exception_name')}: {headers['exception']}")
+        return
+    result = deserialize(body)
+    print(f"{type(result).__name__} with {len(result.records)} record(s):\n")
+    print(format_records(result.records))
+    for record in result.records:
+        print(f"\nEPublication of {record.base}/{record.library} doc {record.docNumber}:")
+        for name, value in record.epublication._asdict().items():
+            if value:
+                print(f"  {name:21} {value!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; 0 when the answer arrived and was a result."""
+    try:
+        config = settings.get()
+    except ConfigError as error:
+        print(f"edeposit-demo: {error}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="edeposit-demo-") as tmp:
+        workdir = Path(tmp)
+        _step(
+            f"broker topology in vhost '{config.RABBITMQ_ALEPH_VIRTUALHOST}' (amqp_tool --create)"
+        )
+        if amqp_tool.main(["--create"]) != 0:
+            return 1
+        _step("Aleph X-Server emulator (default corpus)")
+        with AlephEmulator() as emulator:
+            print(f"listening on {emulator.url}")
+            _step("Aleph daemon (alephdaemon --foreground, a subprocess)")
+            daemon = _start_daemon(emulator, workdir)
+            try:
+                probe = pika.BlockingConnection(alephdaemon.getConnectionParameters())
+                _wait_for_consumer(probe.channel(), config.RABBITMQ_ALEPH_DAEMON_QUEUE, daemon)
+                probe.close()
+                print(f"running, pid {daemon.pid}")
+                _step("request: SearchRequest(ISBNQuery('80-251-0225-4'))")
+                request_uuid, connection = _send_example(config)
+                _step(f"answer from queue '{config.RABBITMQ_ALEPH_PLONE_QUEUE}'")
+                properties, body = _receive(
+                    connection, config.RABBITMQ_ALEPH_PLONE_QUEUE, request_uuid
+                )
+                connection.close()
+                _print_answer(properties, body)
+                failed = "exception" in (properties.headers or {})
+            except Exception as error:  # noqa: BLE001 - reported with the daemon's log
+                print(f"edeposit-demo: {error}", file=sys.stderr)
+                print(
+                    (workdir / "alephdaemon.log").read_text(errors="replace")[-3000:],
+                    file=sys.stderr,
+                )
+                return 1
+            finally:
+                _step("stopping the daemon and the emulator")
+                daemon.send_signal(signal.SIGTERM)
+                try:
+                    print(f"daemon exited with {daemon.wait(timeout=WAIT)}")
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+                    print("daemon killed: it did not stop in time")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
