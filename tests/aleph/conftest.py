@@ -1,0 +1,116 @@
+"""Fixtures of the Aleph client tests: the real records, the golden values, local servers."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from edeposit.amqp.aleph import Author, EPublication
+
+#: DESIGN §3.3: what record cpk20051492461 ("unix_raymond") must give, exactly.
+RAYMOND = EPublication.empty(
+    ISBN=["80-251-0225-4"],
+    nazev="Umění programování v UNIXu /",
+    vazba="(brož.) :",
+    cena="Kč 590,00",
+    mistoVydani="Brno :",
+    nakladatelVydavatel="Computer Press,",
+    datumVydani="2004",
+    poradiVydani="Vyd. 1.",
+    zpracovatelZaznamu="BOA001",
+    format="23 cm",
+    autori=[Author("Eric S.", "Raymond", "")],
+    originaly=["Art of UNIX programming"],
+)
+RAYMOND_ISBN = "80-251-0225-4"
+RAYMOND_SYSNO = 1492461
+
+
+@pytest.fixture(scope="session")
+def raymond_oai(aleph_fixtures: Path) -> Path:
+    """The Raymond record as NKP's find_doc reply (OAI-MARC)."""
+    return aleph_fixtures / "responses" / "nkp_find_doc_unix_raymond_cpk20051492461.xml"
+
+
+@pytest.fixture(scope="session")
+def raymond_marcxml(aleph_fixtures: Path) -> Path:
+    """The Raymond record as NKP's ill_get_doc record (MARC 21 slim, slash namespace)."""
+    name = "nkp_marcxml_unix_raymond_translation_765_cpk20051492461.xml"
+    return aleph_fixtures / "records" / "marcxml" / name
+
+
+@pytest.fixture(scope="session")
+def fixture_file(aleph_fixtures: Path) -> Callable[[str], Path]:
+    """The one fixture file whose name contains ``part``."""
+
+    def find(part: str) -> Path:
+        matches = [path for path in aleph_fixtures.rglob("*.xml") if part in path.name]
+        assert len(matches) == 1, f"{part!r} names {matches}"
+        return matches[0]
+
+    return find
+
+
+@dataclass
+class CannedReply:
+    """What the crafted server answers: status, headers and body bytes."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/xml"})
+
+
+@dataclass
+class CraftedServer:
+    """A real HTTP server on 127.0.0.1 answering every request with :attr:`reply`."""
+
+    url: str
+    reply: CannedReply
+    requests: list[tuple[str, str, dict[str, str], bytes]]
+
+
+@pytest.fixture
+def crafted_server() -> Iterator[CraftedServer]:
+    """A stdlib HTTP server in a thread that serves crafted bytes (hostile or broken replies)."""
+    state = CraftedServer("", CannedReply(), [])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            state.requests.append((self.command, self.path, dict(self.headers), body))
+            reply = state.reply
+            self.send_response(reply.status)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self._answer()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="crafted-server", daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
