@@ -16,16 +16,18 @@ field, or the line, column and byte of a syntax or encoding error.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 # Importing the package registers every message class.
 import edeposit.amqp.aleph  # noqa: F401
-from edeposit.amqp.aleph.message import MISSING, REGISTRY, Message
+from edeposit.amqp.aleph.message import MISSING, REGISTRY, Message, checked_str
 from edeposit.amqp.errors import MessageError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_INT_DIGITS",
     "TYPE_KEY",
     "DeserializationError",
     "SerializationError",
@@ -39,6 +41,8 @@ TYPE_KEY = "__nt_name"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 #: Deepest nesting of arrays and objects accepted; real messages need fewer than 10.
 MAX_DEPTH = 64
+#: Longest integer literal accepted (Python's own limit for ``int(str)``).
+MAX_INT_DIGITS = 4300
 
 
 class DeserializationError(MessageError):
@@ -53,9 +57,18 @@ def serialize(obj: Any) -> str:
     """The JSON text of a message (or of lists, dicts and scalars holding messages).
 
     Raises:
-        SerializationError: ``obj`` holds something without a wire form.
+        SerializationError: ``obj`` holds something without a wire form, such as a
+            non-finite float (JSON has no NaN) or a string with a lone surrogate
+            (it has no UTF-8 form).
     """
-    return json.dumps(_encode(obj, "$"), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(_encode(obj, "$"), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _encodable_str(value: str, path: str) -> str:
+    try:
+        return checked_str(value, path)
+    except MessageError as error:
+        raise SerializationError(str(error)) from None
 
 
 def _encode(value: Any, path: str) -> Any:
@@ -63,7 +76,11 @@ def _encode(value: Any, path: str) -> Any:
         encoded = {name: _encode(getattr(value, name), f"{path}.{name}") for name in value._fields}
         encoded[TYPE_KEY] = type(value).__name__
         return encoded
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, str):
+        return _encodable_str(value, path)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SerializationError(f"{path}: {value!r} has no JSON form")
+    if isinstance(value, int | float | bool) or value is None:
         return value
     if isinstance(value, list | tuple):
         return [_encode(item, f"{path}[{index}]") for index, item in enumerate(value)]
@@ -71,6 +88,7 @@ def _encode(value: Any, path: str) -> Any:
         for key in value:
             if not isinstance(key, str):
                 raise SerializationError(f"{path}: dict key {key!r} is not a string")
+            _encodable_str(key, f"{path} (a key)")
         return {key: _encode(item, f"{path}.{key}") for key, item in value.items()}
     raise SerializationError(f"{path}: {type(value).__name__} cannot be serialized")
 
@@ -85,8 +103,9 @@ def deserialize(
         max_bytes: larger input is refused before it is decoded.
 
     Raises:
-        DeserializationError: invalid UTF-8 or JSON, too large or too deep, an unknown
-            ``__nt_name``, or a missing, unknown or wrongly typed field.
+        DeserializationError: invalid UTF-8 or JSON (also ``NaN``, ``Infinity``, a
+            number out of range, a duplicate key, a lone surrogate), too large or too
+            deep, an unknown ``__nt_name``, or a missing, unknown or wrongly typed field.
     """
     if isinstance(text, bytes | bytearray | memoryview):
         raw = bytes(text)
@@ -104,7 +123,15 @@ def deserialize(
     elif len(text) > max_bytes:
         raise DeserializationError(f"message is {len(text)} characters, larger than {max_bytes}")
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+        )
+    except DeserializationError:
+        raise
     except json.JSONDecodeError as error:
         raise DeserializationError(
             f"message is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -120,8 +147,32 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         seen: set[str] = set()
         duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise DeserializationError(f"message has the key {duplicate!r} twice in one object")
+        name = result.get(TYPE_KEY)
+        where = f"one {name} object" if isinstance(name, str) else "one object"
+        raise DeserializationError(f"message has the key {duplicate!r} twice in {where}")
     return result
+
+
+def _parse_int(literal: str) -> int:
+    # Python refuses longer literals with a plain ValueError; say so in the one error type.
+    digits = len(literal) - literal.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise DeserializationError(
+            f"message holds an integer of {digits} digits, more than {MAX_INT_DIGITS}"
+        )
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise DeserializationError(f"message holds the number {literal[:40]}, out of range")
+    return value
+
+
+def _refuse_constant(literal: str) -> Any:
+    # Python's json reads NaN and Infinity; JSON (RFC 8259) has no such values.
+    raise DeserializationError(f"message is not valid JSON: {literal} is not a JSON value")
 
 
 def _decode(value: Any, path: str, depth: int) -> Any:
@@ -131,10 +182,22 @@ def _decode(value: Any, path: str, depth: int) -> Any:
     if isinstance(value, dict):
         if TYPE_KEY in value:
             return _build(value, None, path, depth)
-        return {key: _decode(item, f"{path}.{key}", depth + 1) for key, item in value.items()}
+        return {
+            _decodable_str(key, f"{path} (a key)"): _decode(item, f"{path}.{key}", depth + 1)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_decode(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, str):
+        return _decodable_str(value, path)
     return value
+
+
+def _decodable_str(value: str, path: str) -> str:
+    try:
+        return checked_str(value, path)
+    except MessageError as error:
+        raise DeserializationError(str(error)) from None
 
 
 def _build(
