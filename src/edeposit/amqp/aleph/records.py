@@ -32,6 +32,11 @@ class Author(Message):
         "title": WireField(kinds.STR_LENIENT, ""),
     }
 
+    def __post_init__(self) -> None:
+        for name in self._fields:  # ``None`` from a client's missing value becomes ""
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, "")
+
     @classmethod
     def from_string(cls, name: str) -> Author:
         """``"Surname, Forename"`` (the catalogue's order) → ``Author(Forename, Surname)``."""
@@ -152,7 +157,7 @@ class EPublication(Message):
 
 
 def _doc_number(value: Any, path: str, depth: int, build: Builder) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return kinds.INT.decode(value, path, depth, build)  # type: ignore[no-any-return]
 
