@@ -1,0 +1,125 @@
+"""The documented public names exist with their original spellings (DESIGN §2)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import edeposit
+from edeposit.amqp import aleph, errors, serializers, settings
+from tests.wire_samples import MESSAGE_CLASS_NAMES
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: DESIGN §4: the error names clients act on (``exception_name``).
+ERROR_NAMES = [
+    "AlephException",
+    "InvalidAlephBaseException",
+    "InvalidAlephFieldException",
+    "LibraryNotFoundException",
+    "DocumentNotFoundException",
+    "ExportException",
+    "InvalidISBNException",
+    "ExportRejectedException",
+]
+
+SETTING_NAMES = [
+    "RABBITMQ_HOST",
+    "RABBITMQ_PORT",
+    "RABBITMQ_USER_NAME",
+    "RABBITMQ_USER_PASSWORD",
+    "RABBITMQ_ALEPH_VIRTUALHOST",
+    "RABBITMQ_ALEPH_DAEMON_QUEUE",
+    "RABBITMQ_ALEPH_PLONE_QUEUE",
+    "RABBITMQ_ALEPH_EXCHANGE",
+    "RABBITMQ_ALEPH_DAEMON_KEY",
+    "RABBITMQ_ALEPH_PLONE_KEY",
+    "RABBITMQ_ALEPH_EXCEPTION_KEY",
+    "ALEPH_URL",
+    "ALEPH_DEFAULT_BASE",
+    "ALEPH_DEFAULT_LIBRARY",
+    "ALEPH_EXPORT_URL",
+]
+
+
+@pytest.mark.parametrize("name", [*MESSAGE_CLASS_NAMES, *ERROR_NAMES])
+def test_aleph_names(name: str) -> None:
+    assert name in aleph.__all__
+    assert getattr(aleph, name).__name__ == name
+
+
+@pytest.mark.parametrize("name", ERROR_NAMES)
+def test_error_names_are_exceptions_of_the_tree(name: str) -> None:
+    error = getattr(aleph, name)
+    assert error is getattr(errors, name)
+    assert issubclass(error, errors.EdepositAMQPError)
+    assert issubclass(error, errors.AlephException | errors.ExportException)
+
+
+def test_error_tree() -> None:
+    for name in ERROR_NAMES[1:5]:
+        assert issubclass(getattr(errors, name), errors.AlephException)
+    for name in ERROR_NAMES[6:]:
+        assert issubclass(getattr(errors, name), errors.ExportException)
+    assert issubclass(serializers.DeserializationError, errors.MessageError)
+    assert issubclass(errors.MessageError, ValueError)
+
+
+def test_serializers_names() -> None:
+    assert {"serialize", "deserialize"} <= set(serializers.__all__)
+    assert callable(serializers.serialize)
+    assert callable(serializers.deserialize)
+
+
+@pytest.mark.parametrize("name", SETTING_NAMES)
+def test_settings_names(name: str) -> None:
+    assert name in dir(settings)
+    assert getattr(settings, name) is not None
+
+
+@pytest.mark.parametrize(
+    "module",
+    [aleph, serializers, settings, errors],
+    ids=lambda module: module.__name__,
+)
+def test_all_lists_only_existing_names_once(module: ModuleType) -> None:
+    names = module.__all__
+    assert len(names) == len(set(names))
+    for name in names:
+        assert hasattr(module, name), name
+
+
+def test_the_original_documentation_example_imports() -> None:
+    from edeposit.amqp.serializers import serialize  # noqa: PLC0415 - the example's own import
+
+    body = serialize(aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")))
+    assert '"__nt_name":"SearchRequest"' in body
+    assert settings.RABBITMQ_ALEPH_EXCHANGE == "search"
+    assert settings.RABBITMQ_ALEPH_DAEMON_KEY == "request"
+
+
+def test_edeposit_is_a_namespace_package() -> None:
+    assert getattr(edeposit, "__file__", None) is None
+    assert not (PROJECT_ROOT / "src" / "edeposit" / "__init__.py").exists()
+    for location in edeposit.__path__:
+        assert not (Path(location) / "__init__.py").exists()
+    assert importlib.import_module("edeposit.amqp").__name__ == "edeposit.amqp"
+
+
+def test_py_typed_is_shipped() -> None:
+    marker = importlib.resources.files("edeposit.amqp").joinpath("py.typed")
+    assert marker.is_file()
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["edeposit.amqp"]
+    assert "Typing :: Typed" in pyproject["project"]["classifiers"]
+
+
+def test_the_package_has_a_version() -> None:
+    from edeposit import amqp  # noqa: PLC0415 - the package itself is what is checked
+
+    assert amqp.__version__ == importlib.metadata.version("edeposit-amqp")
