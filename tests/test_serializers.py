@@ -1,0 +1,153 @@
+"""serialize/deserialize: round trips of every message class and the shape of the output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from edeposit.amqp import aleph
+from edeposit.amqp.aleph.message import REGISTRY, Message
+from edeposit.amqp.errors import MessageError
+from edeposit.amqp.serializers import (
+    TYPE_KEY,
+    DeserializationError,
+    SerializationError,
+    deserialize,
+    serialize,
+)
+from tests.wire_samples import RAYMOND, assert_wire_form
+
+RECORD = aleph.AlephRecord(
+    "nkc",
+    "NKC01",
+    1492461,
+    '<?xml version="1.0" encoding="UTF-8"?><record><fixfield id="001">cpk20051492461</fixfield>'
+    "</record>",
+    RAYMOND,
+)
+
+#: One example of every message class (and more for classes with variants).
+EXAMPLES: list[Message] = [
+    aleph.ISBNQuery("80-251-0225-4"),
+    aleph.AuthorQuery("Čapek, Karel", "ckc"),
+    aleph.PublisherQuery("Nakladatelství Lidové noviny"),
+    aleph.TitleQuery("Válka s mloky"),
+    aleph.GenericQuery("nkc", "Žluťoučký kůň", True, "wrd"),
+    aleph.DocumentQuery(1492461),
+    aleph.DocumentQuery("000001492461", "NKC01"),
+    aleph.ICZQuery("cpk20051492461"),
+    aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")),
+    aleph.CountRequest(aleph.GenericQuery("nkc", "unix", False, "wtl")),
+    aleph.ISBNValidationRequest("80-251-0225-4"),
+    aleph.ISBNValidationRequest(aleph.ISBNQuery("80-251-0225-4")),
+    aleph.ExportRequest(RAYMOND),
+    aleph.SearchResult([]),
+    aleph.SearchResult([RECORD, RECORD._replace(docNumber=7, base="ckc")]),
+    aleph.CountResult(0),
+    aleph.CountResult(2**40),
+    aleph.ISBNValidationResult(True),
+    aleph.ISBNValidationResult(False),
+    aleph.ExportResult("80-251-0225-4"),
+    RECORD,
+    RAYMOND,
+    aleph.Author("Eric S.", "Raymond", ""),
+    aleph.Author("Jan", "Novák", "Ing."),
+]
+
+
+def test_examples_cover_every_message_class() -> None:
+    assert {type(example).__name__ for example in EXAMPLES} == set(REGISTRY)
+
+
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda message: type(message).__name__)
+def test_round_trip(message: Message) -> None:
+    text = serialize(message)
+    assert isinstance(text, str)
+    decoded = deserialize(text)
+    assert decoded == message
+    assert type(decoded) is type(message)
+    # Bytes (what arrives from the broker) decode the same.
+    assert deserialize(text.encode("utf-8")) == message
+    assert deserialize(bytearray(text.encode("utf-8"))) == message
+    assert deserialize(memoryview(text.encode("utf-8"))) == message
+
+
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda message: type(message).__name__)
+def test_output_is_json_with_nt_name_at_every_structure(message: Message) -> None:
+    assert_wire_form(json.loads(serialize(message)), message)
+
+
+def test_original_documentation_example() -> None:
+    text = serialize(aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")))
+    assert json.loads(text) == {
+        "query": {"base": "nkc", "ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery"},
+        "__nt_name": "SearchRequest",
+    }
+
+
+def test_output_is_utf8_text_not_ascii_escapes() -> None:
+    text = serialize(aleph.TitleQuery("Umění programování"))
+    assert "Umění programování" in text
+    assert "\\u" not in text
+    assert json.loads(text.encode("utf-8"))["title"] == "Umění programování"
+
+
+def test_output_holds_no_null_for_lenient_input() -> None:
+    nothing: dict[str, Any] = dict.fromkeys(aleph.EPublication._fields)
+    nothing["autori"] = [aleph.Author(None, "Raymond", None)]  # type: ignore[arg-type]
+    publication = aleph.EPublication(**nothing)
+    text = serialize(aleph.ExportRequest(publication))
+    assert "null" not in text
+    assert deserialize(text) == aleph.ExportRequest(publication)
+
+
+def test_key_order_carries_no_meaning() -> None:
+    message = aleph.SearchRequest(aleph.GenericQuery("nkc", "unix", False, "wtl"))
+    forward = serialize(message)
+    data = json.loads(forward)
+    reordered = json.dumps(
+        {
+            TYPE_KEY: data[TYPE_KEY],
+            "query": dict(reversed(list(data["query"].items()))),
+        }
+    )
+    assert reordered != forward
+    assert deserialize(reordered) == message
+
+
+def test_plain_values_and_messages_inside_them() -> None:
+    value = {"found": [aleph.CountResult(3), None, 1.5, "Kč", True], "empty": {}}
+    assert deserialize(serialize(value)) == value
+    assert serialize([]) == "[]"
+    assert deserialize("[]") == []
+    assert deserialize('"Kč"') == "Kč"
+    assert serialize(("a", 1)) == '["a",1]'
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (object(), "$: object cannot be serialized"),
+        (aleph.SearchResult([object()]), "$.records[0]: object cannot be serialized"),  # type: ignore[list-item]
+        ({1: "x"}, "$: dict key 1 is not a string"),
+        (float("nan"), "$: nan has no JSON form"),
+        ([1.0, float("inf")], "$[1]: inf has no JSON form"),
+        (aleph.ExportResult("\ud800"), "$.ISBN: string holds a lone surrogate at character 0"),
+        ({"ok": {"k\udc00": 1}}, "$.ok (a key): string holds a lone surrogate at character 1"),
+    ],
+)
+def test_values_without_a_wire_form_are_refused(value: Any, where: str) -> None:
+    with pytest.raises(SerializationError) as caught:
+        serialize(value)
+    assert str(caught.value) == where
+    assert isinstance(caught.value, TypeError)
+    assert isinstance(caught.value, MessageError)
+
+
+def test_deserialization_error_is_a_value_error_and_message_error() -> None:
+    assert issubclass(DeserializationError, ValueError)
+    assert issubclass(DeserializationError, MessageError)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        deserialize("{")
