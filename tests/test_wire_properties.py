@@ -1,0 +1,245 @@
+"""Property-based checks of the wire format: round trips of generated messages, and fuzzing.
+
+Whatever arrives, ``deserialize`` either returns a value or raises
+``DeserializationError`` — never any other exception.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edeposit.amqp import aleph
+from edeposit.amqp.aleph.message import REGISTRY, Message
+from edeposit.amqp.serializers import TYPE_KEY, DeserializationError, deserialize, serialize
+from tests.wire_samples import assert_wire_form
+
+# Modest example counts keep the suite fast; the fuzz tests over raw input are cheap.
+ROUND_TRIPS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+STRUCTURED_FUZZ = settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+RAW_FUZZ = settings(max_examples=500, deadline=None)
+
+CZECH = [
+    "Umění programování v UNIXu /",
+    "Čapek, Karel",
+    "Příliš žluťoučký kůň úpěl ďábelské ódy",
+    "Kč 590,00",
+    "(brož.) :",
+    "Nakladatelství Lidové noviny",
+]
+
+#: Any text that has a UTF-8 form (no lone surrogates), with Czech favoured.
+text = st.one_of(st.sampled_from(CZECH), st.text(max_size=20))
+text_lists = st.lists(text, max_size=3)
+#: Cheaper text for the many fields that share one code path with those using ``text``.
+word = st.sampled_from(["", "None", *CZECH])
+integers = st.one_of(st.integers(min_value=0, max_value=10**9), st.integers())
+
+
+def _query_strategies() -> dict[type[Message], st.SearchStrategy[Any]]:
+    return {
+        aleph.ISBNQuery: st.builds(aleph.ISBNQuery, text, text),
+        aleph.AuthorQuery: st.builds(aleph.AuthorQuery, text, text),
+        aleph.PublisherQuery: st.builds(aleph.PublisherQuery, text, text),
+        aleph.TitleQuery: st.builds(aleph.TitleQuery, text, text),
+        aleph.GenericQuery: st.builds(aleph.GenericQuery, text, text, st.booleans(), text),
+        aleph.DocumentQuery: st.builds(aleph.DocumentQuery, st.one_of(text, integers), text),
+        aleph.ICZQuery: st.builds(aleph.ICZQuery, text, text),
+    }
+
+
+QUERIES = _query_strategies()
+query = st.one_of(*QUERIES.values())
+author = st.builds(aleph.Author, text, text, text)
+epublication = st.builds(
+    aleph.EPublication,
+    ISBN=text_lists,
+    nazev=text,
+    podnazev=word,
+    vazba=word,
+    cena=text,
+    castDil=word,
+    nazevCasti=word,
+    nakladatelVydavatel=word,
+    datumVydani=word,
+    poradiVydani=word,
+    zpracovatelZaznamu=word,
+    format=word,
+    url=word,
+    mistoVydani=word,
+    ISBNSouboruPublikaci=st.lists(word, max_size=2),
+    autori=st.lists(author, max_size=3),
+    originaly=st.lists(word, max_size=2),
+    internal_url=word,
+)
+record = st.builds(aleph.AlephRecord, text, text, integers, text, epublication)
+
+STRATEGIES: dict[type[Message], st.SearchStrategy[Any]] = {
+    **QUERIES,
+    aleph.SearchRequest: st.builds(aleph.SearchRequest, query),
+    aleph.CountRequest: st.builds(aleph.CountRequest, query),
+    aleph.ISBNValidationRequest: st.builds(
+        aleph.ISBNValidationRequest, st.one_of(text, QUERIES[aleph.ISBNQuery])
+    ),
+    aleph.ExportRequest: st.builds(aleph.ExportRequest, epublication),
+    aleph.SearchResult: st.builds(aleph.SearchResult, st.lists(record, max_size=2)),
+    aleph.CountResult: st.builds(aleph.CountResult, integers),
+    aleph.ISBNValidationResult: st.builds(aleph.ISBNValidationResult, st.booleans()),
+    aleph.ExportResult: st.builds(aleph.ExportResult, text),
+    aleph.AlephRecord: record,
+    aleph.EPublication: epublication,
+    aleph.Author: author,
+}
+message = st.one_of(*STRATEGIES.values())
+
+
+def test_strategies_cover_every_message_class() -> None:
+    assert {cls.__name__ for cls in STRATEGIES} == set(REGISTRY)
+
+
+@ROUND_TRIPS
+@given(message)
+def test_round_trip_of_generated_messages(value: Message) -> None:
+    text = serialize(value)
+    assert deserialize(text) == value
+    assert deserialize(text.encode("utf-8")) == value
+    assert_wire_form(json.loads(text), value)
+
+
+@ROUND_TRIPS
+@given(message, st.randoms(use_true_random=False))
+def test_round_trip_ignores_key_order_and_ascii_escapes(value: Message, random: Any) -> None:
+    """Bodies as Python 2 clients wrote them: keys shuffled, non-ASCII escaped."""
+
+    def shuffled(node: Any) -> Any:
+        if isinstance(node, dict):
+            items = list(node.items())
+            random.shuffle(items)
+            return {key: shuffled(item) for key, item in items}
+        if isinstance(node, list):
+            return [shuffled(item) for item in node]
+        return node
+
+    legacy = json.dumps(shuffled(json.loads(serialize(value))), ensure_ascii=True)
+    assert legacy.isascii()
+    assert deserialize(legacy) == value
+
+
+# --- fuzzing ------------------------------------------------------------------------------------
+
+#: Every field name of every class, so generated objects often look almost right.
+FIELD_NAMES = sorted({name for cls in REGISTRY.values() for name in cls._fields})
+CLASS_NAMES = [*sorted(REGISTRY), "Popen", "eval", "object", "Settings", "Message"]
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+    st.sampled_from(["", "²", "٣", "1492461", "None", "Raymond, Eric S.", "nkc"]),
+)
+
+
+def _objects(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    keys = st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=5))
+    plain = st.dictionaries(keys, children, max_size=5)
+    tagged = st.builds(
+        lambda fields, name: {**fields, TYPE_KEY: name},
+        st.dictionaries(st.sampled_from(FIELD_NAMES), children, max_size=6),
+        st.one_of(st.sampled_from(CLASS_NAMES), json_scalars),
+    )
+    return st.one_of(plain, tagged)
+
+
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), _objects(children)),
+    max_leaves=15,
+)
+
+
+def _returns_or_refuses(data: str | bytes) -> None:
+    try:
+        deserialize(data)
+    except DeserializationError as error:
+        assert str(error)
+
+
+@RAW_FUZZ
+@given(st.text())
+def test_arbitrary_text(data: str) -> None:
+    _returns_or_refuses(data)
+
+
+@RAW_FUZZ
+@given(st.text(st.characters(exclude_categories=()), max_size=40))
+def test_arbitrary_text_with_surrogates(data: str) -> None:
+    _returns_or_refuses(data)
+    _returns_or_refuses(json.dumps(data))
+
+
+@RAW_FUZZ
+@given(st.binary())
+def test_arbitrary_bytes(data: bytes) -> None:
+    _returns_or_refuses(data)
+
+
+#: Pieces of JSON text, valid and not, that a tokenwise fuzzer strings together.
+TOKENS = [
+    *"{}[],: ",
+    *(json.dumps(name) for name in [TYPE_KEY, *CLASS_NAMES, *FIELD_NAMES]),
+    r'"\ud800"',
+    r'"\u00e1"',
+    r'"\"',
+    '"²"',
+    "0",
+    "-1",
+    "1.5",
+    "1e999",
+    "9" * 4400,
+    "NaN",
+    "-Infinity",
+    "true",
+    "false",
+    "null",
+]
+
+
+@RAW_FUZZ
+@given(st.lists(st.sampled_from(TOKENS), max_size=40))
+def test_arbitrary_token_soup(tokens: list[str]) -> None:
+    _returns_or_refuses("".join(tokens))
+
+
+@STRUCTURED_FUZZ
+@given(json_values, st.booleans())
+def test_arbitrary_json_shaped_like_messages(value: Any, ascii_only: bool) -> None:
+    _returns_or_refuses(json.dumps(value, ensure_ascii=ascii_only))
+
+
+@STRUCTURED_FUZZ
+@given(message, st.data())
+def test_messages_with_one_value_replaced(value: Message, data: st.DataObject) -> None:
+    """A real message with one field somewhere swapped for an arbitrary JSON value."""
+    encoded = json.loads(serialize(value))
+    node = encoded
+    while True:
+        keys = [key for key in node if key != TYPE_KEY]
+        if not keys:
+            break
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, dict) and data.draw(st.booleans()):
+            node = child
+            continue
+        node[key] = data.draw(json_values)
+        break
+    _returns_or_refuses(json.dumps(encoded))
