@@ -269,6 +269,7 @@ class BrokerConnection:
                     self._connection = connection
                 connection.ioloop.start()
                 self._after_connection()
+                connection.ioloop.close()  # its wake-up socket pair
                 if self._stopping.is_set():
                     break
                 delay = self._next_delay()

@@ -1,0 +1,114 @@
+"""``AlephClient`` and the ``aleph`` command against a running daemon and the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from edeposit.amqp import aleph
+from edeposit.amqp.client import AlephClient, CallTimeoutError, RemoteError
+from edeposit.amqp.emulator import AlephEmulator
+from tests.services.support import DaemonFactory, Peer
+
+RAYMOND = aleph.ISBNQuery("80-251-0225-4")
+
+
+def test_the_four_calls(start_daemon: DaemonFactory, emulator: AlephEmulator) -> None:
+    start_daemon()
+    with AlephClient(timeout=20) as client:
+        [record] = client.search(RAYMOND)
+        assert record.epublication.nazev == "Umění programování v UNIXu /"
+        assert client.count(aleph.AuthorQuery("Raymond")) >= 1
+        assert client.validate_isbn("80-251-0225-4") is True
+        assert client.validate_isbn(aleph.ISBNQuery("80-251-0225-5")) is False
+        publication = aleph.EPublication.empty(
+            ISBN=["80-251-0225-4"],
+            nazev="Test",
+            vazba="brož.",
+            mistoVydani="Brno",
+            nakladatelVydavatel="Computer Press",
+            datumVydani="2004",
+            poradiVydani="1. vyd.",
+            zpracovatelZaznamu="BOA001",
+        )
+        assert client.export(publication) == "80-251-0225-4"
+
+
+def test_remote_error_carries_name_message_and_traceback(start_daemon: DaemonFactory) -> None:
+    start_daemon()
+    with AlephClient(timeout=20) as client, pytest.raises(RemoteError) as caught:
+        client.search(aleph.DocumentQuery(999999998))
+    assert caught.value.exception_name == "DocumentNotFoundException"
+    assert caught.value.message
+    assert "Traceback" in caught.value.traceback
+
+
+def test_many_calls_in_flight_on_one_connection(start_daemon: DaemonFactory) -> None:
+    start_daemon()
+    queries = [RAYMOND, aleph.AuthorQuery("Raymond"), aleph.ICZQuery("cpk20051492461")]
+    with AlephClient(timeout=30) as client:
+        calls = [client.submit(aleph.CountRequest(queries[i % 3])) for i in range(150)]
+        assert all(call.result().num_of_records >= 1 for call in calls)
+        results: list[int] = []
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                results.extend(client.count(RAYMOND) for _ in range(15))
+            except BaseException as error:  # noqa: BLE001 - collected and asserted below
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors
+        assert results == [1] * 120
+
+
+def test_timeout_raises_and_the_late_answer_is_dropped(
+    start_daemon: DaemonFactory, emulator: AlephEmulator, peer: Peer
+) -> None:
+    start_daemon()
+    with AlephClient(timeout=20) as client:
+        emulator.set_faults(latency=1.5)
+        started = time.monotonic()
+        with pytest.raises(CallTimeoutError):
+            client.count(RAYMOND, timeout=0.4)
+        assert time.monotonic() - started < 1.2
+        emulator.clear_faults()
+        # The next call gets its own answer, not the late one of the expired call.
+        assert client.validate_isbn("80-251-0225-4") is True
+        time.sleep(1.5)
+        assert client.search(aleph.ICZQuery("cpk20051492461"))[0].docNumber == 1492461
+    assert peer.queue_size(peer.settings.RABBITMQ_ALEPH_PLONE_QUEUE) == 0, (
+        "client answers must not land in the shared answer queue"
+    )
+
+
+def test_aleph_command_prints_a_table(
+    start_daemon: DaemonFactory, broker_env: dict[str, str]
+) -> None:
+    start_daemon()
+    completed = subprocess.run(
+        [sys.executable, "-m", "edeposit.amqp.cli", "search", "--isbn", "80-251-0225-4"],
+        env={**os.environ, **broker_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].split()[:2] == ["doc", "number"]
+    assert any(
+        "001492461" in line and "Umění programování v UNIXu" in line and "Raymond, Eric S." in line
+        for line in lines
+    )
+    assert lines[-1] == "(1 record)"

@@ -1,0 +1,240 @@
+"""The generic consumer service, in-process against the real broker."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pika
+import pytest
+from pika.spec import Basic, BasicProperties
+
+from edeposit.amqp import settings
+from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.pikadaemon import PikaDaemon
+from edeposit.amqp.topology import Queue, Topology
+from tests.services.support import Peer
+
+IN, OUT, DEAD = "pd-in", "pd-out", "pd-dead"
+
+
+class Recorder(PikaDaemon):
+    """Answers each message on OUT with its body reversed; the handler is swappable."""
+
+    def __init__(self, handler: Callable[[Recorder, bytes], bool] | None = None, **kw: Any) -> None:
+        cfg = settings.get()
+        topology = Topology(
+            queues=(
+                Queue(
+                    IN, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD}
+                ),
+                Queue(OUT),
+                Queue(DEAD),
+            )
+        )
+        super().__init__(
+            connection_parameters(cfg), IN, "", OUT, topology=topology, pid_filename="pd", **kw
+        )
+        self.handler = handler or Recorder.reverse
+        self.running = 0
+        self.most_running = 0
+        self.lock = threading.Lock()
+
+    def reverse(self, body: bytes) -> bool:
+        self.sendResponse(body[::-1], UUID="same")
+        return True
+
+    def onMessageReceived(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            return self.handler(self, body)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.fixture
+def queues(peer: Peer) -> Peer:
+    for name in (IN, OUT, DEAD):
+        peer.channel.queue_delete(name)
+    return peer
+
+
+@pytest.fixture
+def serve(queues: Peer) -> Iterator[Callable[..., Recorder]]:
+    running: list[tuple[Recorder, threading.Thread]] = []
+
+    def start(daemon: Recorder) -> Recorder:
+        thread = threading.Thread(target=daemon.body, daemon=True)
+        thread.start()
+        running.append((daemon, thread))
+        assert daemon_ready(daemon), "consumer did not start"
+        return daemon
+
+    yield start
+    for daemon, thread in running:
+        daemon.stop_requested = 1
+        thread.join(30)
+        assert not thread.is_alive(), "daemon did not stop"
+
+
+def daemon_ready(daemon: Recorder, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while daemon.connection is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return daemon.connection is not None and daemon.connection.wait_ready(timeout)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_answers_are_confirmed_persistent_and_requests_acked(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    daemon = serve(Recorder())
+    for index in range(20):
+        queues.publish(f"message {index}".encode(), {}, exchange="", routing_key=IN)
+    answers = queues.receive(20, queue=OUT)
+    assert sorted(body for _, _, body in answers) == sorted(
+        f"message {index}".encode()[::-1] for index in range(20)
+    )
+    assert all(
+        props.delivery_mode == 2 and props.headers == {"UUID": "same"} for _, props, _ in answers
+    )
+    assert wait_for(lambda: daemon.stats["acked"] == 20)
+    assert queues.queue_size(IN) == 0
+
+
+def test_failing_handler_dead_letters_instead_of_looping(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    def explode(daemon: Recorder, body: bytes) -> bool:
+        raise RuntimeError("handler bug")
+
+    daemon = serve(Recorder(explode))
+    queues.publish(b"poison", {}, exchange="", routing_key=IN)
+    [(_, _, body)] = queues.receive(1, queue=DEAD)
+    assert body == b"poison"
+    assert daemon.stats["handler_errors"] == 1
+    assert queues.queue_size(IN) == 0
+
+
+def test_concurrency_is_bounded_by_the_worker_pool(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    release = threading.Event()
+
+    def wait_then_answer(daemon: Recorder, body: bytes) -> bool:
+        release.wait(10)
+        return Recorder.reverse(daemon, body)
+
+    daemon = serve(Recorder(wait_then_answer, workers=3))
+    for index in range(10):
+        queues.publish(str(index).encode(), {}, exchange="", routing_key=IN)
+    assert wait_for(lambda: daemon.running == 3)
+    time.sleep(0.3)
+    assert daemon.running == 3
+    assert daemon.stats["received"] == 3, "prefetch must equal the pool size"
+    release.set()
+    assert len(queues.receive(10, queue=OUT)) == 10
+    assert daemon.most_running == 3
+
+
+def test_slow_handlers_do_not_starve_heartbeats(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    def slow(daemon: Recorder, body: bytes) -> bool:
+        time.sleep(float(body))
+        return Recorder.reverse(daemon, body)
+
+    daemon = Recorder(slow)
+    daemon.connection_param.heartbeat = 1
+    serve(daemon)
+    queues.publish(b"4.5", {}, exchange="", routing_key=IN)
+    assert len(queues.receive(1, queue=OUT, timeout=15)) == 1
+    assert daemon.connection is not None
+    assert daemon.connection.connections == 1, "the connection dropped during slow work"
+
+
+def _close_vhost_connections(vhost: str) -> int:
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    closed = 0
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 2 and fields[1] == vhost:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "close_connection", fields[0], "test: forced close"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            closed += 1
+    return closed
+
+
+def test_reconnects_and_resumes_after_the_connection_is_closed(
+    serve: Callable[..., Recorder], queues: Peer, vhost: str
+) -> None:
+    daemon = serve(Recorder())
+    queues.close()
+    assert _close_vhost_connections(vhost) >= 1
+    assert daemon.connection is not None
+    assert wait_for(
+        lambda: daemon.connection is not None and daemon.connection.connections >= 2, timeout=20
+    ), "no reconnect"
+    peer = Peer()
+    try:
+        peer.publish(b"after", {}, exchange="", routing_key=IN)
+        [(_, _, body)] = peer.receive(1, queue=OUT)
+        assert body == b"retfa"
+    finally:
+        peer.close()
+
+
+def test_stop_finishes_work_in_flight_and_requeues_the_rest(queues: Peer) -> None:
+    started = threading.Event()
+
+    def slow(daemon: Recorder, body: bytes) -> bool:
+        started.set()
+        time.sleep(1.0)
+        return Recorder.reverse(daemon, body)
+
+    daemon = Recorder(slow, workers=2, shutdown_timeout=10)
+    thread = threading.Thread(target=daemon.body, daemon=True)
+    thread.start()
+    assert daemon_ready(daemon)
+    for index in range(6):
+        queues.publish(str(index).encode(), {}, exchange="", routing_key=IN)
+    assert started.wait(5)
+    daemon.stop_requested = 1
+    thread.join(15)
+    assert not thread.is_alive()
+    answered = queues.receive(6, queue=OUT, timeout=2)
+    left = queues.queue_size(IN)
+    assert len(answered) == 2, "the two messages in flight are answered"
+    assert len(answered) + left == 6, "nothing lost"
+
+
+def test_send_message_fails_loudly_outside_a_running_daemon() -> None:
+    daemon = PikaDaemon(pika.ConnectionParameters(), "q", "", "k", pid_filename="x")
+    with pytest.raises(RuntimeError, match="not connected"):
+        daemon.sendMessage("", "k", b"body")
