@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from edeposit.amqp.errors import EdepositAMQPError
+
 __all__ = [
     "CONFIG_ENV_VAR",
     "SYSTEM_CONFIG_PATH",
@@ -40,7 +42,7 @@ SECRET_KEYS = frozenset({"RABBITMQ_USER_PASSWORD"})
 _MASK = "********"
 
 
-class ConfigError(ValueError):
+class ConfigError(EdepositAMQPError, ValueError):
     """A settings source holds something that cannot be used; the message names it."""
 
 

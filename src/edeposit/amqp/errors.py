@@ -3,6 +3,7 @@
 ::
 
     EdepositAMQPError
+    ├── ConfigError (also ValueError)   settings that cannot be used (edeposit.amqp.config)
     ├── MessageError (also ValueError)  a body or value that is not a valid message
     │   └── RequestTooLargeError         a request body over the configured size limit
     ├── AlephException                   the catalogue refused, failed or was unreachable

@@ -1,0 +1,45 @@
+"""Shared test fixtures: where the real Aleph data lives, isolated settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edeposit.amqp import settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: The shared reference folder (DESIGN, fixtures) beside the project; CI has it there too.
+SHARED_DIR = Path(os.environ.get("EDEPOSIT_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+ALEPH_FIXTURES = SHARED_DIR / "fixtures" / "aleph"
+
+
+@pytest.fixture(scope="session")
+def aleph_fixtures() -> Path:
+    """The folder of real Aleph records and X-Server replies (never copied into the project)."""
+    if not ALEPH_FIXTURES.is_dir():
+        pytest.fail(
+            f"real Aleph fixtures not found at {ALEPH_FIXTURES}; "
+            "put the shared folder beside the project or set EDEPOSIT_SHARED_DIR"
+        )
+    return ALEPH_FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test starts from default settings: no user or system files, no overrides."""
+    home = tmp_path_factory.mktemp("home")
+    saved = os.environ.copy()
+    for key in list(os.environ):
+        if key.startswith(("RABBITMQ_", "ALEPH_", "EDEPOSIT_AMQP_")) or key == "LOG_LEVEL":
+            del os.environ[key]
+    os.environ["HOME"] = str(home)
+    settings.reload()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        settings.reload()
