@@ -25,12 +25,12 @@ from edeposit.amqp import settings as settings_module
 from edeposit.amqp.broker import BrokerError, PublishRejectedError
 from edeposit.amqp.config import ConfigError, Settings
 from edeposit.amqp.daemonwrapper import ACTIONS, ExitCode
-from edeposit.amqp.errors import RequestTooLargeError
+from edeposit.amqp.errors import PoisonMessageError, RequestTooLargeError
 from edeposit.amqp.parameters import connection_parameters, describe_broker
 from edeposit.amqp.pikadaemon import PikaDaemon
 from edeposit.amqp.replyledger import ReplyLedger, request_key
 from edeposit.amqp.serializers import deserialize, serialize
-from edeposit.amqp.topology import aleph_topology
+from edeposit.amqp.topology import aleph_topology, dead_letter_names
 
 __all__ = ["AlephDaemon", "Reply", "getConnectionParameters", "main", "result_key"]
 
@@ -82,6 +82,8 @@ class AlephDaemon(PikaDaemon):
         )
         self.service = service
         self.ledger = ReplyLedger()
+        if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
+            self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
 
     def body(self) -> None:
         """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
@@ -133,7 +135,7 @@ class AlephDaemon(PikaDaemon):
         else:
             reply = self.answer(body, uuid, properties)
         try:
-            self.publish_reply(reply, method_frame, properties)
+            self.publish_reply(reply, method_frame.routing_key, properties)
         except PublishRejectedError:
             self.ledger.finish(key, reply=reply, answered=False)
             log.error("UUID %r: the broker refused the answer; request requeued", uuid)
@@ -173,12 +175,36 @@ class AlephDaemon(PikaDaemon):
         self.count("results")
         return payload, self._properties("application/json", uuid, properties, {})
 
-    def publish_reply(
-        self, reply: Reply, method_frame: Basic.Deliver, request: BasicProperties
-    ) -> None:
+    def onDeadLetter(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        """Answer a dead-lettered request (delivery limit reached) with a final error."""
+        headers = properties.headers if isinstance(properties.headers, dict) else {}
+        deaths = headers.get("x-death") or [{}]
+        death = deaths[0] if isinstance(deaths[0], dict) else {}
+        keys = death.get("routing-keys") or [self.settings.RABBITMQ_ALEPH_DAEMON_KEY]
+        self.count("dead_lettered")
+        log.error(
+            "UUID %r: dead-lettered (%s) after %s deliveries; answering with an error",
+            headers.get("UUID"),
+            death.get("reason", "?"),
+            self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
+        )
+        if "UUID" not in headers:
+            return True
+        error = PoisonMessageError(
+            f"the request was delivered {self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
+            "and every attempt ended the daemon handling it; it was set aside (dead-lettered)"
+        )
+        self.publish_reply(
+            error_reply(error, headers["UUID"], properties), _text(keys[0]), properties
+        )
+        return True
+
+    def publish_reply(self, reply: Reply, request_key_: str, request: BasicProperties) -> None:
         """Publish ``reply`` on the output exchange (and to ``reply_to``), confirmed."""
         payload, properties = reply
-        routing_key = result_key(method_frame.routing_key, self.output_key)
+        routing_key = result_key(request_key_, self.output_key)
         self.sendMessage(self.output_exchange, routing_key, payload, properties)
         if request.reply_to:
             direct = BasicProperties(

@@ -179,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--count", type=int, default=None, help="--get: at most this many")
     parser.add_argument("--key", default=None, help="--put: routing key (default: request)")
+    parser.add_argument(
+        "--quorum",
+        action="store_true",
+        help="--create: make the request queue a quorum queue with a delivery limit and a "
+        "dead-letter queue (RABBITMQ_ALEPH_QUEUE_TYPE=quorum does the same)",
+    )
+    parser.add_argument(
+        "--delivery-limit", type=int, default=None, help="--create --quorum: deliveries allowed"
+    )
     return parser
 
 
@@ -187,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         settings = settings_module.get()
+        if arguments.quorum:
+            settings = settings.replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
+        if arguments.delivery_limit is not None:
+            settings = settings.replace(RABBITMQ_ALEPH_DELIVERY_LIMIT=arguments.delivery_limit)
         if arguments.list:
             list_hosts(settings)
         elif arguments.create:

@@ -75,6 +75,12 @@ class Settings:
     RABBITMQ_ALEPH_DAEMON_KEY: str = "request"
     RABBITMQ_ALEPH_PLONE_KEY: str = "result"
     RABBITMQ_ALEPH_EXCEPTION_KEY: str = "exception"
+    #: ``classic`` (what the original clients declare) or ``quorum``: a replicated queue
+    #: with a delivery limit, past which a request is dead-lettered and answered with an
+    #: error instead of crashing daemons forever (docs/operations.md has the migration).
+    RABBITMQ_ALEPH_QUEUE_TYPE: str = "classic"
+    #: Deliveries of one request before it is dead-lettered (quorum queues only).
+    RABBITMQ_ALEPH_DELIVERY_LIMIT: int = 5
 
     # --- Aleph catalogue ------------------------------------------------------------
     ALEPH_URL: str = "http://aleph.nkp.cz"
@@ -181,6 +187,10 @@ def _validated(result: Settings, source: str) -> Settings:
     for key in ("ALEPH_TIMEOUT", "ALEPH_DAEMON_SHUTDOWN_TIMEOUT", "RABBITMQ_CONNECT_TIMEOUT"):
         if getattr(result, key) <= 0:
             raise ConfigError(f"{source}: setting {key} must be positive")
+    if result.RABBITMQ_ALEPH_QUEUE_TYPE not in ("classic", "quorum"):
+        raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
+    if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
+        raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_DELIVERY_LIMIT must be at least 1")
     if result.ALEPH_RETRIES < 0 or result.ALEPH_RATE_LIMIT < 0:
         raise ConfigError(f"{source}: ALEPH_RETRIES and ALEPH_RATE_LIMIT cannot be negative")
     return result

@@ -18,11 +18,11 @@ import uuid
 from pathlib import Path
 
 import pika
-from edeposit.amqp.emulator import AlephEmulator
 
 from edeposit.amqp import aleph, alephdaemon, amqp_tool, settings
 from edeposit.amqp.cli import format_records
 from edeposit.amqp.config import ConfigError, Settings
+from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.serializers import deserialize, serialize
 
 __all__ = ["main"]

@@ -13,6 +13,7 @@
     │   ├── DocumentNotFoundException    no such document, or it was deleted
     │   └── AlephTransportError          network failure, timeout or non-XML reply after retries
     │       └── AlephReplyError          a reply that is XML but not what the protocol says
+    ├── PoisonMessageError               a request that ended every daemon handling it
     └── ExportException                  a publication could not be exported
         ├── InvalidISBNException         its ISBN is missing or invalid
         └── ExportRejectedException      the catalogue's form rejected it
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidISBNException",
     "LibraryNotFoundException",
     "MessageError",
+    "PoisonMessageError",
     "RequestTooLargeError",
 ]
 
@@ -79,6 +81,11 @@ class AlephTransportError(AlephException):
 
 class AlephReplyError(AlephTransportError):
     """The reply is XML but not of the expected shape (wrong root, missing element)."""
+
+
+class PoisonMessageError(EdepositAMQPError):
+    """A request was delivered as often as the queue allows and never answered: each
+    attempt ended the daemon handling it. It was dead-lettered and is answered with this."""
 
 
 class ExportException(EdepositAMQPError):

@@ -25,6 +25,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pika
@@ -38,6 +39,9 @@ from edeposit.amqp.workers import WorkerPool
 __all__ = ["PikaDaemon"]
 
 log = logging.getLogger(__name__)
+
+#: A message handler: ``(method_frame, properties, body) -> ack?``.
+Handler = Callable[[Basic.Deliver, BasicProperties, bytes], bool]
 
 
 class PikaDaemon(DaemonRunnerWrapper):
@@ -88,6 +92,9 @@ class PikaDaemon(DaemonRunnerWrapper):
         self._pool: WorkerPool | None = None
         self._draining = False
         self._local = threading.local()
+        #: More queues to consume, each with its own handler (same signature and
+        #: meaning as :meth:`onMessageReceived`); set before the daemon runs.
+        self.extra_queues: dict[str, Handler] = {}
         self._stats_lock = threading.Lock()
 
     def count(self, event: str) -> None:
@@ -107,7 +114,9 @@ class PikaDaemon(DaemonRunnerWrapper):
             name=self.queue,
             reconnect_max_delay=self.reconnect_max_delay,
         )
-        self.connection.add_consumer(self.queue, self._on_delivery)
+        handlers = {self.queue: self.onMessageReceived, **self.extra_queues}
+        for queue, handler in handlers.items():
+            self.connection.add_consumer(queue, self._dispatcher(handler))
         self.connection.start()
         try:
             while self.connection.is_running and not self.stop_requested:
@@ -146,21 +155,24 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     # --- deliveries (I/O thread → workers) ---------------------------------------
 
-    def _on_delivery(self, delivery: Delivery) -> None:
-        assert self.connection is not None and self._pool is not None
-        self.count("received")
-        if self._draining:  # arrived after the cancel: leave it to the next consumer
-            self.count("requeued")
-            self.connection.nack(delivery, requeue=True)
-            return
-        self._pool.submit(lambda: self._handle(delivery))
+    def _dispatcher(self, handler: Handler) -> Callable[[Delivery], None]:
+        def on_delivery(delivery: Delivery) -> None:
+            assert self.connection is not None and self._pool is not None
+            self.count("received")
+            if self._draining:  # arrived after the cancel: leave it to the next consumer
+                self.count("requeued")
+                self.connection.nack(delivery, requeue=True)
+                return
+            self._pool.submit(lambda: self._handle(delivery, handler))
 
-    def _handle(self, delivery: Delivery) -> None:
+        return on_delivery
+
+    def _handle(self, delivery: Delivery, handler: Handler) -> None:
         """Run the handler for one delivery on a worker thread and settle the message."""
         self._local.delivery = delivery
         self._local.settled = False
         try:
-            if self.onMessageReceived(delivery.method, delivery.properties, delivery.body):
+            if handler(delivery.method, delivery.properties, delivery.body):
                 self.ack()
         except Exception:
             log.exception("handler failed for delivery %d", delivery.method.delivery_tag)

@@ -4,6 +4,10 @@ Real clients redeclare the exchanges (topic, durable, not auto-delete) and queue
 (durable, no arguments) themselves, and RabbitMQ refuses a declaration that differs
 from the existing one (``PRECONDITION_FAILED``). So the tool, the daemon and tests all
 build their declarations from :func:`aleph_topology` and nothing else.
+
+With ``RABBITMQ_ALEPH_QUEUE_TYPE = "quorum"`` the request queue becomes a quorum queue
+with a delivery limit whose dead letters go through the exchange ``<queue>.dlx`` to the
+queue ``<queue>.dead``, where the daemon answers them with an error.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ __all__ = [
     "Queue",
     "Topology",
     "aleph_topology",
+    "dead_letter_names",
 ]
 
 #: The exchanges clients publish Aleph requests to; the first is RABBITMQ_ALEPH_EXCHANGE.
@@ -136,6 +141,26 @@ def _binding_step(channel: Any, binding: Binding) -> Step:
     )
 
 
+def dead_letter_names(settings: Settings) -> tuple[str, str]:
+    """The dead-letter exchange and queue of the request queue (quorum mode)."""
+    queue = settings.RABBITMQ_ALEPH_DAEMON_QUEUE
+    return f"{queue}.dlx", f"{queue}.dead"
+
+
+def _request_queue(settings: Settings) -> list[Queue]:
+    name = settings.RABBITMQ_ALEPH_DAEMON_QUEUE
+    if settings.RABBITMQ_ALEPH_QUEUE_TYPE != "quorum":
+        return [Queue(name)]
+    exchange, dead = dead_letter_names(settings)
+    arguments = {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
+        "x-dead-letter-exchange": exchange,
+        "x-dead-letter-routing-key": dead,
+    }
+    return [Queue(name, arguments=arguments), Queue(dead)]
+
+
 def aleph_topology(settings: Settings) -> Topology:
     """Exchanges, queues and bindings of DESIGN §5, named by ``settings``."""
     exchange_names = (
@@ -145,7 +170,7 @@ def aleph_topology(settings: Settings) -> Topology:
     daemon_queue = settings.RABBITMQ_ALEPH_DAEMON_QUEUE
     plone_queue = settings.RABBITMQ_ALEPH_PLONE_QUEUE
     exchanges = [Exchange(name) for name in exchange_names]
-    queues = [Queue(daemon_queue), Queue(plone_queue)]
+    queues = [*_request_queue(settings), Queue(plone_queue)]
     bindings = []
     for name in exchange_names:
         bindings.append(Binding(name, settings.RABBITMQ_ALEPH_DAEMON_KEY, daemon_queue))
@@ -155,4 +180,8 @@ def aleph_topology(settings: Settings) -> Topology:
             settings.RABBITMQ_ALEPH_EXCHANGE, settings.RABBITMQ_ALEPH_EXCEPTION_KEY, plone_queue
         )
     )
+    if settings.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
+        exchange, dead = dead_letter_names(settings)
+        exchanges.append(Exchange(exchange, type="direct"))
+        bindings.append(Binding(exchange, dead, dead))
     return Topology(tuple(exchanges), tuple(queues), tuple(bindings))
