@@ -1,0 +1,124 @@
+"""``aleph-emulator``: run the Aleph X-Server emulator until SIGTERM or SIGINT.
+
+The first line on standard output is ``aleph-emulator listening on <url>`` (flushed), so
+a parent process can read the port when it passed ``--port 0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from edeposit.amqp.emulator.emulator import AlephEmulator
+from edeposit.amqp.emulator.faults import Faults
+from edeposit.amqp.emulator.xservices import DEFAULT_BASES
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("edeposit.amqp.emulator")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser."""
+    parser = argparse.ArgumentParser(
+        prog="aleph-emulator",
+        description="A fake Aleph X-Server (X-Services and the e-deposit export form).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--corpus",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="MARC files or folders (ISO 2709, MARC XML, OAI-MARC); default: the sample corpus",
+    )
+    parser.add_argument("--index-dir", type=Path, help="where corpus indexes are kept")
+    parser.add_argument("--set-limit", type=int, default=2500, help="entries stored per set")
+    parser.add_argument(
+        "--bases", default=",".join(DEFAULT_BASES), help="comma-separated logical bases"
+    )
+    parser.add_argument("--library", default="NKC01", help="the physical library")
+    parser.add_argument(
+        "--legacy-export",
+        action="store_true",
+        help="reject exports the pre-2015 way: page text instead of the Aleph-Info header",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of session ids and faults")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING…")
+    faults = parser.add_argument_group("faults (all off by default)")
+    faults.add_argument("--latency", type=float, default=0.0, help="seconds added to replies")
+    faults.add_argument("--latency-jitter", type=float, default=0.0, help="random extra seconds")
+    faults.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped requests")
+    faults.add_argument("--forbidden-rate", type=float, default=0.0, help="share of 403 pages")
+    faults.add_argument("--malformed-rate", type=float, default=0.0, help="share of broken XML")
+    faults.add_argument("--hang", type=float, default=0.0, help="seconds every request hangs")
+    faults.add_argument("--licence-limit", type=int, help="sessions allowed per window")
+    faults.add_argument("--licence-window", type=float, default=120.0, help="window seconds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the emulator until a signal; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        faults = Faults(
+            latency=args.latency,
+            latency_jitter=args.latency_jitter,
+            drop_rate=args.drop_rate,
+            forbidden_rate=args.forbidden_rate,
+            malformed_rate=args.malformed_rate,
+            hang_seconds=args.hang,
+            licence_limit=args.licence_limit,
+            licence_window=args.licence_window,
+        )
+        emulator = AlephEmulator(
+            args.corpus,
+            host=args.host,
+            port=args.port,
+            set_limit=args.set_limit,
+            index_dir=args.index_dir,
+            faults=faults,
+            bases=[base.strip() for base in args.bases.split(",") if base.strip()],
+            library=args.library,
+            legacy_export=args.legacy_export,
+            seed=args.seed,
+        )
+        emulator.start()
+    except (OSError, ValueError) as error:
+        print(f"aleph-emulator: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()  # only a flag: the main thread does the stopping
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        print(f"aleph-emulator listening on {emulator.url}", flush=True)
+        while not stop.wait(0.5):
+            pass
+        log.info("signal received, stopping")
+    finally:
+        emulator.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
