@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from edeposit.amqp.aleph import Author, EPublication
+from edeposit.amqp.config import Settings
+from edeposit.amqp.emulator import AlephEmulator
 
 #: DESIGN §3.3: what record cpk20051492461 ("unix_raymond") must give, exactly.
 RAYMOND = EPublication.empty(
@@ -29,6 +32,20 @@ RAYMOND = EPublication.empty(
 )
 RAYMOND_ISBN = "80-251-0225-4"
 RAYMOND_SYSNO = 1492461
+
+
+def service_settings(emulator: AlephEmulator, **changes: object) -> Settings:
+    """Settings for a service of ``emulator``: no rate limit, quick retries and timeouts."""
+    values: dict[str, object] = {
+        "ALEPH_URL": emulator.url,
+        "ALEPH_EXPORT_URL": emulator.export_url,
+        "ALEPH_RATE_LIMIT": 0.0,
+        "ALEPH_RETRIES": 2,
+        "ALEPH_RETRY_BACKOFF": 0.01,
+        "ALEPH_TIMEOUT": 2.0,
+    }
+    values.update(changes)
+    return Settings().replace(**values)
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +84,22 @@ class CannedReply:
 
 @dataclass
 class CraftedServer:
-    """A real HTTP server on 127.0.0.1 answering every request with :attr:`reply`."""
+    """A real HTTP server on 127.0.0.1: answers from :attr:`queue` while it lasts, then
+    every request with :attr:`reply`; :attr:`requests` records what came in."""
 
     url: str
     reply: CannedReply
     requests: list[tuple[str, str, dict[str, str], bytes]]
+    queue: list[CannedReply] = field(default_factory=list)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that hang up early (a refused oversized reply) are expected here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
 
 
 @pytest.fixture
@@ -86,7 +114,7 @@ def crafted_server() -> Iterator[CraftedServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             state.requests.append((self.command, self.path, dict(self.headers), body))
-            reply = state.reply
+            reply = state.queue.pop(0) if state.queue else state.reply
             self.send_response(reply.status)
             for key, value in reply.headers.items():
                 self.send_header(key, value)
@@ -103,9 +131,10 @@ def crafted_server() -> Iterator[CraftedServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="crafted-server", daemon=True)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="crafted", daemon=True
+    )
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
@@ -114,3 +143,11 @@ def crafted_server() -> Iterator[CraftedServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port nobody listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -8,10 +8,12 @@ the Aleph daemon answers with the matching result::
     ISBNValidationRequest("80-251-0225-4")     ->  ISBNValidationResult(True)
     ExportRequest(EPublication(...))           ->  ExportResult("80-251-0225-4")
 
-Failures travel as error replies whose ``exception_name`` is one of the exception
-classes exported here.
+:func:`reactToAMQPMessage` answers a request in-process against the catalogue the
+settings name. Failures travel as error replies whose ``exception_name`` is one of the
+exception classes exported here.
 """
 
+from edeposit.amqp.aleph.dispatch import reactToAMQPMessage
 from edeposit.amqp.aleph.queries import (
     QUERY_TYPES,
     AuthorQuery,
@@ -78,4 +80,5 @@ __all__ = [
     "SearchRequest",
     "SearchResult",
     "TitleQuery",
+    "reactToAMQPMessage",
 ]

@@ -21,7 +21,8 @@ __all__ = ["MAPPED_TAGS", "element_to_epublication", "to_epublication"]
 
 #: Data fields the mapping reads; reading only these makes parsing several times faster.
 MAPPED_TAGS = frozenset(
-    {"020", "040", "100", "240", "245", "250", "260", "264", "300", "700", "765", "856", "DEL"}
+    {"001", "020", "040", "100", "240", "245", "250", "260", "264", "300", "700", "765", "856"}
+    | {"DEL"}
 )
 
 #: An ISBN at the start of ``020 $a``, optionally after an "ISBN" label; the rest qualifies it.
@@ -33,29 +34,41 @@ _AUTHOR_ROLES = frozenset({"aut"})
 
 
 def _joined(field: DataField, code: str) -> str:
-    return " ".join(value.strip() for value in field.values(code) if value.strip())
+    return " ".join([value.strip() for key, value in field.subfields if key == code and value])
 
 
-def _text(record: MarcRecord, tag: str, code: str) -> str:
-    """``tag $code`` of the first such field that has it (repeats joined with a space)."""
-    for field in record.fields_of(tag):
-        value = _joined(field, code)
-        if value:
-            return value
-    return ""
+def _texts(fields: list[DataField], codes: str) -> dict[str, str]:
+    """For each of ``codes``: its values in the first field that has one, joined by a space.
+
+    One pass over the fields' subfields, however many codes are asked for.
+    """
+    found: dict[str, str] = {}
+    for field in fields:
+        current: dict[str, list[str]] = {}
+        for code, raw in field.subfields:
+            if code in codes and code not in found:
+                value = raw.strip()
+                if value:
+                    current.setdefault(code, []).append(value)
+        for code, values in current.items():
+            found[code] = " ".join(values)
+        if len(found) == len(codes):
+            break
+    return found
 
 
-def _imprint(record: MarcRecord, code: str) -> str:
-    """Place, publisher or date: ``260``, or the RDA publication statement ``264`` without it."""
-    value = _text(record, "260", code)
-    if value:
-        return value
-    published = [field for field in record.fields_of("264") if field.ind2 == "1"]
-    for field in published or record.fields_of("264"):
-        value = _joined(field, code)
-        if value:
-            return value
-    return ""
+_NO_FIELDS: list[DataField] = []
+
+
+def _imprint(record: MarcRecord) -> dict[str, str]:
+    """Place, publisher and date: ``260``; what it lacks from RDA's publication ``264``."""
+    imprint = _texts(record.fields.get("260", _NO_FIELDS), "abc")
+    if len(imprint) < 3 and "264" in record.fields:
+        rda = record.fields["264"]
+        published = [field for field in rda if field.ind2 == "1"] or rda
+        for code, value in _texts(published, "abc").items():
+            imprint.setdefault(code, value)
+    return imprint
 
 
 def split_isbn(text: str) -> tuple[str, str]:
@@ -136,22 +149,25 @@ def to_epublication(record: MarcRecord) -> EPublication:
     if record.is_deleted:
         ident = record.controls.get("001")
         raise DocumentNotFoundException(f"document {ident} was deleted" if ident else "deleted")
+    fields = record.fields
     isbns, set_isbns, binding = _isbns(record)
+    title = _texts(fields.get("245", _NO_FIELDS), "abnp")
+    imprint = _imprint(record)
     return EPublication(
         ISBN=isbns,
-        nazev=_text(record, "245", "a"),
-        podnazev=_text(record, "245", "b"),
+        nazev=title.get("a", ""),
+        podnazev=title.get("b", ""),
         vazba=binding,
-        cena=_text(record, "020", "c"),
-        castDil=_text(record, "245", "n"),
-        nazevCasti=_text(record, "245", "p"),
-        nakladatelVydavatel=_imprint(record, "b"),
-        datumVydani=_imprint(record, "c"),
-        poradiVydani=_text(record, "250", "a"),
-        zpracovatelZaznamu=_text(record, "040", "a"),
-        format=_text(record, "300", "c"),
-        url=_text(record, "856", "u"),
-        mistoVydani=_imprint(record, "a"),
+        cena=_texts(fields.get("020", _NO_FIELDS), "c").get("c", ""),
+        castDil=title.get("n", ""),
+        nazevCasti=title.get("p", ""),
+        nakladatelVydavatel=imprint.get("b", ""),
+        datumVydani=imprint.get("c", ""),
+        poradiVydani=_texts(fields.get("250", _NO_FIELDS), "a").get("a", ""),
+        zpracovatelZaznamu=_texts(fields.get("040", _NO_FIELDS), "a").get("a", ""),
+        format=_texts(fields.get("300", _NO_FIELDS), "c").get("c", ""),
+        url=_texts(fields.get("856", _NO_FIELDS), "u").get("u", ""),
+        mistoVydani=imprint.get("a", ""),
         ISBNSouboruPublikaci=set_isbns,
         autori=_authors(record),
         originaly=_originals(record),

@@ -90,66 +90,60 @@ class MarcRecord:
 
 
 def _subfields(field: etree._Element, key: str) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (child.get(key) or "", child.text or "")
-        for child in field
-        if isinstance(child.tag, str)  # skip comments
-    )
+    return tuple([(child.get(key) or "", child.text or "") for child in field])
 
 
-def _indicator(value: str | None) -> str:
-    return value if value else _BLANK
+def _read(
+    element: etree._Element,
+    tags: Collection[str] | None,
+    names: tuple[str, str, str, str, str, str],
+) -> MarcRecord:
+    """One pass over the record's children; ``names`` are the dialect's element and
+    attribute names: data field, control field, leader, tag attribute, indicators.
 
-
-def _read_oai(element: etree._Element, tags: Collection[str] | None) -> MarcRecord:
+    Only the tag attribute is read from fields that are not wanted (the cost of a record
+    is the number of element properties touched), and an element's name only where the
+    tag cannot tell a data field from a control field.
+    """
+    data_name, control_name, leader_name, tag_key, ind1_key, ind2_key = names
+    code_key = "label" if tag_key == "id" else "code"
     leader = ""
     controls: dict[str, str] = {}
     fields: dict[str, list[DataField]] = {}
     for child in element:
-        name = local_name(child)
-        tag = child.get("id") or ""
-        if name == "varfield":
-            if tags is not None and tag not in tags:
-                continue
-            field = DataField(
-                tag,
-                _indicator(child.get("i1")),
-                _indicator(child.get("i2")),
-                _subfields(child, "label"),
-            )
-            fields.setdefault(tag, []).append(field)
-        elif name == "fixfield":
-            if tag == "LDR":
+        tag = child.get(tag_key)
+        if tag is None:
+            name = child.tag
+            if isinstance(name, str) and name.endswith(leader_name):
                 leader = child.text or ""
-            else:
-                controls[tag] = child.text or ""
-    return MarcRecord(leader, controls, fields)
-
-
-def _read_slim(element: etree._Element, tags: Collection[str] | None) -> MarcRecord:
-    leader = ""
-    controls: dict[str, str] = {}
-    fields: dict[str, list[DataField]] = {}
-    for child in element:
-        name = child.tag
-        if not isinstance(name, str):
             continue
-        if name.endswith("datafield"):
-            tag = child.get("tag") or ""
-            if tags is not None and tag not in tags:
+        if tags is not None and tag not in tags:
+            continue
+        # 010-999 are data fields in MARC 21; only other tags need the element's name.
+        if not "010" <= tag <= "999":
+            name = child.tag
+            if not isinstance(name, str):
                 continue
-            field = DataField(
-                tag,
-                _indicator(child.get("ind1")),
-                _indicator(child.get("ind2")),
-                _subfields(child, "code"),
-            )
-            fields.setdefault(tag, []).append(field)
-        elif name.endswith("controlfield"):
-            controls[child.get("tag") or ""] = child.text or ""
-        elif name.endswith("leader"):
-            leader = child.text or ""
+            if not name.endswith(data_name):
+                if name.endswith(control_name):
+                    if tag == "LDR":
+                        leader = child.text or ""
+                    else:
+                        controls[tag] = child.text or ""
+                continue
+        field = DataField(
+            tag, child.get(ind1_key) or _BLANK, child.get(ind2_key) or _BLANK,
+            _subfields(child, code_key),
+        )  # fmt: skip
+        if tag in fields:
+            fields[tag].append(field)
+        else:
+            fields[tag] = [field]
     return MarcRecord(leader, controls, fields)
+
+
+_OAI_NAMES = ("varfield", "fixfield", "leader", "id", "i1", "i2")
+_SLIM_NAMES = ("datafield", "controlfield", "leader", "tag", "ind1", "ind2")
 
 
 def find_record_element(element: etree._Element) -> etree._Element | None:
@@ -179,7 +173,8 @@ def read_record(element: etree._Element, tags: Collection[str] | None = None) ->
 
     Args:
         element: an ``<oai_marc>``, a MARC 21 slim ``<record>`` or a wrapper of either.
-        tags: read only data fields with these tags (faster); ``None`` reads all.
+        tags: read only fields with these tags (faster); ``None`` reads all. The
+            leader is always read.
 
     Raises:
         ValueError: ``element`` holds no MARC record.
@@ -187,9 +182,7 @@ def read_record(element: etree._Element, tags: Collection[str] | None = None) ->
     holder = find_record_element(element)
     if holder is None:
         raise ValueError(f"<{local_name(element)}> holds no OAI-MARC or MARC 21 record")
-    if local_name(holder) == "oai_marc":
-        return _read_oai(holder, tags)
-    return _read_slim(holder, tags)
+    return _read(holder, tags, _OAI_NAMES if local_name(holder) == "oai_marc" else _SLIM_NAMES)
 
 
 def iter_record_elements(root: etree._Element) -> Iterator[etree._Element]:

@@ -1,0 +1,149 @@
+"""One paced, size-bounded HTTP exchange, and a retry loop with backoff and jitter.
+
+Both the X-Services client and the export form use these: every call waits for the
+process's rate limiter, streams the reply and stops reading past a byte limit (so a
+hostile or broken server cannot fill memory), and the caller decides which failures are
+worth another attempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from edeposit.amqp.aleph.ratelimiter import RateLimiter
+
+__all__ = [
+    "HTTPUser",
+    "OversizedReplyError",
+    "Reply",
+    "backoff_delay",
+    "call_with_retries",
+    "fetch",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Longest pause between two attempts, in seconds.
+MAX_BACKOFF = 30.0
+
+T = TypeVar("T")
+
+
+class OversizedReplyError(Exception):
+    """The reply was larger than the caller's limit; it was not read to the end."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply read to the end: status, headers and body bytes."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def fetch(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    limiter: RateLimiter,
+    max_bytes: int,
+    params: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
+    """Make one request once the rate limit allows it, reading at most ``max_bytes``.
+
+    Raises:
+        OversizedReplyError: the reply announced or delivered more than ``max_bytes``.
+        httpx.HTTPError: the request failed (connect, timeout, protocol, decoding…).
+    """
+    limiter.wait()
+    with client.stream(method, url, params=params, data=data, headers=headers) as response:
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > max_bytes:
+            raise OversizedReplyError(f"reply announces {announced} bytes, limit {max_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():  # decoded: a compression bomb counts in full
+            size += len(chunk)
+            if size > max_bytes:
+                raise OversizedReplyError(f"reply exceeds the limit of {max_bytes} bytes")
+            chunks.append(chunk)
+        return Reply(response.status_code, response.headers, b"".join(chunks))
+
+
+def backoff_delay(backoff: float, attempt: int) -> float:
+    """Pause before retry ``attempt`` (0-based): doubling from ``backoff``, half of it random.
+
+    The random half ("equal jitter") keeps workers that failed together from retrying
+    together.
+    """
+    ceiling = min(MAX_BACKOFF, backoff * 2.0**attempt)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    *,
+    retries: int,
+    backoff: float,
+    retryable: Callable[[Exception], bool],
+    what: str,
+) -> T:
+    """Run ``call``; after a failure ``retryable`` accepts, try again up to ``retries`` times."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if attempt >= retries or not retryable(error):
+                raise
+            delay = backoff_delay(backoff, attempt)
+            attempt += 1
+            logger.warning(
+                "%s failed (%s: %s); retry %d of %d in %.2f s",
+                what,
+                type(error).__name__,
+                error,
+                attempt,
+                retries,
+                delay,
+            )
+            time.sleep(delay)
+
+
+class HTTPUser:
+    """Base of the catalogue's clients: an ``httpx.Client`` given (kept open) or owned (closed).
+
+    A context manager; :meth:`close` closes only a client it made itself.
+    """
+
+    def __init__(self, client: httpx.Client | None, timeout: float | httpx.Timeout) -> None:
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        """Close the HTTP connections (only those of a client this object made)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

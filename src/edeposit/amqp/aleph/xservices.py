@@ -1,0 +1,301 @@
+"""The Aleph X-Services HTTP client: ``find``, ``present``, ``ill_get_set``, ``ill_get_doc``,
+``find_doc`` and the list of bases.
+
+One client serves every thread of a process (``httpx.Client`` pools and reuses
+connections and is thread-safe; the rate limiter is shared per catalogue). Each call
+waits for the rate limit, has explicit timeouts and a bounded reply size, and is parsed
+by the hardened parser. Transport failures and replies that are not XML are retried with
+backoff and jitter; an ``<error>`` the catalogue chose to send never is.
+
+Errors are the project's (:mod:`edeposit.amqp.errors`): ``AlephTransportError`` when the
+catalogue cannot be reached or answers something that is not X-Services XML,
+``AlephReplyError`` for XML of the wrong shape, and the ``AlephException`` subclasses
+named by :func:`~edeposit.amqp.aleph.replies.error_for` for the catalogue's own errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Self
+
+import httpx
+from lxml import etree
+from lxml import html as lxml_html
+
+from edeposit.amqp.aleph import replies
+from edeposit.amqp.aleph.hardened import (
+    MalformedXMLError,
+    RefusedXMLError,
+    local_name,
+    parse_xml,
+)
+from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.aleph.replies import FoundSet, PresentedRecord, SetDocuments
+from edeposit.amqp.aleph.transport import HTTPUser, OversizedReplyError, call_with_retries, fetch
+from edeposit.amqp.config import Settings
+from edeposit.amqp.errors import AlephReplyError, AlephTransportError
+
+__all__ = ["PRESENT_CHUNK", "XServicesClient"]
+
+logger = logging.getLogger(__name__)
+
+#: Most records one ``present`` call asks for (the practical server maximum).
+PRESENT_CHUNK = 100
+#: Replies that are XML but not X-Services (a proxy's error page) are retried like HTML.
+_PAGE_ROOTS = frozenset({"html", "HTML"})
+
+
+class _RetryableReplyError(AlephTransportError):
+    """A reply worth another attempt: not XML, an HTML page, or an HTTP error status."""
+
+
+def _retryable(error: Exception) -> bool:
+    return isinstance(error, _RetryableReplyError | httpx.TransportError | httpx.DecodingError)
+
+
+def _page_heading(root: etree._Element) -> str:
+    for element in root.iter():
+        if local_name(element) in {"h1", "title"} and (element.text or "").strip():
+            return (element.text or "").strip()
+    return ""
+
+
+def _nine_digits(doc_number: int | str) -> str:
+    text = str(doc_number).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise ValueError(f"system number must be at most 9 digits, not {doc_number!r}")
+    return text.zfill(9)
+
+
+class XServicesClient(HTTPUser):
+    """A thread-safe client of one catalogue's X-Services (``{base_url}/X``).
+
+    Args:
+        base_url: the catalogue's address, e.g. ``http://aleph.nkp.cz``.
+        timeout: seconds for connecting, reading, writing and pool waits, or an
+            ``httpx.Timeout``.
+        retries: extra attempts after a transport failure or a non-XML reply.
+        backoff: first pause between attempts (doubles each time, with jitter).
+        rate_limit: calls per second at most for this process (0 = unlimited).
+        max_reply_bytes: longest reply read; a longer one is refused.
+        client: an ``httpx.Client`` to use (and not close); one is made otherwise.
+        limiter: the rate limiter; by default the process-wide one of ``base_url``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = 20.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        rate_limit: float = 5.0,
+        max_reply_bytes: int = 32 * 1024 * 1024,
+        client: httpx.Client | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._x_url = self.base_url + "/X"
+        self._retries = retries
+        self._backoff = backoff
+        self._max_bytes = max_reply_bytes
+        super().__init__(client, timeout)
+        self.limiter = limiter or process_limiter(self.base_url, rate_limit)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, client: httpx.Client | None = None) -> Self:
+        """A client configured by the ``ALEPH_*`` settings."""
+        return cls(
+            settings.ALEPH_URL,
+            timeout=settings.ALEPH_TIMEOUT,
+            retries=settings.ALEPH_RETRIES,
+            backoff=settings.ALEPH_RETRY_BACKOFF,
+            rate_limit=settings.ALEPH_RATE_LIMIT,
+            max_reply_bytes=settings.ALEPH_MAX_REPLY_BYTES,
+            client=client,
+        )
+
+    def __repr__(self) -> str:
+        return f"XServicesClient({self.base_url!r}, rate_limit={self.limiter.rate:g})"
+
+    # --- one call -------------------------------------------------------------------
+
+    def call(self, op: str, params: Mapping[str, str], *, expect: str) -> etree._Element:
+        """Call ``op`` and return the reply's root, whose name is ``expect`` or ``login``.
+
+        ``<error>`` elements are left for the caller: what they mean depends on the op.
+
+        Raises:
+            AlephTransportError: unreachable, timed out, or not XML after all retries.
+            AlephReplyError: XML of another shape, a DOCTYPE, or a reply over the limit.
+        """
+        query = {"op": op, **params}
+
+        def attempt() -> etree._Element:
+            return self._attempt(op, query, expect)
+
+        try:
+            return call_with_retries(
+                attempt,
+                retries=self._retries,
+                backoff=self._backoff,
+                retryable=_retryable,
+                what=f"Aleph {op}",
+            )
+        except httpx.HTTPError as error:
+            raise AlephTransportError(f"Aleph {op} at {self.base_url}: {error!r}") from error
+
+    def _attempt(self, op: str, query: Mapping[str, str], expect: str) -> etree._Element:
+        try:
+            reply = fetch(
+                self._client,
+                "GET",
+                self._x_url,
+                limiter=self.limiter,
+                max_bytes=self._max_bytes,
+                params=query,
+            )
+        except OversizedReplyError as error:
+            raise AlephReplyError(f"Aleph {op}: {error}") from error
+        if reply.status != httpx.codes.OK:
+            raise _RetryableReplyError(f"Aleph {op}: HTTP status {reply.status}")
+        try:
+            root = parse_xml(reply.body, max_bytes=self._max_bytes)
+        except MalformedXMLError as error:
+            raise _RetryableReplyError(f"Aleph {op}: reply is not XML ({error})") from error
+        except RefusedXMLError as error:
+            raise AlephReplyError(f"Aleph {op}: reply refused: {error}") from error
+        name = local_name(root)
+        if name in _PAGE_ROOTS:
+            raise _RetryableReplyError(f"Aleph {op}: an HTML page: {_page_heading(root)!r}")
+        if name not in (expect, "login"):
+            raise AlephReplyError(f"Aleph {op}: reply root <{name}>, expected <{expect}>")
+        logger.debug("Aleph %s %s → <%s>", op, dict(query), name)
+        return root
+
+    # --- operations -----------------------------------------------------------------
+
+    def find(self, base: str, request: str, *, code: str | None = None) -> FoundSet:
+        """Run a CCL ``request`` in ``base`` (``code`` = the index when request is a term).
+
+        Raises:
+            AlephException: (or a subclass) the catalogue's ``<error>`` other than no hits.
+        """
+        params = {"base": base, "request": request}
+        if code is not None:
+            params["code"] = code
+        return replies.read_find(self.call("find", params, expect="find"))
+
+    def present(self, set_number: str, first: int, last: int) -> tuple[list[PresentedRecord], bool]:
+        """Entries ``first``…``last`` of a set (at most :data:`PRESENT_CHUNK`) in set order,
+        and whether the catalogue said the set ended sooner.
+        """
+        if not 1 <= first <= last or last - first >= PRESENT_CHUNK:
+            raise ValueError(f"present range {first}-{last} must be 1-based, ≤ {PRESENT_CHUNK}")
+        params = {"set_number": set_number, "set_entry": f"{first:09d}-{last:09d}"}
+        return replies.read_present(self.call("present", params, expect="present"))
+
+    def present_all(
+        self, found: FoundSet, limit: int | None = None, *, start: int = 1
+    ) -> Iterator[PresentedRecord]:
+        """Entries ``start``… of ``found`` (up to entry ``limit``), in chunks of 100.
+
+        Never asks past ``no_entries``; stops early when the catalogue says the set ended.
+        """
+        end = found.no_entries if limit is None else min(found.no_entries, limit)
+        for first in range(start, end + 1, PRESENT_CHUNK):
+            last = min(first + PRESENT_CHUNK - 1, end)
+            records, ended = self.present(found.set_number, first, last)
+            yield from records
+            if ended:
+                return
+
+    def ill_get_set(self, set_number: str, start_point: int, no_docs: int) -> SetDocuments:
+        """System numbers of ``no_docs`` entries from ``start_point`` (1-based), and library."""
+        params = {
+            "set_number": set_number,
+            "start_point": str(start_point),
+            "no_docs": str(no_docs),
+        }
+        return replies.read_ill_get_set(self.call("ill_get_set", params, expect="ill-get-set"))
+
+    def ill_get_doc(self, doc_number: int | str, library: str) -> etree._Element:
+        """One record as MARC 21 slim: the ``<record>`` element.
+
+        Raises:
+            LibraryNotFoundException: the catalogue does not know ``library``.
+            DocumentNotFoundException: it has no such document.
+        """
+        params = {"doc_number": _nine_digits(doc_number), "library": library}
+        root = self.call("ill_get_doc", params, expect="ill-get-doc")
+        return self._single_record(root, "ill_get_doc")
+
+    def find_doc(self, doc_number: int | str, base: str) -> etree._Element:
+        """One record as OAI-MARC: the ``<record>`` element holding ``<oai_marc>``.
+
+        Raises:
+            InvalidAlephBaseException: the catalogue does not know ``base``.
+            DocumentNotFoundException: it has no such document.
+        """
+        params = {"doc_num": _nine_digits(doc_number), "base": base}
+        root = self.call("find_doc", params, expect="find-doc")
+        return self._single_record(root, "find_doc")
+
+    def _single_record(self, root: etree._Element, op: str) -> etree._Element:
+        errors = replies.errors_of(root)
+        if errors or local_name(root) == "login":
+            raise replies.error_for(op, local_name(root), "; ".join(errors))
+        for child in root:
+            if local_name(child) == "record":
+                return child
+        raise AlephReplyError(f"Aleph {op}: reply holds no <record>")
+
+    def list_bases(self) -> list[str]:
+        """The logical bases the catalogue's web OPAC links to (``local_base=`` values).
+
+        Raises:
+            AlephTransportError: the page cannot be fetched.
+        """
+        url = self.base_url + "/F/"
+        params = {"func": "file", "file_name": "base-list"}
+
+        def attempt() -> list[str]:
+            reply = fetch(
+                self._client,
+                "GET",
+                url,
+                limiter=self.limiter,
+                max_bytes=self._max_bytes,
+                params=params,
+            )
+            if reply.status != httpx.codes.OK:
+                raise _RetryableReplyError(f"Aleph base list: HTTP status {reply.status}")
+            return _bases_in_page(reply.body)
+
+        try:
+            return call_with_retries(
+                attempt,
+                retries=self._retries,
+                backoff=self._backoff,
+                retryable=_retryable,
+                what="Aleph base list",
+            )
+        except (httpx.HTTPError, OversizedReplyError) as error:
+            raise AlephTransportError(f"Aleph base list at {self.base_url}: {error!r}") from error
+
+
+def _bases_in_page(body: bytes) -> list[str]:
+    """``local_base`` values of the page's links, lower-cased, in first-seen order."""
+    if not body.strip():
+        return []
+    parser = lxml_html.HTMLParser(no_network=True, remove_pis=True)
+    document = lxml_html.document_fromstring(body, parser=parser)
+    bases: list[str] = []
+    for href in document.xpath("//a/@href"):
+        query = str(href).lower().partition("?")[2].replace("&amp;", "&")
+        for pair in query.split("&"):
+            key, _, value = pair.partition("=")
+            if key.strip() == "local_base" and value.strip() and value.strip() not in bases:
+                bases.append(value.strip())
+    return bases
