@@ -90,6 +90,8 @@ class _Parser:
         return token
 
     def expect(self, text: str) -> None:
+        if self.peek() is None:
+            raise CCLError(f"Syntax error: expected {text!r} at the end of the request")
         token = self.take()
         if token != ("punct", text):
             raise CCLError(f"Syntax error: expected {text!r}, found {token[1]!r}")
@@ -178,6 +180,8 @@ def _term_words(term: Term) -> list[tuple[str, bool]]:
         truncated = word.endswith(("*", "?"))
         stem = word.rstrip("*?")
         if term.code in ("sbn", "isn"):
+            if not any(ch.isdigit() for ch in stem):
+                continue  # a qualifier such as "(brož.)" or "Kč", not part of the number
             texts = isbn_forms(stem)[:1] if not truncated else [compact_identifier(stem)]
         elif term.code == "sys":
             digits = compact_identifier(stem)

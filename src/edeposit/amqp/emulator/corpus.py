@@ -159,6 +159,17 @@ def _indicator(value: str | None) -> str:
     return (value or " ")[:1] or " "
 
 
+def _data_field(element: etree._Element, tag: str, ind: tuple[str, str], code: str) -> Field:
+    """A data field from an element whose ``subfield`` children name their code in ``code``."""
+    subfields = tuple(
+        (sanitize(sub.get(code) or " ")[:1], sanitize(sub.text or ""))
+        for sub in element
+        if _local(sub) == "subfield"
+    )
+    ind1, ind2 = (_indicator(element.get(name)) for name in ind)
+    return Field(sanitize(tag), "", ind1, ind2, subfields)
+
+
 def _oai_fields(oai: etree._Element) -> Fields:
     fields: list[Field] = []
     for child in oai:
@@ -167,14 +178,7 @@ def _oai_fields(oai: etree._Element) -> Fields:
         if name == "fixfield":
             fields.append(Field(tag, sanitize(child.text or ""), control=True))
         elif name == "varfield":
-            subfields = tuple(
-                (sanitize(sub.get("label") or " ")[:1], sanitize(sub.text or ""))
-                for sub in child
-                if _local(sub) == "subfield"
-            )
-            fields.append(
-                Field(tag, "", _indicator(child.get("i1")), _indicator(child.get("i2")), subfields)
-            )
+            fields.append(_data_field(child, tag, ("i1", "i2"), "label"))
     return tuple(fields)
 
 
@@ -188,20 +192,7 @@ def _slim_fields(record: etree._Element) -> Fields:
             tag = sanitize(child.get("tag") or "")
             fields.append(Field(tag, sanitize(child.text or ""), control=True))
         elif name == "datafield":
-            subfields = tuple(
-                (sanitize(sub.get("code") or " ")[:1], sanitize(sub.text or ""))
-                for sub in child
-                if _local(sub) == "subfield"
-            )
-            fields.append(
-                Field(
-                    sanitize(child.get("tag") or ""),
-                    "",
-                    _indicator(child.get("ind1")),
-                    _indicator(child.get("ind2")),
-                    subfields,
-                )
-            )
+            fields.append(_data_field(child, child.get("tag") or "", ("ind1", "ind2"), "code"))
     return tuple(fields)
 
 

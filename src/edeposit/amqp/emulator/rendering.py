@@ -23,7 +23,7 @@ _SLIM_OPEN = (
 
 
 def escape(text: str) -> str:
-    """``text`` as XML character data (also safe inside double-quoted attributes)."""
+    """``text`` as the X-Server escapes it: ``& < > " '`` as entities (``&apos;`` as in real replies)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -32,6 +32,8 @@ def escape(text: str) -> str:
         text = text.replace(">", "&gt;")
     if '"' in text:
         text = text.replace('"', "&quot;")
+    if "'" in text:
+        text = text.replace("'", "&apos;")
     return text
 
 
