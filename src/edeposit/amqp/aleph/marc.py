@@ -89,10 +89,6 @@ class MarcRecord:
         return "DEL" in self.fields or "DEL" in self.controls
 
 
-def _subfields(field: etree._Element, key: str) -> tuple[tuple[str, str], ...]:
-    return tuple([(child.get(key) or "", child.text or "") for child in field])
-
-
 def _read(
     element: etree._Element,
     tags: Collection[str] | None,
@@ -131,10 +127,10 @@ def _read(
                     else:
                         controls[tag] = child.text or ""
                 continue
+        subfields = tuple([(sub.get(code_key) or "", sub.text or "") for sub in child])
         field = DataField(
-            tag, child.get(ind1_key) or _BLANK, child.get(ind2_key) or _BLANK,
-            _subfields(child, code_key),
-        )  # fmt: skip
+            tag, child.get(ind1_key) or _BLANK, child.get(ind2_key) or _BLANK, subfields
+        )
         if tag in fields:
             fields[tag].append(field)
         else:
