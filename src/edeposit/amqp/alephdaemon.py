@@ -22,7 +22,7 @@ import pika
 from pika.spec import Basic, BasicProperties
 
 from edeposit.amqp import settings as settings_module
-from edeposit.amqp.broker import BrokerError, PublishRejectedError
+from edeposit.amqp.broker import Outgoing
 from edeposit.amqp.config import ConfigError, Settings
 from edeposit.amqp.daemonwrapper import ACTIONS, ExitCode
 from edeposit.amqp.errors import PoisonMessageError, RequestTooLargeError
@@ -134,25 +134,14 @@ class AlephDaemon(PikaDaemon):
             reply: Reply = earlier.reply
         else:
             reply = self.answer(body, uuid, properties)
-        try:
-            self.publish_reply(reply, method_frame.routing_key, properties)
-        except PublishRejectedError:
-            self.ledger.finish(key, reply=reply, answered=False)
-            log.error("UUID %r: the broker refused the answer; request requeued", uuid)
-            self._requeue()
-            return False
-        except (BrokerError, TimeoutError) as error:
-            self.ledger.finish(key, reply=reply, answered=False)
-            log.warning("UUID %r: answer not confirmed (%s); left to redelivery", uuid, error)
-            return False
-        self.ledger.finish(key, reply=None, answered=True)
-        return True
 
-    def _requeue(self) -> None:
-        delivery = getattr(self._local, "delivery", None)
-        if delivery is not None and self.connection is not None and not self._local.settled:
-            self._local.settled = True
-            self.connection.nack(delivery, requeue=True)
+        def answered(error: BaseException | None) -> None:
+            self.ledger.finish(key, reply=reply, answered=error is None)
+            if error is not None:
+                log.warning("UUID %r: answer not confirmed (%s); left to redelivery", uuid, error)
+
+        self.respond(self.reply_messages(reply, method_frame.routing_key, properties), answered)
+        return True
 
     def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Reply:
         """The result of the request in ``body``, or the error it caused, ready to publish."""
@@ -196,16 +185,17 @@ class AlephDaemon(PikaDaemon):
             f"the request was delivered {self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
             "and every attempt ended the daemon handling it; it was set aside (dead-lettered)"
         )
-        self.publish_reply(
-            error_reply(error, headers["UUID"], properties), _text(keys[0]), properties
-        )
+        reply = error_reply(error, headers["UUID"], properties)
+        self.respond(self.reply_messages(reply, _text(keys[0]), properties))
         return True
 
-    def publish_reply(self, reply: Reply, request_key_: str, request: BasicProperties) -> None:
-        """Publish ``reply`` on the output exchange (and to ``reply_to``), confirmed."""
+    def reply_messages(
+        self, reply: Reply, request_key_: str, request: BasicProperties
+    ) -> list[Outgoing]:
+        """``reply`` addressed to the output exchange, and to ``reply_to`` when asked."""
         payload, properties = reply
         routing_key = result_key(request_key_, self.output_key)
-        self.sendMessage(self.output_exchange, routing_key, payload, properties)
+        messages = [Outgoing(self.output_exchange, routing_key, payload, properties)]
         if request.reply_to:
             direct = BasicProperties(
                 content_type=properties.content_type,
@@ -213,7 +203,8 @@ class AlephDaemon(PikaDaemon):
                 headers=properties.headers,
                 correlation_id=request.correlation_id or _text(properties.headers["UUID"]),
             )
-            self.sendMessage("", request.reply_to, payload, direct)
+            messages.append(Outgoing("", request.reply_to, payload, direct))
+        return messages
 
     @staticmethod
     def _properties(

@@ -39,6 +39,7 @@ __all__ = [
     "BrokerUnavailableError",
     "Delivery",
     "FatalBrokerError",
+    "Outgoing",
     "PublishRejectedError",
 ]
 
@@ -72,6 +73,19 @@ class Delivery:
 
 
 OnMessage = Callable[[Delivery], None]
+#: Told the outcome of a publish: None when confirmed, else the error.
+Confirmed = Callable[[BaseException | None], None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to publish: where to, what, and how."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: BasicProperties
+    mandatory: bool = True
 
 
 @dataclasses.dataclass(slots=True)
@@ -129,7 +143,7 @@ class BrokerConnection:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self._unconfirmed: dict[int, Future[None]] = {}
+        self._unconfirmed: dict[int, Confirmed] = {}
         self._publish_seq = 0
         self._consuming = False
         self._attempt = 0
@@ -197,13 +211,23 @@ class BrokerConnection:
         when the connection is (or goes) down before the confirm.
         """
         done: Future[None] = Future()
-        self._submit(
-            lambda: self._publish(
-                exchange, routing_key, body, properties, done, mandatory=mandatory
-            ),
-            on_down=done,
-        )
+        message = Outgoing(exchange, routing_key, body, properties, mandatory)
+        self._submit(lambda: self._publish(message, _resolver(done)), on_down=done)
         return done
+
+    def publish_and_ack(
+        self,
+        messages: list[Outgoing],
+        delivery: Delivery,
+        on_done: Confirmed | None = None,
+    ) -> None:
+        """Publish ``messages``; once the broker confirmed them all, ack ``delivery``.
+
+        Nothing waits: the I/O thread does it all. If a message is refused (nack) the
+        delivery goes back to the queue; if the connection fails first, the broker
+        redelivers it. ``on_done`` (on the I/O thread) hears the outcome.
+        """
+        self._submit(lambda: self._publish_all(messages, delivery, on_done), on_down=None)
 
     def call(self, operation: Callable[[Channel, Callable[[Any], None]], None]) -> Future[Any]:
         """Run ``operation(channel, done)`` on the I/O thread; ``done(value)`` resolves the future.
@@ -302,9 +326,8 @@ class BrokerConnection:
 
     def _fail_pending(self, error: BrokerError) -> None:
         pending, self._unconfirmed = self._unconfirmed, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(error)
+        for confirmed in pending.values():
+            confirmed(error)
 
     def _on_connection_open(self, connection: Any) -> None:
         log.info("%s: connected to %s", self.name, where(self.parameters))
@@ -419,27 +442,46 @@ class BrokerConnection:
         self._consuming = False
         self._consumers.clear()  # no resubscription after a reconnect while stopping
 
-    def _publish(
-        self,
-        exchange: str,
-        routing_key: str,
-        body: bytes,
-        properties: BasicProperties,
-        done: Future[None],
-        *,
-        mandatory: bool,
-    ) -> None:
+    def _publish(self, message: Outgoing, confirmed: Confirmed) -> None:
         channel = self._channel
         if channel is None or not channel.is_open or not self._ready.is_set():
-            done.set_exception(BrokerUnavailableError(f"{self.name}: channel not open"))
+            confirmed(BrokerUnavailableError(f"{self.name}: channel not open"))
             return
         try:
-            channel.basic_publish(exchange, routing_key, body, properties, mandatory=mandatory)
-        except Exception as error:  # noqa: BLE001 - any publish failure fails only this future
-            done.set_exception(BrokerUnavailableError(f"{self.name}: publish failed: {error}"))
+            channel.basic_publish(
+                message.exchange,
+                message.routing_key,
+                message.body,
+                message.properties,
+                mandatory=message.mandatory,
+            )
+        except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
+            confirmed(BrokerUnavailableError(f"{self.name}: publish failed: {error}"))
             return
         self._publish_seq += 1
-        self._unconfirmed[self._publish_seq] = done
+        self._unconfirmed[self._publish_seq] = confirmed
+
+    def _publish_all(
+        self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed | None
+    ) -> None:
+        remaining = len(messages)
+        failure: BaseException | None = None
+
+        def confirmed(error: BaseException | None) -> None:
+            nonlocal remaining, failure
+            remaining -= 1
+            failure = failure or error
+            if remaining:
+                return
+            if failure is None:
+                self._settle(delivery, ack=True, requeue=False)
+            elif isinstance(failure, PublishRejectedError):
+                self._settle(delivery, ack=False, requeue=True)
+            if on_done is not None:
+                on_done(failure)
+
+        for message in messages:
+            self._publish(message, confirmed)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -448,15 +490,13 @@ class BrokerConnection:
             tags = [seq for seq in self._unconfirmed if seq <= tag]
         else:
             tags = [tag] if tag in self._unconfirmed else []
-        acked = isinstance(method, Basic.Ack)
+        error = (
+            None
+            if isinstance(method, Basic.Ack)
+            else PublishRejectedError(f"{self.name}: the broker refused a message")
+        )
         for seq in tags:
-            future = self._unconfirmed.pop(seq)
-            if acked:
-                future.set_result(None)
-            else:
-                future.set_exception(
-                    PublishRejectedError(f"{self.name}: broker nacked message {seq}")
-                )
+            self._unconfirmed.pop(seq)(error)
 
     def _on_return(
         self, channel: Channel, method: Any, properties: BasicProperties, body: bytes
@@ -507,3 +547,17 @@ def _run_steps(steps: list[Step], done: Callable[[], None]) -> None:
         remaining.pop(0)(next_step)
 
     next_step()
+
+
+def _resolver(future: Future[None]) -> Confirmed:
+    """A publish outcome callback that settles ``future``."""
+
+    def confirmed(error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+    return confirmed

@@ -10,6 +10,7 @@ properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
   size, so the broker never pushes more than can be worked on;
 * ``sendMessage`` returns only when the broker confirmed the message (publisher
   confirms; persistent by default), and the request is acked only after that;
+  :meth:`~PikaDaemon.respond` does the same without making the worker wait;
 * a handler that raises gets its message rejected without requeue (dead-lettered where
   the queue has a dead-letter exchange), never left unacked;
 * broker restarts and network loss: reconnect with backoff, redeclare, resume;
@@ -31,7 +32,7 @@ from typing import Any
 import pika
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.broker import BrokerConnection, BrokerError, Delivery
+from edeposit.amqp.broker import BrokerConnection, BrokerError, Confirmed, Delivery, Outgoing
 from edeposit.amqp.daemonwrapper import DaemonRunnerWrapper, ExitCode
 from edeposit.amqp.topology import Queue, Topology
 from edeposit.amqp.workers import WorkerPool
@@ -242,6 +243,27 @@ class PikaDaemon(DaemonRunnerWrapper):
         body = message.encode("utf-8") if isinstance(message, str) else message
         confirmed = self.connection.publish(exchange, routing_key, body, properties, mandatory=True)
         confirmed.result(timeout=self.publish_timeout)
+
+    def respond(self, messages: list[Outgoing], on_done: Confirmed | None = None) -> None:
+        """Publish ``messages`` and ack the message being handled once all are confirmed.
+
+        Returns at once: the connection's thread publishes, waits for the confirms and
+        acks (or, when the broker refuses a message, requeues; when the connection is
+        lost first, the broker redelivers). ``on_done`` hears the outcome on that thread.
+        """
+        delivery: Delivery | None = getattr(self._local, "delivery", None)
+        if delivery is None or self.connection is None:
+            raise RuntimeError("respond() works inside a handler of a running daemon")
+        if self._local.settled:
+            raise RuntimeError("the message being handled was already acked or rejected")
+        self._local.settled = True
+
+        def settled(error: BaseException | None) -> None:
+            self.count("acked" if error is None else "unconfirmed")
+            if on_done is not None:
+                on_done(error)
+
+        self.connection.publish_and_ack(messages, delivery, settled)
 
     def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
         """Publish ``message`` to the output exchange (persistent, confirmed)."""

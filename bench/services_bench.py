@@ -1,0 +1,422 @@
+"""Benchmark of the consumer service and the Aleph daemon through the real broker.
+
+    .venv/bin/python bench/services_bench.py [--quick]
+
+Servers run as subprocesses (so their CPU time and peak RSS are their own):
+
+* ``noop``      PikaDaemon answering each ~300 B request with a ~4 KB reply at once;
+* ``sleep20``   the same after 20 ms of "catalogue" time;
+* ``aleph``     the real Aleph daemon against the emulator with 20 ms added latency;
+* ``baseline-noop`` / ``baseline-sleep20``  the original design, measured in the same run:
+  one thread, prefetch 1, publish without confirms, ack after answering.
+
+Each is driven with 1 and with 32 requests in flight, once by a minimal pipelined raw
+pika client and once by ``AlephClient``. Printed per run: requests/s, latency p50/p99,
+server CPU ms per request, server peak RSS; then ratios against the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pika
+
+VHOST = "edeposit-bench"
+HERE = Path(__file__).resolve()
+REQUEST_PADDING = "x" * 200  # makes a serialized request about 300 bytes
+REPLY_XML = "<record>" + "y" * 3900 + "</record>"  # makes a reply about 4 KB
+
+
+# --- servers (run in a subprocess: `services_bench.py serve MODE`) ---------------------
+
+
+def _bench_reply() -> bytes:
+    from edeposit.amqp import aleph  # noqa: PLC0415
+    from edeposit.amqp.serializers import serialize  # noqa: PLC0415
+
+    record = aleph.AlephRecord("nkc", "NKC01", 1, REPLY_XML, aleph.EPublication.empty(nazev="x"))
+    return serialize(aleph.SearchResult([record])).encode()
+
+
+def serve_pikadaemon(delay: float) -> None:
+    from pika.spec import Basic, BasicProperties  # noqa: PLC0415
+
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.broker import Outgoing  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.pikadaemon import PikaDaemon  # noqa: PLC0415
+    from edeposit.amqp.topology import aleph_topology  # noqa: PLC0415
+
+    reply = _bench_reply()
+    cfg = settings.get()
+
+    class Bench(PikaDaemon):
+        def onMessageReceived(  # noqa: N802 - the contract's name
+            self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+        ) -> bool:
+            if delay:
+                time.sleep(delay)
+            key = result_key(method_frame.routing_key, self.output_key)
+            answer = BasicProperties(
+                content_type="application/json",
+                delivery_mode=2,
+                headers={"UUID": properties.headers["UUID"]},
+            )
+            self.respond([Outgoing(self.output_exchange, key, reply, answer)])
+            return True
+
+    daemon = Bench(
+        connection_parameters(cfg),
+        cfg.RABBITMQ_ALEPH_DAEMON_QUEUE,
+        cfg.RABBITMQ_ALEPH_EXCHANGE,
+        cfg.RABBITMQ_ALEPH_PLONE_KEY,
+        workers=cfg.ALEPH_DAEMON_WORKERS,
+        topology=aleph_topology(cfg),
+        pid_filename=f"/tmp/edeposit-bench-{os.getpid()}.pid",
+    )
+    daemon.configure_logging(foreground=True)
+    daemon.run()
+
+
+def serve_baseline(delay: float) -> None:
+    """The original design: one thread, prefetch 1, no confirms, ack after answering."""
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+
+    cfg = settings.get()
+    reply = _bench_reply()
+    connection = pika.BlockingConnection(connection_parameters(cfg))
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=1)
+    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
+
+    def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+        if delay:
+            time.sleep(delay)
+        ch.basic_publish(
+            cfg.RABBITMQ_ALEPH_EXCHANGE,
+            result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
+            reply,
+            pika.BasicProperties(
+                content_type="application/json",
+                delivery_mode=1,
+                headers={"UUID": properties.headers["UUID"]},
+            ),
+        )
+        ch.basic_ack(method.delivery_tag)
+
+    channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
+    channel.start_consuming()
+    connection.close()
+
+
+def serve_aleph() -> None:
+    from edeposit.amqp.alephdaemon import AlephDaemon  # noqa: PLC0415
+
+    daemon = AlephDaemon()
+    daemon.pid_path = Path(f"/tmp/edeposit-bench-{os.getpid()}.pid")
+    daemon.configure_logging(foreground=True)
+    daemon.run()
+
+
+# --- drivers ------------------------------------------------------------------------------
+
+
+def _request_body() -> bytes:
+    from edeposit.amqp import aleph  # noqa: PLC0415
+    from edeposit.amqp.serializers import serialize  # noqa: PLC0415
+
+    query = aleph.GenericQuery("nkc", "80-251-0225-4", False, "sbn")
+    body = serialize(aleph.SearchRequest(query))
+    return body.encode()
+
+
+def drive_raw(total: int, in_flight: int) -> list[float]:
+    """A pipelined raw pika client: keeps ``in_flight`` requests out; latencies in seconds.
+
+    Requests are transient (``delivery_mode`` 1), as the original clients sent them.
+    """
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+
+    cfg = settings.get()
+    connection = pika.BlockingConnection(connection_parameters(cfg))
+    channel = connection.channel()
+    body = _request_body()
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    published = 0
+
+    def publish() -> None:
+        nonlocal published
+        request_uuid = uuid.uuid4().hex
+        sent[request_uuid] = time.perf_counter()
+        channel.basic_publish(
+            cfg.RABBITMQ_ALEPH_EXCHANGE,
+            cfg.RABBITMQ_ALEPH_DAEMON_KEY,
+            body,
+            pika.BasicProperties(
+                content_type="application/json", delivery_mode=1, headers={"UUID": request_uuid}
+            ),
+        )
+        published += 1
+
+    def on_answer(ch: Any, method: Any, properties: Any, answer: bytes) -> None:
+        started = sent.pop(str(properties.headers.get("UUID")), None)
+        if started is not None:
+            latencies.append(time.perf_counter() - started)
+        if published < total:
+            publish()
+        if len(latencies) >= total:
+            ch.stop_consuming()
+
+    channel.basic_consume(cfg.RABBITMQ_ALEPH_PLONE_QUEUE, on_answer, auto_ack=True)
+    for _ in range(min(in_flight, total)):
+        publish()
+    channel.start_consuming()
+    connection.close()
+    return latencies
+
+
+def drive_client(total: int, in_flight: int) -> list[float]:
+    """``AlephClient`` with ``in_flight`` threads each making calls one after the other."""
+    from edeposit.amqp import aleph  # noqa: PLC0415
+    from edeposit.amqp.client import AlephClient  # noqa: PLC0415
+
+    request = aleph.SearchRequest(aleph.GenericQuery("nkc", "80-251-0225-4", False, "sbn"))
+    latencies: list[float] = []
+    lock = threading.Lock()
+    remaining = [total]
+    with AlephClient(timeout=120) as client:
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                started = time.perf_counter()
+                client.call(request)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+
+        threads = [threading.Thread(target=worker) for _ in range(in_flight)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return latencies
+
+
+# --- orchestration ------------------------------------------------------------------------
+
+
+def _rabbitmqctl(*arguments: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *arguments], check=False, capture_output=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_queues() -> None:
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.topology import aleph_topology  # noqa: PLC0415
+
+    cfg = settings.get()
+    connection = pika.BlockingConnection(connection_parameters(cfg))
+    channel = connection.channel()
+    for queue in (cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, cfg.RABBITMQ_ALEPH_PLONE_QUEUE):
+        channel.queue_delete(queue)
+    aleph_topology(cfg).declare(channel)
+    connection.close()
+
+
+def _start_server(mode: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+
+    process = subprocess.Popen(
+        [sys.executable, str(HERE), "serve", mode],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    connection = pika.BlockingConnection(connection_parameters(settings.get()))
+    channel = connection.channel()
+    deadline = time.monotonic() + 30
+    queue = settings.get().RABBITMQ_ALEPH_DAEMON_QUEUE
+    while channel.queue_declare(queue, passive=True).method.consumer_count < 1:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"server {mode} did not start")
+        time.sleep(0.05)
+    connection.close()
+    return process
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run_one(
+    mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
+) -> dict[str, Any]:
+    _reset_queues()
+    server = _start_server(mode, env)
+    try:
+        warmup = max(20, total // 20)
+        drive = drive_raw if driver == "raw" else drive_client
+        drive(warmup, in_flight)
+        cpu_before = _cpu_seconds(server.pid)
+        started = time.perf_counter()
+        latencies = drive(total, in_flight)
+        elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds(server.pid) - cpu_before
+        rss = _peak_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {
+        "server": mode,
+        "driver": driver,
+        "in_flight": in_flight,
+        "requests": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "cpu_ms": 1000 * cpu / len(latencies),
+        "rss_mb": rss,
+    }
+
+
+def _start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edeposit.amqp.emulator", "--port", "0", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+    return process, url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer requests per run")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    arguments = parser.parse_args()
+    scale = 0.25 if arguments.quick else 1.0
+
+    _rabbitmqctl("add_vhost", VHOST)
+    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    env = {
+        **os.environ,
+        "RABBITMQ_ALEPH_VIRTUALHOST": VHOST,
+        "ALEPH_RATE_LIMIT": "0",
+        "ALEPH_DAEMON_WORKERS": "32",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    from edeposit.amqp import settings  # noqa: PLC0415
+
+    settings.reload()
+    emulator, url = _start_emulator(0.02)
+    env.update({"ALEPH_URL": url, "ALEPH_EXPORT_URL": url + "/aleph-cgi/e-deposit"})
+
+    def count(base: int) -> int:
+        return max(50, int(base * scale))
+
+    plan = []
+    for mode, sizes in (
+        ("noop", {1: 1500, 32: 8000}),
+        ("sleep20", {1: 150, 32: 4000}),
+        ("aleph", {1: 150, 32: 3000}),
+        ("baseline-noop", {1: 1500, 32: 3000}),
+        ("baseline-sleep20", {1: 100, 32: 150}),
+    ):
+        drivers = ("raw",) if mode.startswith("baseline") else ("raw", "client")
+        for in_flight, total in sizes.items():
+            for driver in drivers:
+                plan.append((mode, driver, in_flight, count(total)))
+    results = []
+    try:
+        print(
+            f"{'server':17} {'driver':7} {'inflight':>8} {'requests':>8} {'req/s':>8} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} {'rss MB':>7}"
+        )
+        for mode, driver, in_flight, total in plan:
+            row = run_one(mode, driver, in_flight, total, env)
+            results.append(row)
+            print(
+                f"{mode:17} {driver:7} {in_flight:8d} {row['requests']:8d} {row['rate']:8.0f} "
+                f"{row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {row['cpu_ms']:10.3f} "
+                f"{row['rss_mb']:7.1f}",
+                flush=True,
+            )
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+
+    def rate(mode: str, driver: str, in_flight: int) -> float:
+        return next(
+            r["rate"]
+            for r in results
+            if (r["server"], r["driver"], r["in_flight"]) == (mode, driver, in_flight)
+        )
+
+    print("\nratios at 32 in flight:")
+    print(
+        f"  noop raw / original design noop:        {rate('noop', 'raw', 32) / rate('baseline-noop', 'raw', 32):6.1f}x"
+    )
+    print(f"  sleep20 raw / physical limit 1600/s:    {rate('sleep20', 'raw', 32) / 1600:6.2f}")
+    print(
+        f"  aleph raw / original design (20 ms):    {rate('aleph', 'raw', 32) / rate('baseline-sleep20', 'raw', 32):6.1f}x"
+    )
+    print(
+        f"  aleph client / original design (20 ms): {rate('aleph', 'client', 32) / rate('baseline-sleep20', 'raw', 32):6.1f}x"
+    )
+    if arguments.json:
+        arguments.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "serve":
+        mode = sys.argv[2]
+        if mode == "aleph":
+            serve_aleph()
+        elif mode.startswith("baseline"):
+            serve_baseline(0.02 if mode.endswith("sleep20") else 0.0)
+        else:
+            serve_pikadaemon(0.02 if mode == "sleep20" else 0.0)
+        sys.exit(0)
+    sys.exit(main())
