@@ -7,8 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from edeposit.amqp.emulator import AlephEmulator
 from tests.emulator.helpers import X
+
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -63,4 +63,6 @@ class X:
             set_number=root.findtext("set_number"),
             set_entry=f"1-{int(root.findtext('no_entries'))}",
         )
-        return present.xpath("record/metadata/oai_marc/varfield[@id='245']/subfield[@label='a']/text()")
+        return present.xpath(
+            "record/metadata/oai_marc/varfield[@id='245']/subfield[@label='a']/text()"
+        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
+
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.emulator.envelope import DECLARATION, SessionIds
 from tests.emulator.helpers import X
@@ -15,7 +17,9 @@ _SET = re.compile(rb"<set_number>\d{6}</set_number>")
 
 def _normalized(body: bytes) -> bytes:
     """The body with the parts that differ per call (session id, set number) blanked."""
-    return _SET.sub(b"<set_number>S</set_number>", _SESSION.sub(b"<session-id>I</session-id>", body))
+    return _SET.sub(
+        b"<set_number>S</set_number>", _SESSION.sub(b"<session-id>I</session-id>", body)
+    )
 
 
 def _fixture(aleph_fixtures: Path, name: str) -> bytes:
@@ -117,8 +121,6 @@ def test_session_ids_are_deterministic_per_seed() -> None:
 def test_emulator_seed_changes_session_ids(index_dir: Path) -> None:
     with AlephEmulator(index_dir=index_dir, seed=7) as seven:
         assert seven.url.startswith("http://127.0.0.1:")
-        import httpx
-
         with httpx.Client() as client:
             body = client.get(seven.url + "/X", params={"op": "nope"}).content
     assert _SESSION.search(body).group(0) != (  # type: ignore[union-attr]

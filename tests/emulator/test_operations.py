@@ -175,9 +175,7 @@ def test_ill_get_doc_serves_marc_slim_with_the_slash_namespace(sample: X) -> Non
         ({"library": "nkc01"}, "ill-get-doc", "Missing parameter: doc_number"),
     ],
 )
-def test_ill_get_doc_errors(
-    sample: X, params: dict[str, str], root_name: str, error: str
-) -> None:
+def test_ill_get_doc_errors(sample: X, params: dict[str, str], root_name: str, error: str) -> None:
     root = sample.root(op="ill-get-doc", **params)
     assert root.tag == root_name
     assert root.findtext("error") == error

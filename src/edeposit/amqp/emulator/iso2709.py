@@ -51,9 +51,9 @@ def parse_record(raw: bytes) -> Fields:
     fields = [Field("LDR", leader.replace("\x00", " "), control=True)]
     for number in range(len(directory) // 12):
         tag = directory[number * 12 : number * 12 + 3].decode("ascii", errors="replace")
-        chunk = sanitize(chunks[number]) if number < len(chunks) else ""
+        chunk = chunks[number] if number < len(chunks) else ""
         if tag < "010" and tag.isdigit():
-            fields.append(Field(tag, chunk, control=True))
+            fields.append(Field(tag, sanitize(chunk), control=True))
             continue
         indicators, *subfields = chunk.split(_SUBFIELD)
         indicators = (indicators + "  ")[:2]
@@ -63,7 +63,7 @@ def parse_record(raw: bytes) -> Fields:
                 "",
                 indicators[0],
                 indicators[1],
-                tuple((sub[:1], sub[1:]) for sub in subfields if sub),
+                tuple((sanitize(sub[:1]), sanitize(sub[1:])) for sub in subfields if sub),
             )
         )
     return tuple(fields)

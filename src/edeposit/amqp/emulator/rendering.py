@@ -23,7 +23,7 @@ _SLIM_OPEN = (
 
 
 def escape(text: str) -> str:
-    """``text`` as the X-Server escapes it: ``& < > " '`` as entities (``&apos;`` as in real replies)."""
+    """``text`` as the X-Server escapes it: ``& < > " '`` as entities (``'`` as ``&apos;``)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:

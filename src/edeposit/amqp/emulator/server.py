@@ -142,6 +142,9 @@ def _form(text: str) -> dict[str, str]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for
+    # the client's delayed ACK (~40 ms) on every keep-alive reply.
+    disable_nagle_algorithm = True
     server: EmulatorServer
 
     def setup(self) -> None:
