@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -186,6 +187,15 @@ class BrokerConnection:
         done: Future[None] = Future()
         self._submit(lambda: self._cancel_consumers(done), on_down=done)
         return done
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until no operation is queued and no publish awaits its confirm."""
+        deadline = time.monotonic() + timeout
+        while self._ops or self._unconfirmed:
+            if time.monotonic() > deadline or not self.is_running:
+                return False
+            time.sleep(0.01)
+        return True
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Close the connection and end the I/O thread (waits at most ``timeout``)."""

@@ -145,7 +145,9 @@ class PikaDaemon(DaemonRunnerWrapper):
             self.connection.stop_consuming().result(timeout=min(5.0, self.shutdown_timeout))
         except (BrokerError, TimeoutError) as error:
             log.warning("could not cancel the consumer cleanly: %s", error)
-        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())):
+        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())) and (
+            self.connection.wait_settled(max(0.0, deadline - time.monotonic()))
+        ):
             log.info("all requests in flight answered")
         else:
             log.warning(
