@@ -18,6 +18,7 @@ from edeposit.amqp.aleph import (
     CountResult,
     DocumentNotFoundException,
     DocumentQuery,
+    ExportRejectedException,
     ExportRequest,
     ExportResult,
     GenericQuery,
@@ -157,6 +158,17 @@ def test_export_request(service: AlephService, emulator: AlephEmulator) -> None:
     assert form["sid"] == "edeposit"
 
 
+@pytest.mark.parametrize("legacy", [False, True], ids=["Aleph-Info header", "page text"])
+def test_export_rejected_by_the_form(aleph_fixtures: Path, legacy: bool) -> None:
+    with AlephEmulator(corpus=[aleph_fixtures], legacy_export=legacy) as emulator:
+        settings = service_settings(emulator, ALEPH_EXPORT_SIGNATURE="")  # the form needs sid
+        with AlephService(settings) as service:
+            expected = "Požadavek byl odmítnut" if legacy else "Aleph-Info: error.*sid"
+            with pytest.raises(ExportRejectedException, match=expected):
+                service.handle(ExportRequest(RAYMOND))
+        assert emulator.exports == []
+
+
 def test_empty_set(service: AlephService) -> None:
     assert service.handle(SearchRequest(ISBNQuery("80-00-00000-0"))) == SearchResult([])
     assert service.handle(CountRequest(TitleQuery("nonexistentword"))) == CountResult(0)
@@ -212,6 +224,20 @@ def test_concurrent_requests_share_one_service(service: AlephService) -> None:
     assert errors == []
     assert len(results) == 24
     assert all(value == RAYMOND for value in results.values())
+
+
+def test_done_criterion_against_the_default_emulator() -> None:
+    """The original documentation's request, default settings but the catalogue's address."""
+    with AlephEmulator() as default_emulator:
+        os.environ["ALEPH_URL"] = default_emulator.url
+        settings.reload()
+        try:
+            result = reactToAMQPMessage(SearchRequest(ISBNQuery("80-251-0225-4")), None)
+        finally:
+            close_default_service()
+    assert isinstance(result, SearchResult)
+    (record,) = result.records
+    assert record == AlephRecord("nkc", "NKC01", RAYMOND_SYSNO, record.xml, RAYMOND)
 
 
 def test_react_to_amqp_message_with_settings_from_the_environment(emulator: AlephEmulator) -> None:

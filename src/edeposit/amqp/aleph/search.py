@@ -166,6 +166,16 @@ def search(
         return [fetch_document(client, query, base=base)]
     base, request = _find_request(query)
     found = client.find(base, request)
+    if found.no_entries < found.no_records or found.no_entries > max_records:
+        logger.info(
+            "Aleph %s in %s: %d hits, %d stored in set %s, fetching at most %d",
+            request,
+            base,
+            found.no_records,
+            found.no_entries,
+            found.set_number,
+            max_records,
+        )
     records: list[AlephRecord] = []
     for presented in _presented(client, base, request, found, max_records):
         try:
