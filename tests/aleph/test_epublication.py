@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from edeposit.amqp.aleph import Author, DocumentNotFoundException, EPublication
@@ -197,3 +200,46 @@ def test_element_without_record_is_an_error() -> None:
 )
 def test_split_isbn(text: str, expected: tuple[str, str]) -> None:
     assert split_isbn(text) == expected
+
+
+_TAGS = st.sampled_from(["020", "040", "100", "240", "245", "250", "260", "264", "300", "700"])
+_CODES = st.sampled_from(list("abcdnpqtuz4"))
+_VALUES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn")), min_size=0, max_size=20
+)
+_FIELDS = st.lists(
+    st.tuples(_TAGS, st.sampled_from(["", " ", "0", "1"]), st.lists(st.tuples(_CODES, _VALUES))),
+    max_size=12,
+)
+
+
+def slim_record(fields: list[tuple[str, str, list[tuple[str, str]]]]) -> bytes:
+    parts = ['<record xmlns="http://www.loc.gov/MARC21/slim"><leader>-----nam-a22</leader>']
+    for tag, indicator, subfields in fields:
+        parts.append(f'<datafield tag="{tag}" ind1="{indicator}" ind2="{indicator}">')
+        parts += [
+            f'<subfield code="{code}">{escape(value)}</subfield>' for code, value in subfields
+        ]
+        parts.append("</datafield>")
+    parts.append("</record>")
+    return "".join(parts).encode()
+
+
+@given(_FIELDS)
+def test_any_record_maps_to_clean_values(
+    fields: list[tuple[str, str, list[tuple[str, str]]]],
+) -> None:
+    publication = element_to_epublication(parse_xml(slim_record(fields)))
+    for name, value in publication._asdict().items():
+        assert isinstance(value, list | str), name
+        if isinstance(value, str):
+            assert value == value.strip(), name
+    wanted = {
+        split_isbn(value)[0]
+        for tag, _, subs in fields
+        if tag == "020"
+        for code, value in subs
+        if code == "a"
+    }
+    assert set(publication.ISBN) <= wanted
+    assert all(isinstance(author, Author) for author in publication.autori)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edeposit.amqp.aleph import (
     AlephException,
@@ -121,3 +124,26 @@ def test_ccl_request_refuses_non_index_codes(code: str) -> None:
 def test_ccl_request_refuses_empty_or_long_terms(term: str) -> None:
     with pytest.raises(MessageError):
         ccl_request("wrd", term)
+
+
+def test_long_error_texts_are_shortened() -> None:
+    error = error_for("find", "find", "x" * 100_000)
+    assert 300 <= len(str(error)) < 400
+    assert str(error).endswith("…")
+
+
+@given(st.text(max_size=80))
+def test_a_term_is_only_ever_a_term(term: str) -> None:
+    try:
+        request = ccl_request("wtl", term)
+    except MessageError:
+        words = re.sub(r'[()="\x00-\x1f\x7f]+', " ", term).split()
+        assert not words or len(term) > 400
+        return
+    assert request.startswith("wtl=")
+    value = request[len("wtl=") :]
+    if value.startswith("("):
+        assert value.endswith(")")
+        value = value[1:-1]
+    assert not set(value) & set('()="')
+    assert all(word.lower() not in {"and", "or", "not"} for word in value.split()[1:])

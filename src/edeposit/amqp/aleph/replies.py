@@ -36,8 +36,11 @@ __all__ = [
     "read_find",
     "read_ill_get_set",
     "read_present",
+    "shortened",
 ]
 
+#: Longest piece of a reply quoted in an error message.
+MAX_SHOWN = 300
 #: The ``find`` error that means "no hits" rather than a failure.
 EMPTY_SET = "empty set"
 #: The ``present`` error for entries past the end of the set: the end, not a failure.
@@ -129,8 +132,15 @@ _RULES: tuple[tuple[Callable[[str, str, str], object], type[AlephException], str
 )
 
 
+def shortened(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters: what a reply says travels in error messages
+    (and so in the error replies' headers), and a reply may say a lot."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_for(op: str, root_name: str, text: str) -> AlephException:
     """The exception for an ``<error>`` the catalogue sent in answer to ``op``."""
+    text = shortened(" ".join(text.split()))
     message = f"Aleph {op}: {text}" if text else f"Aleph {op} failed without a message"
     for applies, error_class, note in _RULES:
         if applies(op, root_name, text):

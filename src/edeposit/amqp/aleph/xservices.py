@@ -57,7 +57,7 @@ def _retryable(error: Exception) -> bool:
 def _page_heading(root: etree._Element) -> str:
     for element in root.iter():
         if local_name(element) in {"h1", "title"} and (element.text or "").strip():
-            return (element.text or "").strip()
+            return replies.shortened((element.text or "").strip(), 100)
     return ""
 
 
@@ -170,7 +170,8 @@ class XServicesClient(HTTPUser):
         if name in _PAGE_ROOTS:
             raise _RetryableReplyError(f"Aleph {op}: an HTML page: {_page_heading(root)!r}")
         if name not in (expect, "login"):
-            raise AlephReplyError(f"Aleph {op}: reply root <{name}>, expected <{expect}>")
+            shown = replies.shortened(name, 60)
+            raise AlephReplyError(f"Aleph {op}: reply root <{shown}>, expected <{expect}>")
         logger.debug("Aleph %s %s → <%s>", op, dict(query), name)
         return root
 
