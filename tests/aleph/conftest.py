@@ -91,6 +91,8 @@ class CraftedServer:
     reply: CannedReply
     requests: list[tuple[str, str, dict[str, str], bytes]]
     queue: list[CannedReply] = field(default_factory=list)
+    #: The client's port of every request: one port means one reused connection.
+    peers: list[int] = field(default_factory=list)
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
@@ -114,6 +116,7 @@ def crafted_server() -> Iterator[CraftedServer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             state.requests.append((self.command, self.path, dict(self.headers), body))
+            state.peers.append(self.client_address[1])
             reply = state.queue.pop(0) if state.queue else state.reply
             self.send_response(reply.status)
             for key, value in reply.headers.items():

@@ -61,6 +61,15 @@ def test_find_sends_params_and_reads_the_set(crafted_server: CraftedServer) -> N
     assert params == {"op": ["find"], "base": ["nkc"], "request": ["wau=(Eric S. Raymond) & x"]}
 
 
+def test_connections_are_reused(crafted_server: CraftedServer) -> None:
+    serve(crafted_server, b"<find><error>empty set</error></find>")
+    with client_of(crafted_server) as client:
+        for _ in range(5):
+            assert client.find("nkc", "sbn=1").no_records == 0
+    assert len(crafted_server.peers) == 5
+    assert len(set(crafted_server.peers)) == 1
+
+
 @pytest.mark.parametrize("hostile", ["billion laughs", "external entity"])
 def test_hostile_xml_is_refused_without_retry(
     crafted_server: CraftedServer, tmp_path: Path, hostile: str
