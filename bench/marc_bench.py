@@ -14,7 +14,8 @@
 4. End-to-end ``SearchRequest(ISBNQuery)`` through ``AlephService`` against the local
    emulator (no added latency, no rate limit): p50 and p99 over ``--calls`` requests.
 
-The corpus is fetched once with ``pip download`` into the git-ignored ``bench/.data/``.
+The corpus is fetched once by ``bench/fetch_loc_corpus.py`` (``pip download`` of pymarc's
+source distribution) into the git-ignored ``bench/.data/``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ import argparse
 import io
 import os
 import statistics
-import subprocess
-import sys
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +31,7 @@ from pathlib import Path
 
 import pymarc
 
+import fetch_loc_corpus  # bench/ is on the path when this file runs as a script
 from edeposit.amqp.aleph import ISBNQuery, SearchRequest, SearchResult
 from edeposit.amqp.aleph.epublication import MAPPED_TAGS, to_epublication
 from edeposit.amqp.aleph.hardened import parse_xml
@@ -44,35 +43,8 @@ from edeposit.amqp.emulator import AlephEmulator
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
-PYMARC = "pymarc==5.4.0"
-PIP_DOWNLOAD = (sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:")
-CORPUS_NAME = "BooksAll.2016.part01.utf8"
 TARGET_RATE = 15_000
 TARGET_RATIO = 2.0
-
-
-def corpus_path() -> Path:
-    """The LoC corpus file, fetched with pip (source distribution of pymarc) if missing."""
-    found = sorted(DATA.rglob(CORPUS_NAME))
-    if found:
-        return found[0]
-    fetcher = HERE / "fetch_loc_corpus.py"
-    if fetcher.is_file():
-        subprocess.run([sys.executable, str(fetcher)], check=True)
-    else:
-        DATA.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [*PIP_DOWNLOAD, "--dest", str(DATA), PYMARC],
-            check=True,
-        )
-        (archive,) = DATA.glob("pymarc-*.tar.gz")
-        with tarfile.open(archive) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("/" + CORPUS_NAME))
-            tar.extractall(DATA, members=[member], filter="data")
-    found = sorted(DATA.rglob(CORPUS_NAME))
-    if not found:
-        raise SystemExit(f"{CORPUS_NAME} not found in {DATA} after fetching {PYMARC}")
-    return found[0]
 
 
 def marc_xml(count: int) -> bytes:
@@ -85,7 +57,7 @@ def marc_xml(count: int) -> bytes:
         b'<collection xmlns="http://www.loc.gov/MARC21/slim">',
     ]
     converted = 0
-    with corpus_path().open("rb") as stream:
+    with fetch_loc_corpus.fetch().open("rb") as stream:
         for record in pymarc.MARCReader(stream, to_unicode=True, force_utf8=True):
             if record is None:  # a record pymarc cannot read: skipped, as a reader would
                 continue

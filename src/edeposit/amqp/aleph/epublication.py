@@ -44,14 +44,14 @@ def _texts(fields: list[DataField], codes: str) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     for field in fields:
-        current: dict[str, list[str]] = {}
+        current: dict[str, str] = {}
         for code, raw in field.subfields:
             if code in codes and code not in found:
                 value = raw.strip()
-                if value:
-                    current.setdefault(code, []).append(value)
-        for code, values in current.items():
-            found[code] = " ".join(values)
+                if not value:
+                    continue
+                current[code] = current[code] + " " + value if code in current else value
+        found.update(current)
         if len(found) == len(codes):
             break
     return found
