@@ -215,7 +215,7 @@ def test_expired_set_is_searched_again(crafted_server: CraftedServer) -> None:
     )
     with XServicesClient(crafted_server.url, retries=0, limiter=RateLimiter(0)) as client:
         (record,) = search(
-            client, ISBNQuery(RAYMOND_ISBN), library="NKC01", base="nkc", max_records=10
+            client, ISBNQuery(RAYMOND_ISBN), library="NKC01", document_base="nkc", max_records=10
         )
     assert record.epublication.nazev == "Again"
     assert [path.split("op=")[1].split("&")[0] for _, path, _, _ in crafted_server.requests] == [

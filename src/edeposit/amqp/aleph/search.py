@@ -151,19 +151,20 @@ def _presented(
 
 
 def search(
-    client: XServicesClient, query: Query, *, library: str, base: str, max_records: int
+    client: XServicesClient, query: Query, *, library: str, document_base: str, max_records: int
 ) -> list[AlephRecord]:
     """The records matching ``query``, in set order, at most ``max_records``.
 
     Deleted records in a result set are left out. ``library`` is what the records report
-    as their library; ``base`` is used for a ``DocumentQuery``, which names none.
+    as their library; ``document_base`` is the base a ``DocumentQuery``'s record reports
+    (the query names a library, not a base).
 
     Raises:
         ValueError: ``query`` is of a type that cannot be searched.
         AlephException: (or a subclass) the catalogue failed or refused.
     """
     if isinstance(query, DocumentQuery):
-        return [fetch_document(client, query, base=base)]
+        return [fetch_document(client, query, base=document_base)]
     base, request = _find_request(query)
     found = client.find(base, request)
     if found.no_entries < found.no_records or found.no_entries > max_records:

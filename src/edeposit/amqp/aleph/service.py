@@ -67,7 +67,7 @@ class AlephService(HTTPUser):
             self.xservices,
             query,
             library=self.settings.ALEPH_DEFAULT_LIBRARY,
-            base=self.settings.ALEPH_DEFAULT_BASE,
+            document_base=self.settings.ALEPH_DEFAULT_BASE,
             max_records=self.settings.ALEPH_MAX_RECORDS,
         )
 
