@@ -4,8 +4,9 @@
 unknown type is a clear ``ValueError``, never a silent ``None``. ``reactToAMQPMessage``
 is the original entry point: it answers with a process-wide
 :class:`~edeposit.amqp.aleph.service.AlephService` built lazily from the current settings
-(and rebuilt after :func:`edeposit.amqp.settings.reload`). Importing this module does not
-import the HTTP stack; the service is imported on first use.
+(and rebuilt after :func:`edeposit.amqp.settings.reload`, which closes the old one: calls
+still running on it then fail; services that reload should own an ``AlephService``).
+Importing this module does not import the HTTP stack; the service is imported on first use.
 """
 
 from __future__ import annotations
