@@ -112,7 +112,7 @@ def test_non_xml_replies_are_retried_then_a_transport_error(
     serve(crafted_server, body, status, **{"Content-Type": "text/html"})
     with client_of(crafted_server) as client, pytest.raises(AlephTransportError) as caught:
         client.find("nkc", "sbn=1")
-    assert not isinstance(caught.value, AlephReplyError)
+    assert type(caught.value) is AlephTransportError  # the contract's class, nothing private
     assert len(crafted_server.requests) == 3  # one try and two retries
 
 
@@ -259,3 +259,11 @@ def test_export_unreachable_form_is_retried(unused_port: int) -> None:
     with exporter_of(f"http://127.0.0.1:{unused_port}/e-deposit") as exporter:
         with pytest.raises(ExportException, match="ConnectError"):
             exporter.export(RAYMOND)
+
+
+def test_wrong_scheme_fails_at_once() -> None:
+    client = XServicesClient("ftp://127.0.0.1:1", retries=3, backoff=1.0, limiter=RateLimiter(0))
+    started = time.monotonic()
+    with client, pytest.raises(AlephTransportError, match="UnsupportedProtocol"):
+        client.find("nkc", "sbn=1")
+    assert time.monotonic() - started < 0.5  # not retried

@@ -127,8 +127,9 @@ def test_persistent_faults_end_in_a_transport_error(
     emulator.set_faults(**fault)
     with AlephService(service_settings(emulator, ALEPH_TIMEOUT=0.3)) as service:
         calls = emulator.request_count
-        with pytest.raises(AlephTransportError, match=message):
+        with pytest.raises(AlephTransportError, match=message) as caught:
             service.handle(CountRequest(ISBNQuery(RAYMOND_ISBN)))
+        assert type(caught.value).__name__ == "AlephTransportError"
         assert emulator.request_count - calls == 3  # one try and two retries
 
 

@@ -224,7 +224,7 @@ class Exporter(HTTPUser):
                 retryable=_before_sending,
                 what="Aleph export",
             )
-        except (httpx.HTTPError, OversizedReplyError) as error:
+        except (httpx.HTTPError, httpx.InvalidURL, OversizedReplyError) as error:
             raise ExportException(f"export to {self.url} failed: {error!r}") from error
         reason = rejection_of(reply)
         if reason is not None:

@@ -51,6 +51,8 @@ class _RetryableReplyError(AlephTransportError):
 
 
 def _retryable(error: Exception) -> bool:
+    if isinstance(error, httpx.UnsupportedProtocol):  # a wrong ALEPH_URL stays wrong
+        return False
     return isinstance(error, _RetryableReplyError | httpx.TransportError | httpx.DecodingError)
 
 
@@ -143,7 +145,9 @@ class XServicesClient(HTTPUser):
                 retryable=_retryable,
                 what=f"Aleph {op}",
             )
-        except httpx.HTTPError as error:
+        except _RetryableReplyError as error:  # the last attempt's: reported as what it is
+            raise AlephTransportError(str(error)) from error
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise AlephTransportError(f"Aleph {op} at {self.base_url}: {error!r}") from error
 
     def _attempt(self, op: str, query: Mapping[str, str], expect: str) -> etree._Element:
@@ -282,7 +286,9 @@ class XServicesClient(HTTPUser):
                 retryable=_retryable,
                 what="Aleph base list",
             )
-        except (httpx.HTTPError, OversizedReplyError) as error:
+        except _RetryableReplyError as error:
+            raise AlephTransportError(str(error)) from error
+        except (httpx.HTTPError, httpx.InvalidURL, OversizedReplyError) as error:
             raise AlephTransportError(f"Aleph base list at {self.base_url}: {error!r}") from error
 
 
