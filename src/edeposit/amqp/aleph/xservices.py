@@ -297,7 +297,10 @@ def _bases_in_page(body: bytes) -> list[str]:
     if not body.strip():
         return []
     parser = lxml_html.HTMLParser(no_network=True, remove_pis=True)
-    document = lxml_html.document_fromstring(body, parser=parser)
+    try:
+        document = lxml_html.document_fromstring(body, parser=parser)
+    except (etree.LxmlError, ValueError) as error:
+        raise AlephReplyError(f"Aleph base list: unreadable page ({error})") from error
     bases: list[str] = []
     for href in document.xpath("//a/@href"):
         query = str(href).lower().partition("?")[2].replace("&amp;", "&")
