@@ -10,7 +10,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -102,17 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"aleph-emulator: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    stop = threading.Event()
+    signals: list[int] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()  # only a flag: the main thread does the stopping
+        # Only a flag: an Event here could deadlock on the lock its own wait() holds.
+        signals.append(signum)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         print(f"aleph-emulator listening on {emulator.url}", flush=True)
-        while not stop.wait(0.5):
-            pass
-        log.info("signal received, stopping")
+        while not signals:
+            time.sleep(0.2)
+        log.info("signal %d received, stopping", signals[0])
     finally:
         emulator.stop()
         for sig, handler in previous.items():
