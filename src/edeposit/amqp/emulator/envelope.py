@@ -17,7 +17,9 @@ from edeposit.amqp.emulator.rendering import escape
 __all__ = ["DECLARATION", "SessionIds", "element", "error_reply", "reply"]
 
 DECLARATION = '<?xml version = "1.0" encoding = "UTF-8"?>\n'
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#: Maps every byte value onto the alphabet (modulo its length).
+_TO_ALPHABET = bytes(_ALPHABET[value % len(_ALPHABET)] for value in range(256))
 #: Length of an X-Server session id.
 SESSION_ID_LENGTH = 50
 
@@ -35,7 +37,7 @@ class SessionIds:
         with self._lock:
             number = next(self._counter)
         digest = hashlib.shake_256(f"{self._seed}:{number}".encode()).digest(SESSION_ID_LENGTH)
-        return "".join(_ALPHABET[byte % len(_ALPHABET)] for byte in digest)
+        return digest.translate(_TO_ALPHABET).decode("ascii")
 
 
 def element(name: str, text: str) -> str:

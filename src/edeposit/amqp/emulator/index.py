@@ -67,12 +67,17 @@ class SearchError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
-    """A record as served: its system number and the fields of each source dialect."""
+    """A record as served: its system number and its packed fields in each source dialect."""
 
     id: int
     doc_number: int
-    oai: Fields | None
-    marc: Fields | None
+    oai: str | None
+    marc: str | None
+
+    @property
+    def any_dialect(self) -> str:
+        """The packed fields of the OAI-MARC source if there is one, else of the MARC one."""
+        return self.oai if self.oai is not None else self.marc or ""
 
 
 def default_index_dir() -> Path:
@@ -275,6 +280,8 @@ class CorpusIndex:
         try:
             with self._connection() as db:
                 hits, ids = _search(db, match, limit)
+            if self._next_overlay_id == OVERLAY_BASE:  # nothing added at run time
+                return hits, ids
             with self._lock:
                 more, extra = _search(self._overlay, match, limit)
         except sqlite3.Error as error:
@@ -310,10 +317,10 @@ class CorpusIndex:
             record_id, number = self._next_overlay_id, self._next_doc_number
             self._next_overlay_id += 1
             self._next_doc_number += 1
-            record = StoredRecord(record_id, number, None, tuple(fields))
+            record = StoredRecord(record_id, number, None, pack(fields))
             self._overlay.execute(
                 "INSERT INTO records VALUES (?, ?, ?, NULL, ?)",
-                (record_id, number, _control_of(record.marc or ()), pack(fields)),
+                (record_id, number, _control_of(tuple(fields)), record.marc),
             )
             self._overlay.execute(_INSERT_KEYS, (record_id, *keys_of(tuple(fields), number)))
         return record
@@ -342,12 +349,4 @@ def _search(db: sqlite3.Connection, match: str, limit: int) -> tuple[int, list[i
 
 def _rows(db: sqlite3.Connection, where: str, args: Sequence[int]) -> dict[int, StoredRecord]:
     query = f"SELECT id, doc_number, oai, marc FROM records WHERE {where}"  # noqa: S608
-    return {
-        row[0]: StoredRecord(
-            row[0],
-            row[1],
-            unpack(row[2]) if row[2] is not None else None,
-            unpack(row[3]) if row[3] is not None else None,
-        )
-        for row in db.execute(query, args)
-    }
+    return {row[0]: StoredRecord(row[0], row[1], row[2], row[3]) for row in db.execute(query, args)}

@@ -19,14 +19,14 @@ import contextlib
 import json
 import logging
 import socket
+import socketserver
 import threading
-from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from edeposit.amqp.emulator.export_form import Verdict, check_form, record_of, verdict_page
 from edeposit.amqp.emulator.faults import Fault, FaultPlan, Faults
+from edeposit.amqp.emulator.http_protocol import HTTPConnectionHandler, HTTPRequest
 from edeposit.amqp.emulator.rendering import escape
 from edeposit.amqp.emulator.xservices import XServices
 
@@ -36,11 +36,7 @@ log = logging.getLogger(__name__)
 
 EXPORT_PATH = "/aleph-cgi/e-deposit"
 CONTROL_PREFIX = "/_emulator/"
-#: Largest request body read, in bytes.
-MAX_BODY = 1 << 20
-#: Seconds an idle keep-alive connection is kept open.
-IDLE_TIMEOUT = 30.0
-_X_HEADERS = {
+_X_HEADERS: dict[str, str] = {
     "Content-Type": "text/xml",
     "Pragma": "no-cache",
     "Cache-Control": "no-cache, no-store, must-revalidate",
@@ -98,9 +94,10 @@ class Backend:
         }
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class EmulatorServer(socketserver.ThreadingTCPServer):
     """The listening server; tracks open connections so that stopping can close them."""
 
+    allow_reuse_address = True
     daemon_threads = True
     block_on_close = True
 
@@ -139,12 +136,7 @@ def _form(text: str) -> dict[str, str]:
     return params
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
-    # Headers and body go out in two writes; with Nagle's algorithm the second waits for
-    # the client's delayed ACK (~40 ms) on every keep-alive reply.
-    disable_nagle_algorithm = True
+class _Handler(HTTPConnectionHandler):
     server: EmulatorServer
 
     def setup(self) -> None:
@@ -157,82 +149,39 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, is_open=False)
 
-    def version_string(self) -> str:
-        return "ALEPH/5.20"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    def _send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
     def _send_json(self, status: int, payload: object) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()
-        self._send(status, {"Content-Type": "application/json"}, body)
+        self.send(status, {"Content-Type": "application/json"}, body)
 
     def _send_html(self, status: int, title: str) -> None:
         page = f"<html><head><title>{escape(title)}</title></head><body><h1>{escape(title)}</h1>"
-        self._send(status, {"Content-Type": "text/html"}, (page + "</body></html>\n").encode())
+        self.send(status, {"Content-Type": "text/html"}, (page + "</body></html>\n").encode())
 
-    def _body(self) -> bytes | None:
-        """The request body, or None (and an error sent) when it is too large or unreadable."""
-        length_text = self.headers.get("Content-Length", "0").strip() or "0"
-        if not length_text.isdigit():
-            self.close_connection = True
-            self._send_html(400, "400 Bad Request")
-            return None
-        length = int(length_text)
-        if length > MAX_BODY:
-            self.close_connection = True
-            self._send_html(413, "413 Request Entity Too Large")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _dispatch(self, method: str) -> None:
+    def respond(self, request: HTTPRequest) -> None:
+        method = request.method
         try:
-            body = self._body()
-            if body is None:
-                return
-            url = urlsplit(self.path)
+            url = urlsplit(request.target)
             path = url.path.rstrip("/") or "/"
             if path.startswith(CONTROL_PREFIX.rstrip("/")):
-                self._control(method, path, body)
+                self._control(method, path, request.body)
             elif path.lower() == "/x" and method in ("GET", "POST"):
                 params = _form(url.query)
                 if method == "POST":
-                    for name, value in _form(body.decode("utf-8", "replace")).items():
+                    for name, value in _form(request.body.decode("utf-8", "replace")).items():
                         params.setdefault(name, value)
                 self._x_services(params)
             elif path == EXPORT_PATH and method == "POST":
-                self._export(body)
+                self._export(request)
             elif path.upper() == "/F" and method == "GET":
                 self._base_list(_form(url.query))
             elif path in ("/X", EXPORT_PATH, "/F"):
                 self._send_html(405, "405 Method Not Allowed")
+            elif method not in ("GET", "POST", "DELETE"):
+                self._send_html(501, "501 Not Implemented")
             else:
                 self._send_html(404, "404 Not Found")
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
         except Exception:
-            log.exception("request %s %s failed", method, self.path)
+            log.exception("request %s %s failed", method, request.target)
             self.close_connection = True
             self._send_html(500, "500 Internal Server Error")
 
@@ -246,11 +195,11 @@ class _Handler(BaseHTTPRequestHandler):
         fault = backend.plan.choose(counts_session)
         if fault is Fault.DROP:
             log.info("fault: dropping the connection")
-            self.close_connection = True
+            self.drop()
             return None
         if fault is Fault.FORBIDDEN:
             log.info("fault: 403 Forbidden page")
-            self._send(403, {"Content-Type": "text/html"}, _FORBIDDEN_PAGE)
+            self.send(403, {"Content-Type": "text/html"}, _FORBIDDEN_PAGE)
             return None
         return fault
 
@@ -270,14 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is Fault.MALFORMED:
             log.info("fault: malformed XML")
             body = body[: len(body) // 2]
-        self._send(200, _X_HEADERS, body)
+        self.send(200, _X_HEADERS, body)
 
-    def _export(self, body: bytes) -> None:
+    def _export(self, request: HTTPRequest) -> None:
         backend = self.server.backend
         if self._fault(counts_session=False) is None:
             return
-        content_type = self.headers.get("Content-Type", "application/x-www-form-urlencoded")
-        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        content_type = request.headers.get("content-type", "application/x-www-form-urlencoded")
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
         if "multipart/" in content_type.lower():
             verdict = Verdict(("the form must be sent as application/x-www-form-urlencoded",))
         else:
@@ -288,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             log.info("export rejected: %s", "; ".join(verdict.reasons))
         status, headers, page = verdict_page(verdict, legacy=backend.legacy_export)
-        self._send(status, headers, page)
+        self.send(status, headers, page)
 
     def _base_list(self, params: dict[str, str]) -> None:
         if params.get("func") != "file" or params.get("file_name") != "base-list":
@@ -299,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
             for base in sorted(self.server.backend.xservices.bases)
         )
         page = f"<html><head><title>Báze</title></head><body><ul>\n{links}\n</ul></body></html>\n"
-        self._send(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
+        self.send(200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
 
     def _control(self, method: str, path: str, body: bytes) -> None:
         backend = self.server.backend

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from edeposit.amqp.emulator import ccl
 from edeposit.amqp.emulator.envelope import SessionIds, element, error_reply, reply
 from edeposit.amqp.emulator.index import CorpusIndex, SearchError, StoredRecord
-from edeposit.amqp.emulator.record import Fields
-from edeposit.amqp.emulator.rendering import marcxml_lines, oai_marc_lines
+from edeposit.amqp.emulator.rendering import marcxml_text, oai_marc_text
 from edeposit.amqp.emulator.result_sets import ResultSet, ResultSets
 
 __all__ = ["DEFAULT_BASES", "XServices", "parse_entries", "root_of"]
@@ -203,7 +202,7 @@ class XServices:
                 continue
             lines += ["<record>", "<record_header>", element("set_entry", f"{number:09d}")]
             lines += ["</record_header>", element("doc_number", f"{stored.doc_number:09d}")]
-            lines += ["<metadata>", *oai_marc_lines(_oai(stored)), "</metadata>", "</record>"]
+            lines += ["<metadata>", oai_marc_text(stored.any_dialect), "</metadata>", "</record>"]
         if missing is not None:
             lines.append(
                 element("error", f"There is no entry number: {missing} in set number given")
@@ -239,14 +238,10 @@ class XServices:
         if library.upper() != self.library.upper():
             raise _RefusalError(f"Library {library or '(none)'} is not defined", root="login")
         stored = self._document(request, "doc_number", "doc_num")
-        return marcxml_lines(stored.marc if stored.marc is not None else _oai(stored))
+        return [marcxml_text(stored.marc if stored.marc is not None else stored.any_dialect)]
 
     def _find_doc(self, request: _Request) -> list[str]:
         self._check_base(request)
         stored = self._document(request, "doc_num", "doc_number")
-        return ["<record>", "<metadata>", *oai_marc_lines(_oai(stored)), "</metadata>", "</record>"]
-
-
-def _oai(stored: StoredRecord) -> Fields:
-    fields = stored.oai if stored.oai is not None else stored.marc
-    return fields or ()
+        oai = oai_marc_text(stored.any_dialect)
+        return ["<record>", "<metadata>", oai, "</metadata>", "</record>"]
