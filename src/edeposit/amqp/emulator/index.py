@@ -41,7 +41,7 @@ __all__ = ["CorpusIndex", "SearchError", "StoredRecord", "default_index_dir"]
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the schema or the extracted keys change, so old index files are not reused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: First row id of records added at run time (never used by a corpus).
 OVERLAY_BASE = 1 << 40
 #: First system number handed to records that bring none (or a taken one).

@@ -9,6 +9,7 @@ Records whose leader or directory is damaged are skipped (and counted), never fa
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -22,6 +23,8 @@ _RECORD_END = b"\x1d"
 _FIELD_END = "\x1e"
 _SUBFIELD = "\x1f"
 _CHUNK = 1 << 20
+#: Characters XML cannot carry, other than the ISO 2709 separators.
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1d\ufffe\uffff]")
 
 
 def _decode(data: bytes, utf8: bool) -> str:
@@ -43,17 +46,19 @@ def parse_record(raw: bytes) -> Fields:
     base = int(leader[12:17])
     if base < 25 or base > len(raw):
         raise ValueError(f"base address {base} outside the record")
-    directory = raw[24 : base - 1]
+    directory = raw[24 : base - 1].decode("ascii", errors="replace")
     if len(directory) % 12:
         raise ValueError("directory length is not a multiple of 12")
     text = _decode(raw[base:], leader[9] == "a")
+    if _INVALID.search(text):  # rare: cleaned once per record, separators kept
+        text = _INVALID.sub("", text)
     chunks = text.split(_FIELD_END)
-    fields = [Field("LDR", leader.replace("\x00", " "), control=True)]
+    fields = [Field("LDR", sanitize(leader), control=True)]
     for number in range(len(directory) // 12):
-        tag = directory[number * 12 : number * 12 + 3].decode("ascii", errors="replace")
+        tag = directory[number * 12 : number * 12 + 3]
         chunk = chunks[number] if number < len(chunks) else ""
         if tag < "010" and tag.isdigit():
-            fields.append(Field(tag, sanitize(chunk), control=True))
+            fields.append(Field(tag, chunk.replace(_SUBFIELD, " "), control=True))
             continue
         indicators, *subfields = chunk.split(_SUBFIELD)
         indicators = (indicators + "  ")[:2]
@@ -63,7 +68,7 @@ def parse_record(raw: bytes) -> Fields:
                 "",
                 indicators[0],
                 indicators[1],
-                tuple((sanitize(sub[:1]), sanitize(sub[1:])) for sub in subfields if sub),
+                tuple((sub[:1], sub[1:]) for sub in subfields if sub),
             )
         )
     return tuple(fields)

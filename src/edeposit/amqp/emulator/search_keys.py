@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from edeposit.amqp.emulator.record import Field, subfield_values
+from edeposit.amqp.emulator.record import Field
 
 __all__ = [
     "COLUMNS",
@@ -47,6 +47,18 @@ _TITLE_TAGS = {
 }
 _NAME_TAGS = ("100", "110", "111", "700", "710", "711")
 _SUBJECT_TAGS = tuple(str(tag) for tag in range(600, 700))
+_SBN, _SSN, _WTL, _WAU, _WPB, _WPP, _WYR, _WKW, _WRD, _ICZ, _SYS, _CNB = range(len(COLUMNS))
+#: Data field tag → (column, subfield codes) that the column takes from it.
+_RULES: dict[str, tuple[tuple[int, str], ...]] = {
+    "020": ((_SBN, "az"),),
+    "022": ((_SSN, "azy"),),
+    "015": ((_CNB, "az"),),
+    "260": ((_WPB, "b"), (_WPP, "a"), (_WYR, "c")),
+    "264": ((_WPB, "b"), (_WPP, "a"), (_WYR, "c")),
+    **{tag: ((_WTL, codes),) for tag, codes in _TITLE_TAGS.items()},
+    **dict.fromkeys(_NAME_TAGS, ((_WAU, "abcdq"),)),
+    **dict.fromkeys(_SUBJECT_TAGS, ((_WKW, "abcdvxyz"),)),
+}
 
 
 def compact_identifier(text: str) -> str:
@@ -92,45 +104,33 @@ def _years(values: Iterable[str]) -> list[str]:
 
 
 def keys_of(fields: tuple[Field, ...], doc_number: int) -> tuple[str, ...]:
-    """The text of every index column for a record (see :data:`COLUMNS`)."""
-    sbn = [form for v in subfield_values(fields, ("020",), "az") for form in isbn_forms(v)]
-    ssn = [compact_identifier(v) for v in subfield_values(fields, ("022",), "azy")]
-    titles = [
-        value
-        for field in fields
-        if not field.control and field.tag in _TITLE_TAGS
-        for code, value in field.subfields
-        if code in _TITLE_TAGS[field.tag]
-    ]
-    authors = list(subfield_values(fields, _NAME_TAGS, "abcdq"))
-    publishers = list(subfield_values(fields, ("260", "264"), "b"))
-    places = list(subfield_values(fields, ("260", "264"), "a"))
-    years = _years(subfield_values(fields, ("260", "264"), "c"))
+    """The text of every index column for a record (see :data:`COLUMNS`), in one pass."""
+    found: list[list[str]] = [[] for _ in COLUMNS]
     control = ""
-    words: list[str] = []
+    words = found[_WRD]
     for field in fields:
+        tag = field.tag
         if field.control:
-            if field.tag == "001" and not control:
+            if tag == "001" and not control:
                 control = field.value
-            elif field.tag == "008" and field.value[7:11].isdigit():
-                years.append(field.value[7:11])
-        elif field.tag.isdigit() and field.tag != "998":
-            if field.tag == "001" and not control:
-                control = " ".join(v for _, v in field.subfields[:1])
-            words.extend(value for code, value in field.subfields if code.isalpha())
-    subjects = list(subfield_values(fields, _SUBJECT_TAGS, "abcdvxyz"))
-    cnb = [compact_identifier(v) for v in subfield_values(fields, ("015",), "az")]
-    return (
-        " ".join(sbn),
-        " ".join(ssn),
-        " ".join(titles),
-        " ".join(authors),
-        " ".join(publishers),
-        " ".join(places),
-        " ".join(dict.fromkeys(years)),
-        " ".join(subjects),
-        " ".join(words),
-        compact_identifier(control),
-        f"{doc_number:09d}",
-        " ".join(cnb),
-    )
+            elif tag == "008" and field.value[7:11].isdigit():
+                found[_WYR].append(field.value[7:11])
+            continue
+        if not tag.isdigit() or tag == "998":
+            continue
+        if tag == "001" and not control:
+            control = " ".join(v for _, v in field.subfields[:1])
+        rules = _RULES.get(tag, ())
+        for code, value in field.subfields:
+            if code.isalpha():
+                words.append(value)
+            for column, codes in rules:
+                if code in codes:
+                    found[column].append(value)
+    found[_SBN] = [form for value in found[_SBN] for form in isbn_forms(value)]
+    for column in (_SSN, _CNB):
+        found[column] = [compact_identifier(value) for value in found[column]]
+    found[_WYR] = list(dict.fromkeys(_years(found[_WYR])))
+    found[_ICZ] = [compact_identifier(control)]
+    found[_SYS] = [f"{doc_number:09d}"]
+    return tuple(" ".join(values) for values in found)
