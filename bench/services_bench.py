@@ -393,17 +393,17 @@ def main() -> int:
             if (r["server"], r["driver"], r["in_flight"]) == (mode, driver, in_flight)
         )
 
+    baseline_noop = rate("baseline-noop", "raw", 32)
+    baseline_slow = rate("baseline-sleep20", "raw", 32)
+    ratios = [
+        ("noop raw / original design noop", rate("noop", "raw", 32) / baseline_noop),
+        ("sleep20 raw / physical limit 1600/s", rate("sleep20", "raw", 32) / 1600),
+        ("aleph raw / original design (20 ms)", rate("aleph", "raw", 32) / baseline_slow),
+        ("aleph client / original design (20 ms)", rate("aleph", "client", 32) / baseline_slow),
+    ]
     print("\nratios at 32 in flight:")
-    print(
-        f"  noop raw / original design noop:        {rate('noop', 'raw', 32) / rate('baseline-noop', 'raw', 32):6.1f}x"
-    )
-    print(f"  sleep20 raw / physical limit 1600/s:    {rate('sleep20', 'raw', 32) / 1600:6.2f}")
-    print(
-        f"  aleph raw / original design (20 ms):    {rate('aleph', 'raw', 32) / rate('baseline-sleep20', 'raw', 32):6.1f}x"
-    )
-    print(
-        f"  aleph client / original design (20 ms): {rate('aleph', 'client', 32) / rate('baseline-sleep20', 'raw', 32):6.1f}x"
-    )
+    for label, value in ratios:
+        print(f"  {label + ':':40} {value:7.2f}")
     if arguments.json:
         arguments.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -19,6 +19,7 @@ import collections
 import dataclasses
 import logging
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.parameters import describe_open_error, where
+from edeposit.amqp.parameters import describe_open_error, root_cause, where
 from edeposit.amqp.topology import Topology
 
 __all__ = [
@@ -349,7 +350,7 @@ class BrokerConnection:
             pika.exceptions.ProbableAuthenticationError
             | pika.exceptions.ProbableAccessDeniedError
             | pika.exceptions.AuthenticationError,
-        )
+        ) or _tls_refusal(error)
         if fatal and self.connections == 0:
             self._fatal(FatalBrokerError(describe_open_error(self.parameters, error)))
         else:
@@ -557,6 +558,16 @@ def _run_steps(steps: list[Step], done: Callable[[], None]) -> None:
         remaining.pop(0)(next_step)
 
     next_step()
+
+
+def _tls_refusal(error: BaseException) -> bool:
+    """Whether a connection failed in TLS (a refused certificate stays refused).
+
+    With TLS 1.3 the server's alert arrives after the handshake, so pika reports it as
+    a lost stream whose text names the ``SSLError``; hence the text check.
+    """
+    cause = root_cause(error)
+    return isinstance(cause, ssl.SSLError) or "SSLError(" in str(cause)
 
 
 def _resolver(future: Future[None]) -> Confirmed:

@@ -69,7 +69,8 @@ def describe_broker(settings: Settings, virtual_host: str | None = None) -> str:
 
 def where(parameters: pika.ConnectionParameters) -> str:
     """``amqp://host:port/vhost`` of connection parameters (no credentials)."""
-    return f"amqp://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
+    scheme = "amqps" if parameters.ssl_options else "amqp"
+    return f"{scheme}://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -102,6 +103,11 @@ def describe_open_error(parameters: pika.ConnectionParameters, error: BaseExcept
             f"RABBITMQ_USER_PASSWORD (or `rabbitmqctl change_password {user} …`)"
         )
     reason = str(error) or type(error).__name__
+    if "SSL" in reason or "certificate" in reason:
+        return (
+            f"TLS handshake with {address} failed: {reason}; check RABBITMQ_TLS_CA_FILE, "
+            "RABBITMQ_TLS_CERT_FILE and RABBITMQ_TLS_KEY_FILE"
+        )
     return (
         f"cannot reach RabbitMQ at {address}: {reason}; is it running and are RABBITMQ_HOST "
         "and RABBITMQ_PORT right? (start it with `rabbitmq-server -detached` or "

@@ -1,0 +1,245 @@
+"""Processes of a fault scenario: the broker's app, an emulator, a fleet of daemons.
+
+Everything here is a real process on this machine, started and always stopped by the
+scenario; nothing is faked. Used by ``bench/faults.py`` and by the short scenario
+versions in ``tests/reliability``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from edeposit.amqp.config import Settings
+from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.topology import aleph_topology
+
+__all__ = ["Broker", "DaemonFleet", "EmulatorProcess", "fd_count", "rss_mb", "thread_count"]
+
+
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
+    """Resident (``VmRSS``) or peak (``VmHWM``) memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def thread_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
+    completed = subprocess.run(
+        ["rabbitmqctl", "-q", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    return completed.stdout
+
+
+class Broker:
+    """The local RabbitMQ: a private vhost per scenario, and app restarts on demand."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.vhost = f"edeposit-faults-{uuid.uuid4().hex[:8]}"
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.settings = settings.replace(RABBITMQ_ALEPH_VIRTUALHOST=self.vhost)
+        self.declare()
+
+    def env(self) -> dict[str, str]:
+        return {"RABBITMQ_ALEPH_VIRTUALHOST": self.vhost}
+
+    def connect(self) -> pika.BlockingConnection:
+        return pika.BlockingConnection(connection_parameters(self.settings))
+
+    def declare(self) -> None:
+        connection = self.connect()
+        aleph_topology(self.settings).declare(connection.channel())
+        connection.close()
+
+    def queue_state(self, queue: str) -> tuple[int, int]:
+        """``(messages, consumers)`` of ``queue``."""
+        connection = self.connect()
+        try:
+            method = connection.channel().queue_declare(queue, passive=True).method
+            return int(method.message_count), int(method.consumer_count)
+        finally:
+            connection.close()
+
+    def wait_consumers(
+        self, queue: str, count: int, timeout: float, since: float | None = None
+    ) -> float | None:
+        """Seconds (from ``since``, default now) until ``queue`` has ``count`` consumers."""
+        started = time.monotonic() if since is None else since
+        while time.monotonic() - started < timeout:
+            try:
+                if self.queue_state(queue)[1] >= count:
+                    return time.monotonic() - started
+            except (pika.exceptions.AMQPError, OSError):
+                pass
+            time.sleep(0.1)
+        return None
+
+    def restart_app(self, down_seconds: float = 1.0) -> float:
+        """``rabbitmqctl stop_app``, a pause, ``start_app``: every connection drops.
+
+        Returns the monotonic time at which ``start_app`` was issued.
+        """
+        rabbitmqctl("stop_app")
+        time.sleep(down_seconds)
+        started = time.monotonic()
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+        return started
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            rabbitmqctl("delete_vhost", self.vhost)
+
+
+class EmulatorProcess:
+    """``aleph-emulator`` as a subprocess, with its faults set over its control endpoint."""
+
+    def __init__(self, *arguments: str) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edeposit.amqp.emulator",
+                "--port",
+                "0",
+                "--log-level",
+                "WARNING",
+                *arguments,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        if not self.url.startswith("http"):
+            raise RuntimeError("the emulator did not start")
+
+    def env(self) -> dict[str, str]:
+        return {"ALEPH_URL": self.url, "ALEPH_EXPORT_URL": self.url + "/aleph-cgi/e-deposit"}
+
+    def set_faults(self, **faults: Any) -> None:
+        request = urllib.request.Request(
+            self.url + "/_emulator/faults",
+            data=json.dumps(faults).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            reply.read()
+
+    def clear_faults(self) -> None:
+        request = urllib.request.Request(self.url + "/_emulator/faults", method="DELETE")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            reply.read()
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class DaemonFleet:
+    """Aleph daemons (``alephdaemon --foreground`` subprocesses) sharing one queue."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = {**os.environ, "LOG_LEVEL": "INFO", **env}
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.peak_rss: dict[int, float] = {}
+
+    def start(self, count: int = 1, **extra_env: str) -> list[subprocess.Popen[bytes]]:
+        started = []
+        for _ in range(count):
+            index = len(self.processes)
+            environment = {
+                **self.env,
+                "ALEPH_DAEMON_PIDFILE": str(self.workdir / f"daemon-{index}.pid"),
+                **extra_env,
+            }
+            with (self.workdir / f"daemon-{index}.log").open("wb") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "edeposit.amqp.alephdaemon", "--foreground"],
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            self.processes.append(process)
+            started.append(process)
+        return started
+
+    def alive(self) -> list[subprocess.Popen[bytes]]:
+        return [process for process in self.processes if process.poll() is None]
+
+    def sample(self) -> None:
+        """Remember each live daemon's peak RSS."""
+        for process in self.alive():
+            with contextlib.suppress(OSError):  # it may have ended meanwhile
+                self.peak_rss[process.pid] = max(
+                    self.peak_rss.get(process.pid, 0.0), rss_mb(process.pid, "VmHWM")
+                )
+
+    def log(self, index: int) -> str:
+        path = self.workdir / f"daemon-{index}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self, process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+        self.sample()
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+    def close(self) -> None:
+        self.sample()
+        for process in self.alive():
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> DaemonFleet:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

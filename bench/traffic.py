@@ -1,0 +1,162 @@
+"""Load for fault scenarios: a publisher and an answer collector that survive broker restarts.
+
+Both reconnect on their own, like a careful client would: the publisher republishes a
+request until the broker confirms it (persistent, mandatory); the collector acks each
+answer and tells a redelivered copy of an answer it already counted (the broker resends
+what it could not see acked) from a real second answer.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from edeposit.amqp.config import Settings
+from edeposit.amqp.parameters import connection_parameters
+
+__all__ = ["Collector", "Publisher", "Tally"]
+
+_TRANSIENT = (pika.exceptions.AMQPError, OSError)
+
+#: Makes one request: ``index -> (body, headers)``; headers without "UUID" get one
+#: unless the publisher is told not to add them.
+Maker = Callable[[int], tuple[bytes, dict[str, Any]]]
+
+
+class Publisher(threading.Thread):
+    """Publishes ``total`` requests at ``rate`` per second (0: as fast as confirmed)."""
+
+    def __init__(
+        self, settings: Settings, make: Maker, total: int, rate: float, *, add_uuid: bool = True
+    ) -> None:
+        super().__init__(name="publisher", daemon=True)
+        self.add_uuid = add_uuid
+        self.settings = settings
+        self.make = make
+        self.total = total
+        self.rate = rate
+        self.sent: list[str] = []
+        self.republished = 0
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: Any = None
+
+    def run(self) -> None:
+        started = time.monotonic()
+        for index in range(self.total):
+            body, headers = self.make(index)
+            if self.add_uuid:
+                headers.setdefault("UUID", str(uuid.uuid4()))
+            self._publish_until_confirmed(body, headers)
+            if "UUID" in headers:
+                self.sent.append(str(headers["UUID"]))
+            if self.rate:
+                pause = started + (index + 1) / self.rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+
+    def _publish_until_confirmed(self, body: bytes, headers: dict[str, Any]) -> None:
+        attempts = 0
+        while True:
+            try:
+                if self._connection is None or not self._connection.is_open:
+                    self._connection = pika.BlockingConnection(connection_parameters(self.settings))
+                    self._channel = self._connection.channel()
+                    self._channel.confirm_delivery()
+                self._channel.basic_publish(
+                    self.settings.RABBITMQ_ALEPH_EXCHANGE,
+                    self.settings.RABBITMQ_ALEPH_DAEMON_KEY,
+                    body,
+                    pika.BasicProperties(
+                        content_type="application/json", delivery_mode=2, headers=headers
+                    ),
+                    mandatory=True,
+                )
+                return
+            except _TRANSIENT:
+                attempts += 1
+                if attempts > 1:
+                    self.republished += 1
+                self._connection = None
+                time.sleep(0.2)
+
+
+class Collector(threading.Thread):
+    """Consumes the answer queue until stopped; records each answer by UUID."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="collector", daemon=True)
+        self.settings = settings
+        self.answers: dict[str, list[str]] = collections.defaultdict(list)
+        #: The start of each answer's body and headers, as text (for leak checks).
+        self.texts: dict[str, str] = {}
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.reconnects = 0
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                connection = pika.BlockingConnection(connection_parameters(self.settings))
+                channel = connection.channel()
+                channel.basic_qos(prefetch_count=200)
+                channel.basic_consume(self.settings.RABBITMQ_ALEPH_PLONE_QUEUE, self._on_answer)
+                while not self._stop_event.is_set():
+                    connection.process_data_events(time_limit=0.2)
+                connection.close()
+            except _TRANSIENT:
+                self.reconnects += 1
+                time.sleep(0.3)
+
+    def _on_answer(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        headers = properties.headers or {}
+        key = str(headers.get("UUID"))
+        name = str(headers.get("exception_name", "")) if "exception" in headers else ""
+        with self._lock:
+            if not (method.redelivered and key in self.answers):
+                self.answers[key].append(name)
+                self.texts[key] = f"{headers!r} {body[:4000]!r}"
+                if name:
+                    self.errors[name] += 1
+        channel.basic_ack(method.delivery_tag)
+
+    def wait_for(self, uuids: list[str], timeout: float) -> bool:
+        """Wait until every UUID in ``uuids`` has an answer."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if all(key in self.answers for key in uuids):
+                    return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(10)
+
+
+class Tally(dict[str, Any]):
+    """Sent, answered, lost and duplicated requests of one scenario run."""
+
+    @classmethod
+    def of(cls, sent: list[str], collector: Collector, **extra: Any) -> Tally:
+        answers = collector.answers
+        unique = set(sent)
+        answered = [key for key in unique if key in answers]
+        return cls(
+            sent=len(unique),
+            answered=len(answered),
+            lost=len(unique) - len(answered),
+            duplicated=sum(len(answers[key]) - 1 for key in answered),
+            errors=dict(collector.errors),
+            **extra,
+        )
