@@ -170,3 +170,17 @@ def test_unreadable_xml_is_skipped(tmp_path: Path) -> None:
     )
     records = list(read_corpus(expand_paths([tmp_path])))
     assert all("root:" not in f.value for r in records for f in r.fields)
+
+
+def test_folders_below_a_dotted_path_are_read_but_hidden_entries_skipped(tmp_path: Path) -> None:
+    # Installed packages live in paths like .venv/lib/…: only names inside the folder count.
+    folder = tmp_path / ".venv" / "corpus"
+    (folder / ".cache").mkdir(parents=True)
+    for name in ("book.xml", ".hidden.xml", ".cache/index.xml"):
+        (folder / name).write_text("<collection/>")
+    assert [path.name for path in expand_paths([folder])] == ["book.xml"]
+
+
+def test_the_installed_sample_corpus_is_indexed() -> None:
+    with AlephEmulator() as emulator:
+        assert emulator.index.record_count >= 10

@@ -86,7 +86,8 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
                 sorted(
                     item
                     for item in path.rglob("*")
-                    if item.is_file() and not any(p.startswith(".") for p in item.parts)
+                    if item.is_file()
+                    and not any(p.startswith(".") for p in item.relative_to(path).parts)
                 )
             )
         elif path.is_file():
