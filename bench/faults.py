@@ -24,6 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pika
+import pika.exceptions
+
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(HERE.parent))
@@ -39,9 +42,11 @@ from bench.fleet import (  # noqa: E402
 )
 from bench.hostile_catalogue import KINDS, HostileCatalogue  # noqa: E402
 from bench.tls_node import TLSNode  # noqa: E402
-from bench.traffic import Collector, Publisher, Tally  # noqa: E402
+from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E402
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
+from edeposit.amqp.config import Settings  # noqa: E402
+from edeposit.amqp.parameters import connection_parameters  # noqa: E402
 from edeposit.amqp.serializers import serialize  # noqa: E402
 
 __all__ = ["SCENARIOS", "main"]
@@ -350,7 +355,7 @@ def hostile_input(workdir: Path, short: bool) -> Tally:
         alive = len(run.fleet.alive())
         left = run.broker.queue_state(run.queue)[0]
         tally = Tally(
-            sent=total,
+            sent=sum(expected.values()),
             answered=sum(min(len(answers.get(k, [])), n) for k, n in expected.items()),
             lost=len(missing),
             duplicated=extra,
@@ -547,6 +552,7 @@ def _tls_round_trip(workdir: Path, run: Run, short: bool) -> str:
         collector.start()
         try:
             fleet.start(1)
+            _wait_consuming(tls_settings)
             publisher = Publisher(tls_settings, request, 5 if short else 50, 0)
             publisher.start()
             publisher.join(60)
@@ -559,6 +565,26 @@ def _tls_round_trip(workdir: Path, run: Run, short: bool) -> str:
     if answered and refused:
         return f"ok: {len(publisher.sent)} answered over amqps; no client certificate refused"
     return f"failed: answered={answered}, refused without certificate={refused}"
+
+
+def _wait_consuming(settings: Settings, timeout: float = 30.0) -> None:
+    """Wait until a daemon consumes the request queue (it declares the topology first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection = None
+        try:
+            connection = pika.BlockingConnection(connection_parameters(settings))
+            state = connection.channel().queue_declare(
+                settings.RABBITMQ_ALEPH_DAEMON_QUEUE, passive=True
+            )
+            if state.method.consumer_count:
+                return
+        except (pika.exceptions.AMQPError, OSError):
+            pass
+        finally:
+            close_quietly(connection)
+        time.sleep(0.2)
+    raise RuntimeError("no daemon consumes the request queue")
 
 
 def soak(workdir: Path, short: bool, minutes: float = 30.0) -> Tally:

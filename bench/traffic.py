@@ -9,6 +9,7 @@ what it could not see acked) from a real second answer.
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 import time
 import uuid
@@ -21,13 +22,25 @@ import pika.exceptions
 from edeposit.amqp.config import Settings
 from edeposit.amqp.parameters import connection_parameters
 
-__all__ = ["Collector", "Publisher", "Tally"]
+__all__ = ["Collector", "Publisher", "Tally", "close_quietly"]
 
 _TRANSIENT = (pika.exceptions.AMQPError, OSError)
 
 #: Makes one request: ``index -> (body, headers)``; headers without "UUID" get one
 #: unless the publisher is told not to add them.
 Maker = Callable[[int], tuple[bytes, dict[str, Any]]]
+
+
+def close_quietly(connection: pika.BlockingConnection | None) -> None:
+    """Close a connection that may already be broken, releasing its sockets either way."""
+    if connection is None:
+        return
+    with contextlib.suppress(*_TRANSIENT):
+        if connection.is_open:
+            connection.close()
+    # A connection the broker dropped keeps its loop's wake-up sockets until this runs.
+    with contextlib.suppress(Exception):
+        connection._impl.ioloop.close()
 
 
 class Publisher(threading.Thread):
@@ -60,8 +73,7 @@ class Publisher(threading.Thread):
                 pause = started + (index + 1) / self.rate - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
-        if self._connection is not None and self._connection.is_open:
-            self._connection.close()
+        close_quietly(self._connection)
 
     def _publish_until_confirmed(self, body: bytes, headers: dict[str, Any]) -> None:
         attempts = 0
@@ -85,6 +97,7 @@ class Publisher(threading.Thread):
                 attempts += 1
                 if attempts > 1:
                     self.republished += 1
+                close_quietly(self._connection)
                 self._connection = None
                 time.sleep(0.2)
 
@@ -105,6 +118,7 @@ class Collector(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.is_set():
+            connection = None
             try:
                 connection = pika.BlockingConnection(connection_parameters(self.settings))
                 channel = connection.channel()
@@ -112,10 +126,11 @@ class Collector(threading.Thread):
                 channel.basic_consume(self.settings.RABBITMQ_ALEPH_PLONE_QUEUE, self._on_answer)
                 while not self._stop_event.is_set():
                     connection.process_data_events(time_limit=0.2)
-                connection.close()
             except _TRANSIENT:
                 self.reconnects += 1
                 time.sleep(0.3)
+            finally:
+                close_quietly(connection)
 
     def _on_answer(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         headers = properties.headers or {}

@@ -134,9 +134,11 @@ class BrokerConnection:
 
         self._consumers: list[_Consumer] = []
         self._on_ready: list[Callable[[], None]] = []
-        self._ops: collections.deque[tuple[Callable[[], None], Future[None] | None]] = (
+        self._ops: collections.deque[tuple[Callable[[], None], Confirmed | None]] = (
             collections.deque()
         )
+        #: publish_and_ack operations not yet settled (acked, requeued or failed).
+        self._outstanding = 0
         self._ops_lock = threading.Lock()
         self._wake_pending = False
         self._connection: SelectConnection | None = None
@@ -186,13 +188,13 @@ class BrokerConnection:
     def stop_consuming(self) -> Future[None]:
         """Cancel every consumer; the future resolves when the broker confirmed it."""
         done: Future[None] = Future()
-        self._submit(lambda: self._cancel_consumers(done), on_down=done)
+        self._submit(lambda: self._cancel_consumers(done), on_down=_resolver(done))
         return done
 
     def wait_settled(self, timeout: float) -> bool:
-        """Wait until no operation is queued and no publish awaits its confirm."""
+        """Wait until every answer handed to :meth:`publish_and_ack` is settled."""
         deadline = time.monotonic() + timeout
-        while self._ops or self._unconfirmed:
+        while self._ops or self._unconfirmed or self._outstanding:
             if time.monotonic() > deadline or not self.is_running:
                 return False
             time.sleep(0.01)
@@ -223,7 +225,8 @@ class BrokerConnection:
         """
         done: Future[None] = Future()
         message = Outgoing(exchange, routing_key, body, properties, mandatory)
-        self._submit(lambda: self._publish(message, _resolver(done)), on_down=done)
+        confirmed = _resolver(done)
+        self._submit(lambda: self._publish(message, confirmed), on_down=confirmed)
         return done
 
     def publish_and_ack(
@@ -238,7 +241,21 @@ class BrokerConnection:
         delivery goes back to the queue; if the connection fails first, the broker
         redelivers it. ``on_done`` (on the I/O thread) hears the outcome.
         """
-        self._submit(lambda: self._publish_all(messages, delivery, on_done), on_down=None)
+        with self._ops_lock:
+            self._outstanding += 1
+        finished = False
+
+        def finish(error: BaseException | None) -> None:
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            with self._ops_lock:
+                self._outstanding -= 1
+            if on_done is not None:
+                on_done(error)
+
+        self._submit(lambda: self._publish_all(messages, delivery, finish), on_down=finish)
 
     def call(self, operation: Callable[[Channel, Callable[[Any], None]], None]) -> Future[Any]:
         """Run ``operation(channel, done)`` on the I/O thread; ``done(value)`` resolves the future.
@@ -254,7 +271,7 @@ class BrokerConnection:
                 return
             operation(channel, lambda value: None if result.done() else result.set_result(value))
 
-        self._submit(run, on_down=result)
+        self._submit(run, on_down=_resolver(result))
         return result
 
     def ack(self, delivery: Delivery) -> None:
@@ -265,17 +282,22 @@ class BrokerConnection:
         """Reject ``delivery``: back to the queue, or to its dead-letter exchange."""
         self._submit(lambda: self._settle(delivery, ack=False, requeue=requeue), on_down=None)
 
-    def _submit(self, operation: Callable[[], None], on_down: Future[None] | None) -> None:
+    def _submit(self, operation: Callable[[], None], on_down: Confirmed | None) -> None:
+        """Queue ``operation`` for the I/O thread; ``on_down`` hears if it never runs."""
         with self._ops_lock:
             connection = self._connection
             if connection is None or self._stopped.is_set():
-                if on_down is not None and not on_down.done():
-                    on_down.set_exception(BrokerUnavailableError(f"{self.name}: not connected"))
-                return
-            self._ops.append((operation, on_down))
-            if self._wake_pending:
-                return
-            self._wake_pending = True
+                unavailable = True
+            else:
+                unavailable = False
+                self._ops.append((operation, on_down))
+                if self._wake_pending:
+                    return
+                self._wake_pending = True
+        if unavailable or connection is None:
+            if on_down is not None:
+                on_down(BrokerUnavailableError(f"{self.name}: not connected"))
+            return
         try:
             connection.ioloop.add_callback_threadsafe(self._run_ops)
         except Exception:  # noqa: BLE001 - the loop is closing; its close path fails the futures
@@ -327,9 +349,9 @@ class BrokerConnection:
             stale = list(self._ops)
             self._ops.clear()
             self._wake_pending = False
-        for _operation, future in stale:  # queued for a loop that no longer runs
-            if future is not None and not future.done():
-                future.set_exception(BrokerUnavailableError(f"{self.name}: connection lost"))
+        for _operation, on_down in stale:  # queued for a loop that no longer runs
+            if on_down is not None:
+                on_down(BrokerUnavailableError(f"{self.name}: connection lost"))
         self._channel = None
         self._consuming = False
         self._ready.clear()
