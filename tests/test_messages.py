@@ -246,3 +246,12 @@ def test_repr_names_class_and_fields() -> None:
     assert repr(aleph.SearchRequest(aleph.DocumentQuery(1))) == (
         "SearchRequest(query=DocumentQuery(doc_id=1, library='NKC01'))"
     )
+
+
+def test_epublication_nulls_inside_lists_become_empty_strings() -> None:
+    publication = aleph.EPublication.empty(
+        ISBN=["80-251-0225-4", None], originaly=(None,), autori=("Raymond, Eric S.",)
+    )
+    assert publication.ISBN == ["80-251-0225-4", ""]
+    assert publication.originaly == [""]
+    assert publication.autori == [aleph.Author("Eric S.", "Raymond", "")]

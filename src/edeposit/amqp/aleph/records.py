@@ -52,16 +52,12 @@ class Author(Message):
         return f"{self.lastName}, {self.firstName}"
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else value
-
-
 def _str_list(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value] if value else []
-    return [_text(item) for item in value]
+    return ["" if item is None else item for item in value]
 
 
 def _authors(value: Any) -> list[Author]:
@@ -138,14 +134,21 @@ class EPublication(Message):
     __wire_legacy__: ClassVar = frozenset({"invalid_ISBN", "id_number", "anotace"})
 
     def __post_init__(self) -> None:
-        normalize = object.__setattr__  # frozen: the constructor alone may normalize
+        # Frozen: only the constructor may normalize; values already clean (the common
+        # case, e.g. every record the catalogue returns) are left as they are, cheaply.
+        normalize = object.__setattr__
         for name in _LIST_FIELDS:
-            normalize(self, name, _str_list(getattr(self, name)))
+            value = getattr(self, name)
+            if type(value) is not list or None in value:
+                normalize(self, name, _str_list(value))
         for name in _TEXT_FIELDS:
-            normalize(self, name, _text(getattr(self, name)))
+            if getattr(self, name) is None:
+                normalize(self, name, "")
         if self.cena == "None":  # what clients sent for "no price"
             normalize(self, "cena", "")
-        normalize(self, "autori", _authors(self.autori))
+        authors = self.autori
+        if type(authors) is not list or not all(type(item) is Author for item in authors):
+            normalize(self, "autori", _authors(authors))
 
     @classmethod
     def empty(cls, **values: Any) -> EPublication:
