@@ -7,8 +7,12 @@ Servers run as subprocesses (so their CPU time and peak RSS are their own):
 * ``noop``      PikaDaemon answering each ~300 B request with a ~4 KB reply at once;
 * ``sleep20``   the same after 20 ms of "catalogue" time;
 * ``aleph``     the real Aleph daemon against the emulator with 20 ms added latency;
-* ``baseline-noop`` / ``baseline-sleep20``  the original design, measured in the same run:
-  one thread, prefetch 1, publish without confirms, ack after answering.
+* ``baseline-noop`` / ``baseline-sleep20`` / ``baseline-aleph``  the original design,
+  measured in the same run: one thread, prefetch 1, publish without confirms, ack after
+  answering (``baseline-aleph`` asks the emulator like the Aleph daemon does);
+* ``minimal-noop`` / ``minimal-sleep20``  what this machine's broker allows at all: a
+  single-threaded asynchronous pika server without confirms that acks at once (the
+  20 ms as a timer) — no framework can beat it, so it shows the ceiling of the run.
 
 Each is driven with 1 and with 32 requests in flight, once by a minimal pipelined raw
 pika client and once by ``AlephClient``. Printed per run: requests/s, latency p50/p99,
@@ -121,6 +125,81 @@ def serve_baseline(delay: float) -> None:
     channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
     channel.start_consuming()
     connection.close()
+
+
+def serve_minimal(delay: float) -> None:
+    """The ceiling: asynchronous pika on one thread, no confirms, ack at once."""
+    from pika.adapters.select_connection import SelectConnection  # noqa: PLC0415
+
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+
+    cfg = settings.get()
+    reply = _bench_reply()
+
+    def on_channel(channel: Any) -> None:
+        channel.basic_qos(prefetch_count=cfg.ALEPH_DAEMON_WORKERS)
+
+        def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+            def answer() -> None:
+                ch.basic_publish(
+                    cfg.RABBITMQ_ALEPH_EXCHANGE,
+                    result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
+                    reply,
+                    pika.BasicProperties(
+                        content_type="application/json",
+                        delivery_mode=2,
+                        headers={"UUID": properties.headers["UUID"]},
+                    ),
+                )
+                ch.basic_ack(method.delivery_tag)
+
+            connection.ioloop.call_later(delay, answer)
+
+        channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
+
+    connection = SelectConnection(
+        connection_parameters(cfg),
+        on_open_callback=lambda opened: opened.channel(on_open_callback=on_channel),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: connection.ioloop.stop())
+    connection.ioloop.start()
+
+
+def serve_baseline_aleph() -> None:
+    """The original design asking the catalogue: one thread, prefetch 1, no confirms."""
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415
+    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.serializers import deserialize, serialize  # noqa: PLC0415
+
+    cfg = settings.get()
+    service = AlephService(cfg)
+    connection = pika.BlockingConnection(connection_parameters(cfg))
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=1)
+    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
+
+    def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+        answer = serialize(service.handle(deserialize(body))).encode()
+        ch.basic_publish(
+            cfg.RABBITMQ_ALEPH_EXCHANGE,
+            result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
+            answer,
+            pika.BasicProperties(
+                content_type="application/json",
+                delivery_mode=1,
+                headers={"UUID": properties.headers["UUID"]},
+            ),
+        )
+        ch.basic_ack(method.delivery_tag)
+
+    channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
+    channel.start_consuming()
+    connection.close()
+    service.close()
 
 
 def serve_aleph() -> None:
@@ -362,8 +441,11 @@ def main() -> int:
         ("aleph", {1: 150, 32: 3000}),
         ("baseline-noop", {1: 1500, 32: 3000}),
         ("baseline-sleep20", {1: 100, 32: 150}),
+        ("baseline-aleph", {1: 100, 32: 150}),
+        ("minimal-noop", {32: 8000}),
+        ("minimal-sleep20", {32: 4000}),
     ):
-        drivers = ("raw",) if mode.startswith("baseline") else ("raw", "client")
+        drivers = ("raw",) if mode.startswith(("baseline", "minimal")) else ("raw", "client")
         for in_flight, total in sizes.items():
             for driver in drivers:
                 plan.append((mode, driver, in_flight, count(total)))
@@ -395,11 +477,21 @@ def main() -> int:
 
     baseline_noop = rate("baseline-noop", "raw", 32)
     baseline_slow = rate("baseline-sleep20", "raw", 32)
+    baseline_aleph = rate("baseline-aleph", "raw", 32)
     ratios = [
         ("noop raw / original design noop", rate("noop", "raw", 32) / baseline_noop),
+        (
+            "noop raw / minimal async server",
+            rate("noop", "raw", 32) / rate("minimal-noop", "raw", 32),
+        ),
         ("sleep20 raw / physical limit 1600/s", rate("sleep20", "raw", 32) / 1600),
+        (
+            "sleep20 raw / minimal async server",
+            rate("sleep20", "raw", 32) / rate("minimal-sleep20", "raw", 32),
+        ),
         ("aleph raw / original design (20 ms)", rate("aleph", "raw", 32) / baseline_slow),
-        ("aleph client / original design (20 ms)", rate("aleph", "client", 32) / baseline_slow),
+        ("aleph raw / original design (Aleph)", rate("aleph", "raw", 32) / baseline_aleph),
+        ("aleph client / original design (Aleph)", rate("aleph", "client", 32) / baseline_aleph),
     ]
     print("\nratios at 32 in flight:")
     for label, value in ratios:
@@ -414,6 +506,10 @@ if __name__ == "__main__":
         mode = sys.argv[2]
         if mode == "aleph":
             serve_aleph()
+        elif mode == "baseline-aleph":
+            serve_baseline_aleph()
+        elif mode.startswith("minimal"):
+            serve_minimal(0.02 if mode.endswith("sleep20") else 0.0)
         elif mode.startswith("baseline"):
             serve_baseline(0.02 if mode.endswith("sleep20") else 0.0)
         else:

@@ -79,6 +79,7 @@ class AlephDaemon(PikaDaemon):
             reconnect_max_delay=cfg.ALEPH_DAEMON_RECONNECT_MAX_DELAY,
             pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
             log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
+            log_level=cfg.LOG_LEVEL,
         )
         self.service = service
         self.ledger = ReplyLedger()
@@ -276,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"alephdaemon: {error}", file=sys.stderr)
         return ExitCode.USAGE
-    logging.getLogger().setLevel(current.LOG_LEVEL.upper())
     daemon = AlephDaemon(settings=current)
     action = arguments.action or "start"
     if arguments.foreground and action in ("start", "restart"):

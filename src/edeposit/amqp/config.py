@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,6 +188,8 @@ def _validated(result: Settings, source: str) -> Settings:
     for key in ("ALEPH_TIMEOUT", "ALEPH_DAEMON_SHUTDOWN_TIMEOUT", "RABBITMQ_CONNECT_TIMEOUT"):
         if getattr(result, key) <= 0:
             raise ConfigError(f"{source}: setting {key} must be positive")
+    if result.LOG_LEVEL.upper() not in logging.getLevelNamesMapping():
+        raise ConfigError(f"{source}: setting LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     if result.RABBITMQ_ALEPH_QUEUE_TYPE not in ("classic", "quorum"):
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
     if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:

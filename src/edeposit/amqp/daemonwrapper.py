@@ -59,6 +59,7 @@ class DaemonRunnerWrapper:
         pid_filename: the pidfile; a bare name goes into :func:`default_state_dir`.
         log_filename: where a detached daemon writes its log and stray output.
         stop_timeout: how long ``stop`` waits for the process to end, seconds.
+        log_level: the lowest level of log records kept (``INFO``, ``DEBUG``…).
     """
 
     #: Seconds ``start`` waits for the detached daemon to report that it runs.
@@ -69,6 +70,7 @@ class DaemonRunnerWrapper:
         pid_filename: str | Path,
         log_filename: str | Path | None = None,
         stop_timeout: float = 40.0,
+        log_level: str = "INFO",
     ) -> None:
         pid_path = Path(pid_filename)
         if not pid_path.is_absolute() and len(pid_path.parts) == 1:
@@ -78,6 +80,8 @@ class DaemonRunnerWrapper:
         self.pid_path = pid_path
         self.log_path = Path(log_filename) if log_filename else pid_path.with_suffix(".log")
         self.stop_timeout = stop_timeout
+        #: Level of the log records kept (a ``logging`` level name).
+        self.log_level = log_level.upper()
         #: Stop signals received so far; :meth:`body` ends its work when it is non-zero.
         self.stop_requested = 0
         #: What a foreground run exits with; :meth:`body` sets it when it fails.
@@ -119,9 +123,10 @@ class DaemonRunnerWrapper:
         )
         root = logging.getLogger()
         root.handlers[:] = [handler]
-        logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO is per-frame chatter
-        if root.level == logging.WARNING:  # not chosen by anyone yet
-            root.setLevel(logging.INFO)
+        root.setLevel(self.log_level)
+        # Their INFO is one line per frame or HTTP call: noise at the daemon's volume.
+        for chatty in ("pika", "httpx", "httpcore"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
     # --- the life cycle ------------------------------------------------------------
 

@@ -76,8 +76,14 @@ class PikaDaemon(DaemonRunnerWrapper):
         reconnect_max_delay: float = 30.0,
         pid_filename: str | None = None,
         log_filename: str | None = None,
+        log_level: str = "INFO",
     ) -> None:
-        super().__init__(pid_filename or queue, log_filename, stop_timeout=shutdown_timeout + 15.0)
+        super().__init__(
+            pid_filename or queue,
+            log_filename,
+            stop_timeout=shutdown_timeout + 15.0,
+            log_level=log_level,
+        )
         self.connection_param = connection_param
         self.queue = queue
         self.output_exchange = output_exchange

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 __all__ = ["WorkerPool"]
@@ -27,7 +28,7 @@ class WorkerPool:
             raise ValueError("a worker pool needs at least one thread")
         self.size = size
         self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
-        self._idle = threading.Condition()
+        self._count_lock = threading.Lock()  # a plain lock: taken twice per task, kept short
         self._pending = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
@@ -42,14 +43,21 @@ class WorkerPool:
         return self._pending
 
     def submit(self, task: Task) -> None:
-        with self._idle:
+        with self._count_lock:
             self._pending += 1
         self._tasks.put(task)
 
     def wait_idle(self, timeout: float | None) -> bool:
-        """Wait until every submitted task has finished; False if ``timeout`` ran out."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        """Wait until every submitted task has finished; False if ``timeout`` ran out.
+
+        Polls (every 10 ms): it runs once, at shutdown, and keeps the per-task path cheap.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._pending:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def shutdown(self) -> None:
         """Let idle threads end; busy ones end after their task (they are daemons)."""
@@ -63,7 +71,5 @@ class WorkerPool:
             except Exception:
                 log.exception("worker task failed")
             finally:
-                with self._idle:
+                with self._count_lock:
                     self._pending -= 1
-                    if self._pending == 0:
-                        self._idle.notify_all()

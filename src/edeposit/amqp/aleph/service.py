@@ -44,7 +44,7 @@ class AlephService(HTTPUser):
     """
 
     def __init__(self, settings: Settings, *, client: httpx.Client | None = None) -> None:
-        super().__init__(client, settings.ALEPH_TIMEOUT)
+        super().__init__(client, settings.ALEPH_TIMEOUT, settings.ALEPH_DAEMON_WORKERS)
         self.settings = settings
         self.xservices = XServicesClient.from_settings(settings, client=self._client)
         self.exporter = Exporter.from_settings(settings, client=self._client)

@@ -128,9 +128,19 @@ class HTTPUser:
     A context manager; :meth:`close` closes only a client it made itself.
     """
 
-    def __init__(self, client: httpx.Client | None, timeout: float | httpx.Timeout) -> None:
+    def __init__(
+        self,
+        client: httpx.Client | None,
+        timeout: float | httpx.Timeout,
+        connections: int = 20,
+    ) -> None:
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        # Keep as many idle connections as threads may use at once: fewer would close
+        # and reopen connections under load (new TCP handshakes with the catalogue).
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=connections)
+        self._client = (
+            client if client is not None else httpx.Client(timeout=timeout, limits=limits)
+        )
 
     def close(self) -> None:
         """Close the HTTP connections (only those of a client this object made)."""
