@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+from urllib3 import HTTPHeaderDict
 
 from edeposit.amqp.aleph import (
     Author,
@@ -152,5 +152,5 @@ def test_missing_fields_are_all_named() -> None:
     ],
 )
 def test_rejection_detection(headers: dict[str, str], body: bytes, rejected: bool) -> None:
-    reply = Reply(200, httpx.Headers(headers), body)
+    reply = Reply(200, HTTPHeaderDict(headers), body)
     assert (rejection_of(reply) is not None) is rejected

@@ -160,7 +160,7 @@ def test_unreachable_catalogue(unused_port: int) -> None:
     client = XServicesClient(
         f"http://127.0.0.1:{unused_port}", retries=2, backoff=0.01, limiter=RateLimiter(0)
     )
-    with client, pytest.raises(AlephTransportError, match="ConnectError") as caught:
+    with client, pytest.raises(AlephTransportError, match="Connection refused") as caught:
         client.find("nkc", "sbn=1")
     assert caught.value.__cause__ is not None
     assert time.monotonic() - started < 5
@@ -257,13 +257,13 @@ def test_export_checks_before_sending(crafted_server: CraftedServer) -> None:
 
 def test_export_unreachable_form_is_retried(unused_port: int) -> None:
     with exporter_of(f"http://127.0.0.1:{unused_port}/e-deposit") as exporter:
-        with pytest.raises(ExportException, match="ConnectError"):
+        with pytest.raises(ExportException, match="Connection refused"):
             exporter.export(RAYMOND)
 
 
 def test_wrong_scheme_fails_at_once() -> None:
     client = XServicesClient("ftp://127.0.0.1:1", retries=3, backoff=1.0, limiter=RateLimiter(0))
     started = time.monotonic()
-    with client, pytest.raises(AlephTransportError, match="UnsupportedProtocol"):
+    with client, pytest.raises(AlephTransportError, match="URL scheme"):
         client.find("nkc", "sbn=1")
     assert time.monotonic() - started < 0.5  # not retried

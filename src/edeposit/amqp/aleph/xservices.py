@@ -1,7 +1,7 @@
 """The Aleph X-Services HTTP client: ``find``, ``present``, ``ill_get_set``, ``ill_get_doc``,
 ``find_doc`` and the list of bases.
 
-One client serves every thread of a process (``httpx.Client`` pools and reuses
+One client serves every thread of a process (``urllib3.PoolManager`` pools and reuses
 connections and is thread-safe; the rate limiter is shared per catalogue). Each call
 waits for the rate limit, has explicit timeouts and a bounded reply size, and is parsed
 by the hardened parser. Transport failures and replies that are not XML are retried with
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from http import HTTPStatus
 from typing import Self
 
-import httpx
+import urllib3
 from lxml import etree
 from lxml import html as lxml_html
+from urllib3.exceptions import LocationValueError
 
 from edeposit.amqp.aleph import replies
 from edeposit.amqp.aleph.hardened import (
@@ -32,7 +34,13 @@ from edeposit.amqp.aleph.hardened import (
 )
 from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.aleph.replies import FoundSet, PresentedRecord, SetDocuments
-from edeposit.amqp.aleph.transport import HTTPUser, OversizedReplyError, call_with_retries, fetch
+from edeposit.amqp.aleph.transport import (
+    TRANSPORT_ERRORS,
+    HTTPUser,
+    OversizedReplyError,
+    call_with_retries,
+    fetch,
+)
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import AlephReplyError, AlephTransportError
 
@@ -51,9 +59,9 @@ class _RetryableReplyError(AlephTransportError):
 
 
 def _retryable(error: Exception) -> bool:
-    if isinstance(error, httpx.UnsupportedProtocol):  # a wrong ALEPH_URL stays wrong
+    if isinstance(error, LocationValueError):  # a wrong ALEPH_URL stays wrong
         return False
-    return isinstance(error, _RetryableReplyError | httpx.TransportError | httpx.DecodingError)
+    return isinstance(error, _RetryableReplyError | urllib3.exceptions.HTTPError)
 
 
 def _page_heading(root: etree._Element) -> str:
@@ -76,12 +84,12 @@ class XServicesClient(HTTPUser):
     Args:
         base_url: the catalogue's address, e.g. ``http://aleph.nkp.cz``.
         timeout: seconds for connecting, reading, writing and pool waits, or an
-            ``httpx.Timeout``.
+            seconds.
         retries: extra attempts after a transport failure or a non-XML reply.
         backoff: first pause between attempts (doubles each time, with jitter).
         rate_limit: calls per second at most for this process (0 = unlimited).
         max_reply_bytes: longest reply read; a longer one is refused.
-        client: an ``httpx.Client`` to use (and not close); one is made otherwise.
+        client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
         limiter: the rate limiter; by default the process-wide one of ``base_url``.
     """
 
@@ -89,12 +97,12 @@ class XServicesClient(HTTPUser):
         self,
         base_url: str,
         *,
-        timeout: float | httpx.Timeout = 20.0,
+        timeout: float = 20.0,
         retries: int = 3,
         backoff: float = 0.5,
         rate_limit: float = 5.0,
         max_reply_bytes: int = 32 * 1024 * 1024,
-        client: httpx.Client | None = None,
+        client: urllib3.PoolManager | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -106,7 +114,9 @@ class XServicesClient(HTTPUser):
         self.limiter = limiter or process_limiter(self.base_url, rate_limit)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, client: httpx.Client | None = None) -> Self:
+    def from_settings(
+        cls, settings: Settings, *, client: urllib3.PoolManager | None = None
+    ) -> Self:
         """A client configured by the ``ALEPH_*`` settings."""
         return cls(
             settings.ALEPH_URL,
@@ -147,7 +157,7 @@ class XServicesClient(HTTPUser):
             )
         except _RetryableReplyError as error:  # the last attempt's: reported as what it is
             raise AlephTransportError(str(error)) from error
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except TRANSPORT_ERRORS as error:
             raise AlephTransportError(f"Aleph {op} at {self.base_url}: {error!r}") from error
 
     def _attempt(self, op: str, query: Mapping[str, str], expect: str) -> etree._Element:
@@ -162,7 +172,7 @@ class XServicesClient(HTTPUser):
             )
         except OversizedReplyError as error:
             raise AlephReplyError(f"Aleph {op}: {error}") from error
-        if reply.status != httpx.codes.OK:
+        if reply.status != HTTPStatus.OK:
             raise _RetryableReplyError(f"Aleph {op}: HTTP status {reply.status}")
         try:
             root = parse_xml(reply.body, max_bytes=self._max_bytes)
@@ -274,7 +284,7 @@ class XServicesClient(HTTPUser):
                 max_bytes=self._max_bytes,
                 params=params,
             )
-            if reply.status != httpx.codes.OK:
+            if reply.status != HTTPStatus.OK:
                 raise _RetryableReplyError(f"Aleph base list: HTTP status {reply.status}")
             return _bases_in_page(reply.body)
 
@@ -288,7 +298,7 @@ class XServicesClient(HTTPUser):
             )
         except _RetryableReplyError as error:
             raise AlephTransportError(str(error)) from error
-        except (httpx.HTTPError, httpx.InvalidURL, OversizedReplyError) as error:
+        except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
             raise AlephTransportError(f"Aleph base list at {self.base_url}: {error!r}") from error
 
 
