@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,26 +95,23 @@ def serve_pikadaemon(delay: float) -> None:
     daemon.run()
 
 
-def serve_baseline(delay: float) -> None:
+def serve_baseline(answer: Callable[[bytes], bytes]) -> None:
     """The original design: one thread, prefetch 1, no confirms, ack after answering."""
     from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
     from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
-    reply = _bench_reply()
     connection = pika.BlockingConnection(connection_parameters(cfg))
     channel = connection.channel()
     channel.basic_qos(prefetch_count=1)
     signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
 
     def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
-        if delay:
-            time.sleep(delay)
         ch.basic_publish(
             cfg.RABBITMQ_ALEPH_EXCHANGE,
             result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
-            reply,
+            answer(body),
             pika.BasicProperties(
                 content_type="application/json",
                 delivery_mode=1,
@@ -125,6 +123,28 @@ def serve_baseline(delay: float) -> None:
     channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
     channel.start_consuming()
     connection.close()
+
+
+def sleeping_answer(delay: float) -> Callable[[bytes], bytes]:
+    """The fixed ~4 KB reply after ``delay`` seconds (the original design's handler)."""
+    reply = _bench_reply()
+
+    def answer(body: bytes) -> bytes:
+        if delay:
+            time.sleep(delay)
+        return reply
+
+    return answer
+
+
+def catalogue_answer() -> Callable[[bytes], bytes]:
+    """The answer of an Aleph service, as the original design computed it (no daemon)."""
+    from edeposit.amqp import settings  # noqa: PLC0415
+    from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415
+    from edeposit.amqp.serializers import deserialize, serialize  # noqa: PLC0415
+
+    service = AlephService(settings.get())
+    return lambda body: serialize(service.handle(deserialize(body))).encode()
 
 
 def serve_minimal(delay: float) -> None:
@@ -165,41 +185,6 @@ def serve_minimal(delay: float) -> None:
     )
     signal.signal(signal.SIGTERM, lambda *_: connection.ioloop.stop())
     connection.ioloop.start()
-
-
-def serve_baseline_aleph() -> None:
-    """The original design asking the catalogue: one thread, prefetch 1, no confirms."""
-    from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415
-    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
-    from edeposit.amqp.serializers import deserialize, serialize  # noqa: PLC0415
-
-    cfg = settings.get()
-    service = AlephService(cfg)
-    connection = pika.BlockingConnection(connection_parameters(cfg))
-    channel = connection.channel()
-    channel.basic_qos(prefetch_count=1)
-    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
-
-    def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
-        answer = serialize(service.handle(deserialize(body))).encode()
-        ch.basic_publish(
-            cfg.RABBITMQ_ALEPH_EXCHANGE,
-            result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
-            answer,
-            pika.BasicProperties(
-                content_type="application/json",
-                delivery_mode=1,
-                headers={"UUID": properties.headers["UUID"]},
-            ),
-        )
-        ch.basic_ack(method.delivery_tag)
-
-    channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
-    channel.start_consuming()
-    connection.close()
-    service.close()
 
 
 def serve_aleph() -> None:
@@ -507,11 +492,11 @@ if __name__ == "__main__":
         if mode == "aleph":
             serve_aleph()
         elif mode == "baseline-aleph":
-            serve_baseline_aleph()
+            serve_baseline(catalogue_answer())
         elif mode.startswith("minimal"):
             serve_minimal(0.02 if mode.endswith("sleep20") else 0.0)
         elif mode.startswith("baseline"):
-            serve_baseline(0.02 if mode.endswith("sleep20") else 0.0)
+            serve_baseline(sleeping_answer(0.02 if mode.endswith("sleep20") else 0.0))
         else:
             serve_pikadaemon(0.02 if mode == "sleep20" else 0.0)
         sys.exit(0)

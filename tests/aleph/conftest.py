@@ -11,25 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from edeposit.amqp.aleph import Author, EPublication
 from edeposit.amqp.config import Settings
 from edeposit.amqp.emulator import AlephEmulator
 
-#: DESIGN §3.3: what record cpk20051492461 ("unix_raymond") must give, exactly.
-RAYMOND = EPublication.empty(
-    ISBN=["80-251-0225-4"],
-    nazev="Umění programování v UNIXu /",
-    vazba="(brož.) :",
-    cena="Kč 590,00",
-    mistoVydani="Brno :",
-    nakladatelVydavatel="Computer Press,",
-    datumVydani="2004",
-    poradiVydani="Vyd. 1.",
-    zpracovatelZaznamu="BOA001",
-    format="23 cm",
-    autori=[Author("Eric S.", "Raymond", "")],
-    originaly=["Art of UNIX programming"],
-)
 RAYMOND_ISBN = "80-251-0225-4"
 RAYMOND_SYSNO = 1492461
 
