@@ -15,8 +15,7 @@ from edeposit.amqp.aleph import Author, DocumentNotFoundException, EPublication
 from edeposit.amqp.aleph.epublication import element_to_epublication, split_isbn
 from edeposit.amqp.aleph.hardened import parse_xml
 from edeposit.amqp.aleph.marc import find_record_element, read_record
-
-from .conftest import RAYMOND
+from tests.wire_samples import RAYMOND
 
 FixtureFile = Callable[[str], Path]
 

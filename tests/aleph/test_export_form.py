@@ -15,8 +15,7 @@ from edeposit.amqp.aleph import (
 )
 from edeposit.amqp.aleph.export import export_form, rejection_of
 from edeposit.amqp.aleph.transport import Reply
-
-from .conftest import RAYMOND
+from tests.wire_samples import RAYMOND
 
 
 def publication(**changes: Any) -> EPublication:

@@ -21,8 +21,9 @@ from edeposit.amqp.aleph.export import Exporter
 from edeposit.amqp.aleph.ratelimiter import RateLimiter
 from edeposit.amqp.aleph.xservices import XServicesClient
 from edeposit.amqp.errors import AlephReplyError, AlephTransportError
+from tests.wire_samples import RAYMOND
 
-from .conftest import RAYMOND, CannedReply, CraftedServer
+from .conftest import CannedReply, CraftedServer
 from .test_hardened import BILLION_LAUGHS, external_entity
 
 DECLARATION = b'<?xml version = "1.0" encoding = "UTF-8"?>\n'

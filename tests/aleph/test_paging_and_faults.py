@@ -25,8 +25,9 @@ from edeposit.amqp.aleph.service import AlephService
 from edeposit.amqp.aleph.xservices import XServicesClient
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.errors import AlephTransportError
+from tests.wire_samples import RAYMOND
 
-from .conftest import RAYMOND, RAYMOND_ISBN, CannedReply, CraftedServer, service_settings
+from .conftest import RAYMOND_ISBN, CannedReply, CraftedServer, service_settings
 
 GENERATED = 250
 

@@ -41,8 +41,9 @@ from edeposit.amqp.aleph.hardened import parse_xml
 from edeposit.amqp.aleph.marc import read_record
 from edeposit.amqp.aleph.service import AlephService
 from edeposit.amqp.emulator import AlephEmulator
+from tests.wire_samples import RAYMOND
 
-from .conftest import RAYMOND, RAYMOND_ISBN, RAYMOND_SYSNO, service_settings
+from .conftest import RAYMOND_ISBN, RAYMOND_SYSNO, service_settings
 
 #: Every query type, each finding the Raymond record.
 RAYMOND_QUERIES = [
