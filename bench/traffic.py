@@ -109,6 +109,8 @@ class Collector(threading.Thread):
         super().__init__(name="collector", daemon=True)
         self.settings = settings
         self.answers: dict[str, list[str]] = collections.defaultdict(list)
+        #: Which daemon (its answers' ``app_id``) gave each answer, by UUID.
+        self.answered_by: dict[str, list[str]] = collections.defaultdict(list)
         #: The start of each answer's body and headers, as text (for leak checks).
         self.texts: dict[str, str] = {}
         self.errors: collections.Counter[str] = collections.Counter()
@@ -139,6 +141,7 @@ class Collector(threading.Thread):
         with self._lock:
             if not (method.redelivered and key in self.answers):
                 self.answers[key].append(name)
+                self.answered_by[key].append(str(properties.app_id))
                 self.texts[key] = f"{headers!r} {body[:4000]!r}"
                 if name:
                     self.errors[name] += 1
@@ -164,7 +167,13 @@ class Tally(dict[str, Any]):
 
     @classmethod
     def of(cls, sent: list[str], collector: Collector, **extra: Any) -> Tally:
-        answers = collector.answers
+        """Counts for the requests ``sent``; a duplicate is a second answer to one UUID.
+
+        ``duplicated_by_one_daemon`` counts those given twice by the same daemon (which
+        must never happen); the others come from at-least-once delivery across daemons:
+        an answer confirmed while the broker went down before it saw the request's ack.
+        """
+        answers, answered_by = collector.answers, collector.answered_by
         unique = set(sent)
         answered = [key for key in unique if key in answers]
         return cls(
@@ -172,6 +181,9 @@ class Tally(dict[str, Any]):
             answered=len(answered),
             lost=len(unique) - len(answered),
             duplicated=sum(len(answers[key]) - 1 for key in answered),
+            duplicated_by_one_daemon=sum(
+                len(answered_by[key]) - len(set(answered_by[key])) for key in answered
+            ),
             errors=dict(collector.errors),
             **extra,
         )

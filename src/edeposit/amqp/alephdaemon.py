@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 import traceback
 from typing import Any
@@ -83,11 +85,14 @@ class AlephDaemon(PikaDaemon):
         )
         self.service = service
         self.ledger = ReplyLedger()
+        #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
+        self.app_id = f"alephdaemon@{socket.gethostname()}:{os.getpid()}"
         if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
             self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
 
     def body(self) -> None:
         """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
+        self.app_id = f"alephdaemon@{socket.gethostname()}:{os.getpid()}"  # pid after a fork
         owned = self.service is None
         if owned:
             from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415 - after fork
@@ -163,7 +168,12 @@ class AlephDaemon(PikaDaemon):
             log.info("UUID %r: answered with %s: %s", uuid, type(error).__name__, error)
             return error_reply(error, uuid, properties)
         self.count("results")
-        return payload, self._properties("application/json", uuid, properties, {})
+        return payload, BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,
+            headers={"UUID": uuid},
+            correlation_id=properties.correlation_id,
+        )
 
     def onDeadLetter(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
@@ -195,6 +205,7 @@ class AlephDaemon(PikaDaemon):
     ) -> list[Outgoing]:
         """``reply`` addressed to the output exchange, and to ``reply_to`` when asked."""
         payload, properties = reply
+        properties.app_id = self.app_id
         routing_key = result_key(request_key_, self.output_key)
         messages = [Outgoing(self.output_exchange, routing_key, payload, properties)]
         if request.reply_to:
@@ -203,20 +214,10 @@ class AlephDaemon(PikaDaemon):
                 delivery_mode=properties.delivery_mode,
                 headers=properties.headers,
                 correlation_id=request.correlation_id or _text(properties.headers["UUID"]),
+                app_id=self.app_id,
             )
             messages.append(Outgoing("", request.reply_to, payload, direct))
         return messages
-
-    @staticmethod
-    def _properties(
-        content_type: str, uuid: Any, request: BasicProperties, extra: dict[str, Any]
-    ) -> BasicProperties:
-        return BasicProperties(
-            content_type=content_type,
-            delivery_mode=2,
-            headers={"UUID": uuid, **extra},
-            correlation_id=request.correlation_id,
-        )
 
     def status_details(self) -> tuple[bool, str]:
         """Whether the broker answers with these settings (a short, separate connection)."""
