@@ -70,6 +70,7 @@ def test_documentation_example_gets_its_answer(start_daemon: DaemonFactory, peer
     [(method, answer_properties, body)] = peer.receive(1)
     assert method.routing_key == settings.RABBITMQ_ALEPH_PLONE_KEY
     assert answer_properties.headers["UUID"] == properties.headers["UUID"]
+    assert answer_properties.app_id.startswith("alephdaemon@")  # which daemon answered
     result = _result(answer_properties, body)
     assert isinstance(result, aleph.SearchResult)
     [record] = result.records
