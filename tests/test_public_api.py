@@ -123,3 +123,62 @@ def test_the_package_has_a_version() -> None:
     from edeposit import amqp  # noqa: PLC0415 - the package itself is what is checked
 
     assert amqp.__version__ == importlib.metadata.version("edeposit-amqp")
+
+
+SERVICE_NAMES = {
+    "edeposit.amqp.aleph": ["reactToAMQPMessage"],
+    "edeposit.amqp.alephdaemon": ["AlephDaemon", "getConnectionParameters", "main"],
+    "edeposit.amqp.pikadaemon": ["PikaDaemon"],
+    "edeposit.amqp.daemonwrapper": ["DaemonRunnerWrapper"],
+    "edeposit.amqp.amqp_tool": ["main"],
+    "edeposit.amqp.client": ["AlephClient", "RemoteError"],
+}
+
+
+@pytest.mark.parametrize(
+    ("module_name", "name"),
+    [(module, name) for module, names in SERVICE_NAMES.items() for name in names],
+)
+def test_service_names(module_name: str, name: str) -> None:
+    assert callable(getattr(importlib.import_module(module_name), name))
+
+
+@pytest.mark.parametrize(
+    ("cls", "methods"),
+    [
+        ("PikaDaemon", ["onMessageReceived", "sendMessage", "sendResponse", "ack"]),
+        (
+            "DaemonRunnerWrapper",
+            ["body", "run", "run_daemon", "onExit", "onIsRunning", "onStopFail", "isRunning"],
+        ),
+    ],
+)
+def test_original_method_names(cls: str, methods: list[str]) -> None:
+    module = importlib.import_module(
+        "edeposit.amqp.pikadaemon" if cls == "PikaDaemon" else "edeposit.amqp.daemonwrapper"
+    )
+    for method in methods:
+        assert callable(getattr(getattr(module, cls), method)), method
+
+
+def test_get_connection_parameters_follow_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edeposit.amqp import alephdaemon  # noqa: PLC0415
+
+    monkeypatch.setenv("RABBITMQ_HOST", "broker.example")
+    monkeypatch.setenv("RABBITMQ_ALEPH_VIRTUALHOST", "elsewhere")
+    settings.reload()
+    parameters = alephdaemon.getConnectionParameters()
+    assert (parameters.host, parameters.port, parameters.virtual_host) == (
+        "broker.example",
+        5672,
+        "elsewhere",
+    )
+    assert parameters.credentials.username == "guest"
+
+
+def test_console_scripts_are_declared() -> None:
+    scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert {"alephdaemon", "amqp_tool", "aleph-emulator"} <= set(scripts)
+    for target in scripts.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function))
