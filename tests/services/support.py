@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import pika.exceptions
 
 from edeposit.amqp import settings
 from edeposit.amqp.parameters import connection_parameters
@@ -64,10 +66,35 @@ class Peer:
         return int(self.channel.queue_declare(queue, passive=True).method.consumer_count)
 
     def close(self) -> None:
-        if self.connection.is_open:
-            self.connection.close()
+        with contextlib.suppress(pika.exceptions.AMQPError):  # the broker may have closed it
+            if self.connection.is_open:
+                self.connection.close()
 
 
 def daemon_log(tmp_path: Path, index: int = 0) -> str:
     path = tmp_path / f"alephdaemon-{index}.log"
     return path.read_text(errors="replace") if path.exists() else "(no log)"
+
+
+def close_vhost_connections(vhost: str) -> int:
+    """Have the broker close every connection to ``vhost`` (a network failure, seen
+    from the clients); how many it closed."""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    closed = 0
+    for line in listing.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 2 and fields[1] == vhost:
+            subprocess.run(
+                ["rabbitmqctl", "-q", "close_connection", fields[0], "test: forced close"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            closed += 1
+    return closed

@@ -13,7 +13,7 @@ import pytest
 from edeposit.amqp import aleph
 from edeposit.amqp.client import AlephClient, CallTimeoutError, RemoteError
 from edeposit.amqp.emulator import AlephEmulator
-from tests.services.support import DaemonFactory, Peer
+from tests.services.support import DaemonFactory, Peer, close_vhost_connections
 
 RAYMOND = aleph.ISBNQuery("80-251-0225-4")
 
@@ -112,3 +112,15 @@ def test_aleph_command_prints_a_table(
         for line in lines
     )
     assert lines[-1] == "(1 record)"
+
+
+def test_calls_survive_a_broker_connection_failure(
+    start_daemon: DaemonFactory, broker_env: dict[str, str]
+) -> None:
+    start_daemon()
+    with AlephClient(timeout=30) as client:
+        assert client.count(RAYMOND) == 1
+        assert close_vhost_connections(broker_env["RABBITMQ_ALEPH_VIRTUALHOST"]) >= 2
+        # Published while both sides reconnect: retried until the broker takes it.
+        assert client.count(RAYMOND) == 1
+        assert client.connection.connections >= 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from edeposit.amqp import settings
 from edeposit.amqp.parameters import connection_parameters
 from edeposit.amqp.pikadaemon import PikaDaemon
 from edeposit.amqp.topology import Queue, Topology
-from tests.services.support import Peer
+from tests.services.support import Peer, close_vhost_connections
 
 IN, OUT, DEAD = "pd-in", "pd-out", "pd-dead"
 
@@ -169,34 +168,12 @@ def test_slow_handlers_do_not_starve_heartbeats(
     assert daemon.connection.connections == 1, "the connection dropped during slow work"
 
 
-def _close_vhost_connections(vhost: str) -> int:
-    listing = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    closed = 0
-    for line in listing.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 2 and fields[1] == vhost:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "close_connection", fields[0], "test: forced close"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-            closed += 1
-    return closed
-
-
 def test_reconnects_and_resumes_after_the_connection_is_closed(
     serve: Callable[..., Recorder], queues: Peer, vhost: str
 ) -> None:
     daemon = serve(Recorder())
     queues.close()
-    assert _close_vhost_connections(vhost) >= 1
+    assert close_vhost_connections(vhost) >= 1
     assert daemon.connection is not None
     assert wait_for(
         lambda: daemon.connection is not None and daemon.connection.connections >= 2, timeout=20

@@ -6,12 +6,12 @@
         records = client.search(ISBNQuery("80-251-0225-4"))
         hits = client.count(AuthorQuery("Raymond"))
 
-Each call publishes the request (persistent, confirmed) with a fresh ``UUID`` and waits
-for the answer with that ``UUID`` until its deadline; many calls may be in flight on one
-connection, from many threads (:meth:`AlephClient.submit` returns a :class:`PendingCall`). An error
-answer raises :class:`RemoteError`; a call past its deadline raises
-:class:`CallTimeoutError`, and an answer arriving after that is dropped, never handed to
-another call.
+Each call publishes the request (persistent, confirmed; again after a broker blip) with
+a fresh ``UUID`` and waits for the answer with that ``UUID`` until its deadline; many
+calls may be in flight on one connection, from many threads (:meth:`AlephClient.submit`
+returns a :class:`PendingCall`). An error answer raises :class:`RemoteError`; a call
+past its deadline raises :class:`CallTimeoutError`, and an answer arriving after that is
+dropped, never handed to another call.
 
 Answers come back on a private queue of the client, not on the shared answer queue:
 requests go out with the routing key ``<client>.request`` (bound to the daemon queue
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import Future
 from types import TracebackType
@@ -45,7 +46,7 @@ from edeposit.amqp.aleph.results import (
     ISBNValidationResult,
     SearchResult,
 )
-from edeposit.amqp.broker import BrokerConnection, Delivery
+from edeposit.amqp.broker import BrokerConnection, BrokerUnavailableError, Delivery
 from edeposit.amqp.config import Settings
 from edeposit.amqp.deadlines import Deadlines
 from edeposit.amqp.errors import EdepositAMQPError
@@ -59,7 +60,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Seconds an unused answer queue of a vanished client lives on the broker.
+#: Seconds between attempts to publish a request while the broker is unreachable.
+RETRY_PAUSE = 0.5
+#: Milliseconds an unused answer queue of a vanished client lives on the broker.
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 
 
@@ -192,18 +195,22 @@ class AlephClient:
         with self._lock:
             self._calls[call.uuid] = call
         self._deadlines.add(deadline, lambda: self._expire(call, deadline))
+        body = serialize(request).encode("utf-8")
+        self._publish(call, body, time.monotonic() + deadline)
+        return call
+
+    def _publish(self, call: PendingCall, body: bytes, expires: float) -> None:
         properties = BasicProperties(
             content_type="application/json", delivery_mode=2, headers={"UUID": call.uuid}
         )
         published = self.connection.publish(
             self.settings.RABBITMQ_ALEPH_EXCHANGE,
             self.request_key,
-            serialize(request).encode("utf-8"),
+            body,
             properties,
             mandatory=True,
         )
-        published.add_done_callback(lambda done: self._on_published(call, done))
-        return call
+        published.add_done_callback(lambda done: self._on_published(call, done, body, expires))
 
     def call(self, request: Message, timeout: float | None = None) -> Any:
         """Publish ``request`` and wait for its result; raises what the answer carries."""
@@ -235,10 +242,17 @@ class AlephClient:
 
     # --- answers ----------------------------------------------------------------------
 
-    def _on_published(self, call: PendingCall, published: Future[None]) -> None:
+    def _on_published(
+        self, call: PendingCall, published: Future[None], body: bytes, expires: float
+    ) -> None:
         error = published.exception()
-        if error is not None:
-            self._finish(call, ClientError(f"request not published: {error}"))
+        if error is None or call.done():
+            return
+        if isinstance(error, BrokerUnavailableError) and time.monotonic() + RETRY_PAUSE < expires:
+            # A broker restart or network blip: publish again once reconnected.
+            self._deadlines.add(RETRY_PAUSE, lambda: self._publish(call, body, expires))
+            return
+        self._finish(call, ClientError(f"request not published: {error}"))
 
     def _on_answer(self, delivery: Delivery) -> None:
         """On the I/O thread: pair the answer with its call, ack it, decode elsewhere."""
