@@ -35,6 +35,7 @@ from bench.fleet import (  # noqa: E402
     Broker,
     DaemonFleet,
     EmulatorProcess,
+    connections_to,
     fd_count,
     rabbitmqctl,
     rss_mb,
@@ -599,7 +600,7 @@ def soak(workdir: Path, short: bool, minutes: float = 30.0) -> Tally:
         observed = run.fleet.alive()[0]
         publisher = run.publish(int(duration * rate), rate)
         time.sleep(10)
-        start = (rss_mb(observed.pid), fd_count(observed.pid), thread_count(observed.pid))
+        start = _resources(run, observed.pid)
         faults = [
             ("broker restart", run.broker.restart_app),
             ("daemon killed", lambda: _replace_victim(run, observed, kill=True)),
@@ -618,20 +619,34 @@ def soak(workdir: Path, short: bool, minutes: float = 30.0) -> Tally:
                 index += 1
         run.collector.wait_for(publisher.sent, 120)
         time.sleep(3)
-        end = (rss_mb(observed.pid), fd_count(observed.pid), thread_count(observed.pid))
+        end = _resources(run, observed.pid)
         tally = run.finish(
             publisher,
             load=f"{rate:g}/s for {duration / 60:g} min, 2 daemons",
             faults=", ".join(injected),
             observed_rss_mb=[round(start[0], 1), round(end[0], 1)],
-            observed_fds=[start[1], end[1]],
+            observed_other_fds=[start[1], end[1]],
             observed_threads=[start[2], end[2]],
+            observed_catalogue_connections=[start[3], end[3]],
         )
-        if end[0] - start[0] > 25 or end[1] - start[1] > 10 or end[2] - start[2] > 5:
+        pool = Settings().ALEPH_DAEMON_WORKERS
+        if end[0] - start[0] > 25 or end[1] - start[1] > 5 or end[2] - start[2] > 5:
             tally["broken"] = "the observed daemon grew (memory, file descriptors or threads)"
+        elif end[3] > pool:
+            tally["broken"] = f"{end[3]} connections to the catalogue, more than the pool's {pool}"
         return tally
     finally:
         run.close()
+
+
+def _resources(run: Run, pid: int) -> tuple[float, int, int, int]:
+    """RSS MB, descriptors other than catalogue connections, threads, catalogue connections.
+
+    Keep-alive connections to the catalogue grow with peak concurrency up to the pool
+    size; counted apart, so that any other descriptor that leaks shows.
+    """
+    catalogue = connections_to(pid, run.emulator.port)
+    return rss_mb(pid), fd_count(pid) - catalogue, thread_count(pid), catalogue
 
 
 def _replace_victim(run: Run, observed: subprocess.Popen[bytes], *, kill: bool) -> None:

@@ -46,6 +46,29 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def connections_to(pid: int, port: int) -> int:
+    """How many of the process's TCP sockets are connected to ``port`` on this machine.
+
+    Keep-alive connections to the catalogue grow with the load's peak concurrency (up to
+    the pool size, one per worker); told apart from other descriptors, a leak shows.
+    """
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                columns = line.split()
+                remote_port = int(columns[2].rsplit(":", 1)[1], 16)
+                if remote_port == port and columns[9] in inodes:
+                    count += 1
+    return count
+
+
 def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
     completed = subprocess.run(
         ["rabbitmqctl", "-q", *arguments],
@@ -141,6 +164,10 @@ class EmulatorProcess:
         self.url = self.process.stdout.readline().strip().rsplit(" ", 1)[-1]
         if not self.url.startswith("http"):
             raise RuntimeError("the emulator did not start")
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
 
     def env(self) -> dict[str, str]:
         return {"ALEPH_URL": self.url, "ALEPH_EXPORT_URL": self.url + "/aleph-cgi/e-deposit"}
