@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 # Importing the package registers every message class.
 import edeposit.amqp.aleph  # noqa: F401
-from edeposit.amqp.aleph.message import MISSING, REGISTRY, Message, checked_str
+from edeposit.amqp.aleph.message import (
+    MISSING,
+    REGISTRY,
+    TYPE_KEY,
+    Fallback,
+    Message,
+    checked_str,
+)
 from edeposit.amqp.errors import MessageError
+from edeposit.amqp.fastwire import decode_message, encode_message
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -35,8 +44,6 @@ __all__ = [
     "serialize",
 ]
 
-#: The key holding a structure's class name.
-TYPE_KEY = "__nt_name"
 #: Largest text ``deserialize`` accepts by default (bytes, or characters for ``str``).
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 #: Deepest nesting of arrays and objects accepted; real messages need fewer than 10.
@@ -61,6 +68,11 @@ def serialize(obj: Any) -> str:
             non-finite float (JSON has no NaN) or a string with a lone surrogate
             (it has no UTF-8 form).
     """
+    if isinstance(obj, Message):
+        try:
+            return encode_message(obj)
+        except Fallback:
+            pass  # the careful walk below names what cannot be sent, and where
     return json.dumps(_encode(obj, "$"), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -107,6 +119,7 @@ def deserialize(
             number out of range, a duplicate key, a lone surrogate), too large or too
             deep, an unknown ``__nt_name``, or a missing, unknown or wrongly typed field.
     """
+    raw: bytes | None = None
     if isinstance(text, bytes | bytearray | memoryview):
         raw = bytes(text)
         if len(raw) > max_bytes:
@@ -122,6 +135,11 @@ def deserialize(
         raise DeserializationError(f"message must be str or bytes, not {type(text).__name__}")
     elif len(text) > max_bytes:
         raise DeserializationError(f"message is {len(text)} characters, larger than {max_bytes}")
+    if _no_lone_surrogates(text, raw):
+        try:
+            return decode_message(text)
+        except Fallback:
+            pass  # leniency to apply, or a fault to name: the careful path below
     try:
         data = json.loads(
             text,
@@ -140,6 +158,25 @@ def deserialize(
     except RecursionError:
         raise DeserializationError("message is nested too deeply") from None
     return _decode(data, "$", 0)
+
+
+#: An escaped surrogate (high or low); a valid pair matches too, and takes the careful path.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _no_lone_surrogates(text: str, raw: bytes | None) -> bool:
+    """Whether no string this JSON text decodes to can hold a lone surrogate.
+
+    Valid UTF-8 (``raw``, the text's bytes) holds none literally, so only an escaped
+    one could make one. A regular expression, because ``bytes.find`` slows down on
+    the many backslashes of escaped XML.
+    """
+    if raw is None:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return _ESCAPED_SURROGATE.search(raw) is None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from edeposit.amqp.aleph.message import Builder, Kind, Message, checked_str, wrong_type
+from edeposit.amqp.aleph.message import (
+    Builder,
+    Fallback,
+    FastBuilder,
+    Kind,
+    Message,
+    checked_str,
+    wrong_type,
+)
 
 __all__ = [
     "BOOL",
@@ -73,13 +81,49 @@ def _str_list_lenient(value: Any, path: str, depth: int, build: Builder) -> list
     ]
 
 
-STR = Kind("string", _str)
-STR_LENIENT = Kind("string or null", _str_lenient)
-INT = Kind("integer", _int)
-BOOL = Kind("boolean", _bool)
-DOC_ID = Kind("string or integer", _doc_id)
-STR_LIST = Kind("array of strings", _str_list)
-STR_LIST_LENIENT = Kind("array of strings, a string or null", _str_list_lenient)
+# The fast path (see Kind and edeposit.amqp.fastwire): values already in their final
+# form, checked by exact type; nested messages are checked by the ``build`` given.
+# Strings are taken as they are: a body goes this way only if it cannot hold a lone
+# surrogate.
+
+
+def _fast_str(value: Any, depth: int, build: FastBuilder) -> str:
+    if type(value) is str:
+        return value
+    raise Fallback
+
+
+def _fast_int(value: Any, depth: int, build: FastBuilder) -> int:
+    if type(value) is int:
+        return value
+    raise Fallback
+
+
+def _fast_bool(value: Any, depth: int, build: FastBuilder) -> bool:
+    if type(value) is bool:
+        return value
+    raise Fallback
+
+
+def _fast_doc_id(value: Any, depth: int, build: FastBuilder) -> str | int:
+    if type(value) is str or type(value) is int:
+        return value
+    raise Fallback
+
+
+def _fast_str_list(value: Any, depth: int, build: FastBuilder) -> list[str]:
+    if type(value) is list and all(type(item) is str for item in value):
+        return value
+    raise Fallback
+
+
+STR = Kind("string", _str, _fast_str)
+STR_LENIENT = Kind("string or null", _str_lenient, _fast_str)
+INT = Kind("integer", _int, _fast_int)
+BOOL = Kind("boolean", _bool, _fast_bool)
+DOC_ID = Kind("string or integer", _doc_id, _fast_doc_id)
+STR_LIST = Kind("array of strings", _str_list, _fast_str_list)
+STR_LIST_LENIENT = Kind("array of strings, a string or null", _str_list_lenient, _fast_str_list)
 
 Classes = Callable[[], tuple[type[Message], ...]]
 
@@ -98,7 +142,10 @@ def message(classes: Classes, *, nullable: bool = False) -> Kind:
             raise wrong_type(path, f"{_names(classes())} object", value)
         return build(value, classes(), path, depth + 1)
 
-    return Kind("message object", convert)
+    def fast(value: Any, depth: int, build: FastBuilder) -> Any:
+        return build(value, classes(), depth + 1)
+
+    return Kind("message object", convert, fast)
 
 
 def message_list(classes: Classes, *, strings: Callable[[str], Message] | None = None) -> Kind:
@@ -120,7 +167,13 @@ def message_list(classes: Classes, *, strings: Callable[[str], Message] | None =
                 raise wrong_type(item_path, f"{_names(classes())} object", item)
         return items
 
-    return Kind("array of message objects", convert)
+    def fast(value: Any, depth: int, build: FastBuilder) -> list[Any]:
+        if type(value) is not list:
+            raise Fallback
+        allowed = classes()
+        return [build(item, allowed, depth + 1) for item in value]
+
+    return Kind("array of message objects", convert, fast)
 
 
 def str_or_message(classes: Classes) -> Kind:
@@ -133,4 +186,9 @@ def str_or_message(classes: Classes) -> Kind:
             return build(value, classes(), path, depth + 1)
         raise wrong_type(path, f"string or {_names(classes())} object", value)
 
-    return Kind("string or message object", convert)
+    def fast(value: Any, depth: int, build: FastBuilder) -> Any:
+        if type(value) is str:
+            return value
+        return build(value, classes(), depth + 1)
+
+    return Kind("string or message object", convert, fast)

@@ -18,12 +18,18 @@ from edeposit.amqp.errors import MessageError
 __all__ = [
     "MISSING",
     "REGISTRY",
+    "TYPE_KEY",
     "Builder",
+    "Fallback",
+    "FastBuilder",
     "Kind",
     "Message",
     "WireField",
     "register",
 ]
+
+#: The key holding a structure's class name on the wire.
+TYPE_KEY = "__nt_name"
 
 #: ``__nt_name`` → message class; the only classes a message can name.
 REGISTRY: dict[str, type[Message]] = {}
@@ -40,6 +46,22 @@ MISSING: Any = _Missing()
 
 #: Builds a nested message: ``builder(json_object, allowed_classes, path, depth)``.
 Builder = Callable[[Any, tuple[type["Message"], ...], str, int], "Message"]
+#: The fast path's check of a nested message (built already, inner objects first):
+#: ``builder(value, allowed_classes, depth)`` returns it or raises :class:`Fallback`.
+FastBuilder = Callable[[Any, tuple[type["Message"], ...], int], "Message"]
+
+
+class Fallback(Exception):  # noqa: N818 - a signal between decoders, never an error shown
+    """Raised on the fast decoding path for anything it leaves to the careful one.
+
+    The fast path takes only values already in their final form (no null to turn into
+    ``""``, no string where a list belongs) and builds no error text; lenient forms and
+    every malformed value go to the careful path, which converts or names the fault.
+    """
+
+
+def _leave_to_the_careful_path(value: Any, depth: int, build: FastBuilder) -> Any:
+    raise Fallback
 
 
 class Message:
@@ -52,6 +74,9 @@ class Message:
     __slots__ = ()
     __wire__: ClassVar[Mapping[str, WireField]]
     _fields: ClassVar[tuple[str, ...]]
+    #: Every key a JSON object of this class may hold (fields, accepted legacy fields,
+    #: ``__nt_name``); set by :func:`register`.
+    __wire_keys__: ClassVar[frozenset[str]]
 
     def _asdict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}
@@ -70,15 +95,21 @@ class Message:
 
 
 class Kind:
-    """How one field's JSON value is checked and converted; ``describe`` names it in errors."""
+    """How one field's JSON value is checked and converted; ``describe`` names it in errors.
+
+    ``fast`` (optional) takes the field's value when it is already exactly what the
+    field holds and raises :class:`Fallback` otherwise; ``convert`` does the rest.
+    """
 
     def __init__(
         self,
         describe: str,
         convert: Callable[[Any, str, int, Builder], Any],
+        fast: Callable[[Any, int, FastBuilder], Any] = _leave_to_the_careful_path,
     ) -> None:
         self.describe = describe
         self._convert = convert
+        self.fast = fast
 
     def decode(self, value: Any, path: str, depth: int, build: Builder) -> Any:
         return self._convert(value, path, depth, build)
@@ -104,6 +135,8 @@ def register(cls: M) -> M:
     if set(names) != set(cls.__wire__):
         raise TypeError(f"{cls.__name__}.__wire__ must describe exactly {names}")
     cls._fields = names
+    legacy: frozenset[str] = getattr(cls, "__wire_legacy__", frozenset())
+    cls.__wire_keys__ = frozenset(cls.__wire__) | legacy | {TYPE_KEY}
     if cls.__name__ in REGISTRY:
         raise TypeError(f"message class name {cls.__name__!r} registered twice")
     REGISTRY[cls.__name__] = cls
@@ -125,7 +158,7 @@ def _json_type_name(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     if isinstance(value, dict):
-        name = value.get("__nt_name")
+        name = value.get(TYPE_KEY)
         return f"object {name!r}" if isinstance(name, str) else "object"
     return type(value).__name__
 

@@ -9,10 +9,19 @@ constructor and the decoder normalize them, so code downstream sees one shape on
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Any, ClassVar
 
 from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import Builder, Kind, Message, WireField, register
+from edeposit.amqp.aleph.message import (
+    Builder,
+    Fallback,
+    FastBuilder,
+    Kind,
+    Message,
+    WireField,
+    register,
+)
 
 __all__ = ["AlephRecord", "Author", "EPublication"]
 
@@ -87,6 +96,11 @@ _TEXT_FIELDS = (
 )
 
 
+_list_values = operator.attrgetter(*_LIST_FIELDS)
+_text_values = operator.attrgetter(*_TEXT_FIELDS)
+_AUTHOR_TYPE = frozenset({Author})
+
+
 def _authors_kind() -> Kind:
     listed = kinds.message_list(lambda: (Author,), strings=Author.from_string)
 
@@ -95,7 +109,7 @@ def _authors_kind() -> Kind:
             return [Author.from_string(value)] if value else []
         return listed.decode(value, path, depth, build)
 
-    return Kind("array of Author objects or strings", convert)
+    return Kind("array of Author objects or strings", convert, listed.fast)
 
 
 @register
@@ -137,17 +151,17 @@ class EPublication(Message):
         # Frozen: only the constructor may normalize; values already clean (the common
         # case, e.g. every record the catalogue returns) are left as they are, cheaply.
         normalize = object.__setattr__
-        for name in _LIST_FIELDS:
-            value = getattr(self, name)
+        for name, value in zip(_LIST_FIELDS, _list_values(self), strict=True):
             if type(value) is not list or None in value:
                 normalize(self, name, _str_list(value))
-        for name in _TEXT_FIELDS:
-            if getattr(self, name) is None:
-                normalize(self, name, "")
+        if None in _text_values(self):
+            for name in _TEXT_FIELDS:
+                if getattr(self, name) is None:
+                    normalize(self, name, "")
         if self.cena == "None":  # what clients sent for "no price"
             normalize(self, "cena", "")
         authors = self.autori
-        if type(authors) is not list or not all(type(item) is Author for item in authors):
+        if type(authors) is not list or not set(map(type, authors)) <= _AUTHOR_TYPE:
             normalize(self, "autori", _authors(authors))
 
     @classmethod
@@ -157,6 +171,12 @@ class EPublication(Message):
         blank.update(dict.fromkeys(_TEXT_FIELDS, ""))
         blank.update(values)
         return cls(**blank)
+
+
+def _fast_doc_number(value: Any, depth: int, build: FastBuilder) -> int:
+    if type(value) is int:
+        return value
+    raise Fallback
 
 
 def _doc_number(value: Any, path: str, depth: int, build: Builder) -> int:
@@ -179,7 +199,7 @@ class AlephRecord(Message):
     __wire__: ClassVar = {
         "base": WireField(kinds.STR_LENIENT),
         "library": WireField(kinds.STR_LENIENT),
-        "docNumber": WireField(Kind("integer", _doc_number)),
+        "docNumber": WireField(Kind("integer", _doc_number, _fast_doc_number)),
         "xml": WireField(kinds.STR),
         "epublication": WireField(kinds.message(lambda: (EPublication,))),
     }
