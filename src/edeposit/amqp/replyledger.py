@@ -32,18 +32,22 @@ class Entry:
     working: bool = True
     answered: bool = False
     reply: Any = None
-    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
     touched: float = dataclasses.field(default_factory=time.monotonic)
 
 
 class ReplyLedger:
-    """Thread-safe record of requests in progress and recently answered."""
+    """Thread-safe record of requests in progress and recently answered.
+
+    One condition, shared by all entries, wakes a redelivery waiting for its first
+    attempt: an event per entry would cost ~1 KB each, a third of the ledger's memory.
+    """
 
     def __init__(self, max_entries: int = 20_000, ttl: float = 900.0) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
         self._entries: collections.OrderedDict[tuple[str, bytes], Entry] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
 
     def begin(self, key: tuple[str, bytes], wait: float) -> Entry | None:
         """Start work on ``key``; or, if seen before, the earlier entry once it is settled.
@@ -60,12 +64,10 @@ class ReplyLedger:
                 self._entries.move_to_end(key)
                 self._prune()
                 return None
-        earlier.finished.wait(wait)
-        with self._lock:
+            self._settled.wait_for(lambda: not earlier.working, wait)
             if earlier.working:  # still not done: take it over
                 return None
             earlier.working = True
-            earlier.finished.clear()
             return earlier
 
     def start(self, key: tuple[str, bytes]) -> None:
@@ -85,7 +87,7 @@ class ReplyLedger:
             entry.answered = entry.answered or answered
             entry.reply = None if entry.answered else reply
             entry.touched = time.monotonic()
-            entry.finished.set()
+            self._settled.notify_all()
 
     def _prune(self) -> None:
         now = time.monotonic()

@@ -1,0 +1,80 @@
+"""The daemon's ledger of recent requests: what a redelivered copy learns, and its bounds."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from edeposit.amqp.replyledger import ReplyLedger, request_key
+
+BODY = (
+    b'{"query": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery"}, "__nt_name": "SearchRequest"}'
+)
+
+
+def test_the_key_is_the_uuid_and_the_body() -> None:
+    assert request_key("a", BODY) == request_key("a", BODY)
+    assert request_key("a", BODY) != request_key("b", BODY)
+    assert request_key("a", BODY) != request_key("a", BODY + b" ")
+    assert request_key(b"a", BODY) != request_key("a", BODY)  # any header type, told apart
+
+
+def test_an_unknown_redelivery_is_handled_by_its_receiver() -> None:
+    ledger = ReplyLedger()
+    assert ledger.begin(request_key("u", BODY), wait=0.1) is None
+
+
+def test_a_redelivery_of_an_answered_request_learns_it_was_answered() -> None:
+    ledger = ReplyLedger()
+    key = request_key("u", BODY)
+    ledger.start(key)
+    ledger.finish(key, reply="the result", answered=True)
+    earlier = ledger.begin(key, wait=0.1)
+    assert earlier is not None and earlier.answered
+    assert earlier.reply is None  # an answered reply is not kept
+
+
+def test_a_reply_that_was_not_confirmed_is_kept_for_the_redelivery() -> None:
+    ledger = ReplyLedger()
+    key = request_key("u", BODY)
+    ledger.start(key)
+    ledger.finish(key, reply="the result", answered=False)
+    earlier = ledger.begin(key, wait=0.1)
+    assert earlier is not None and not earlier.answered
+    assert earlier.reply == "the result"
+
+
+def test_a_redelivery_waits_for_the_attempt_in_progress() -> None:
+    ledger = ReplyLedger()
+    key = request_key("u", BODY)
+    ledger.start(key)
+    finisher = threading.Timer(0.2, lambda: ledger.finish(key, reply="r", answered=True))
+    finisher.start()
+    started = time.monotonic()
+    earlier = ledger.begin(key, wait=5.0)
+    waited = time.monotonic() - started
+    finisher.join()
+    assert earlier is not None and earlier.answered
+    assert 0.15 < waited < 4.0  # woken by the finish, not by the time limit
+
+
+def test_a_redelivery_takes_over_an_attempt_that_does_not_finish() -> None:
+    ledger = ReplyLedger()
+    key = request_key("u", BODY)
+    ledger.start(key)
+    started = time.monotonic()
+    assert ledger.begin(key, wait=0.2) is None
+    assert time.monotonic() - started >= 0.2
+
+
+def test_the_ledger_is_bounded_in_entries_and_time() -> None:
+    ledger = ReplyLedger(max_entries=100, ttl=0.2)
+    for index in range(250):
+        key = request_key(str(index), BODY)
+        ledger.start(key)
+        ledger.finish(key, reply=None, answered=True)
+    assert ledger.begin(request_key("0", BODY), wait=0.01) is None  # pruned: unknown
+    assert ledger.begin(request_key("249", BODY), wait=0.01) is not None
+    time.sleep(0.3)
+    ledger.start(request_key("new", BODY))  # pruning happens as entries arrive
+    assert ledger.begin(request_key("249", BODY), wait=0.01) is None
