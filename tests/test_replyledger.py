@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from edeposit.amqp.replyledger import ReplyLedger, request_key
 
 BODY = (
@@ -24,24 +26,21 @@ def test_an_unknown_redelivery_is_handled_by_its_receiver() -> None:
     assert ledger.begin(request_key("u", BODY), wait=0.1) is None
 
 
-def test_a_redelivery_of_an_answered_request_learns_it_was_answered() -> None:
+@pytest.mark.parametrize(
+    ("confirmed", "kept"),
+    [(True, None), (False, "the result")],  # an answered reply is not kept; else it is
+)
+def test_a_redelivery_learns_what_became_of_the_first_attempt(
+    confirmed: bool, kept: str | None
+) -> None:
     ledger = ReplyLedger()
     key = request_key("u", BODY)
     ledger.start(key)
-    ledger.finish(key, reply="the result", answered=True)
+    ledger.finish(key, reply="the result", answered=confirmed)
     earlier = ledger.begin(key, wait=0.1)
-    assert earlier is not None and earlier.answered
-    assert earlier.reply is None  # an answered reply is not kept
-
-
-def test_a_reply_that_was_not_confirmed_is_kept_for_the_redelivery() -> None:
-    ledger = ReplyLedger()
-    key = request_key("u", BODY)
-    ledger.start(key)
-    ledger.finish(key, reply="the result", answered=False)
-    earlier = ledger.begin(key, wait=0.1)
-    assert earlier is not None and not earlier.answered
-    assert earlier.reply == "the result"
+    assert earlier is not None
+    assert earlier.answered is confirmed
+    assert earlier.reply == kept
 
 
 def test_a_redelivery_waits_for_the_attempt_in_progress() -> None:
