@@ -21,6 +21,7 @@ from edeposit.amqp.serializers import (
     serialize,
 )
 from tests.test_wire_properties import ROUND_TRIPS, message
+from tests.wire_samples import RAYMOND
 
 
 def _careful_text(value: Message) -> str:
@@ -37,22 +38,12 @@ def test_fast_paths_agree_with_the_careful_ones(value: Message) -> None:
     assert built == _decode(json.loads(text), "$", 0)
 
 
-def test_answers_take_the_fast_paths(raymond_result: aleph.SearchResult) -> None:
-    text = encode_message(raymond_result)
-    assert text == _careful_text(raymond_result)
-    assert decode_message(text) == raymond_result
-
-
-@pytest.fixture
-def raymond_result() -> aleph.SearchResult:
-    publication = aleph.EPublication.empty(
-        ISBN=["80-251-0225-4"],
-        nazev="Umění programování v UNIXu /",
-        cena="Kč 590,00",
-        autori=[aleph.Author("Eric S.", "Raymond", "")],
-    )
-    record = aleph.AlephRecord("nkc", "NKC01", 1492461, "<oai_marc/>", publication)
-    return aleph.SearchResult([record, record])
+def test_answers_take_the_fast_paths() -> None:
+    record = aleph.AlephRecord("nkc", "NKC01", 1492461, "<oai_marc/>", RAYMOND)
+    answer = aleph.SearchResult([record, record])
+    text = encode_message(answer)
+    assert text == _careful_text(answer)
+    assert decode_message(text) == answer
 
 
 def test_a_missing_field_with_a_default_stays_on_the_fast_path() -> None:

@@ -86,13 +86,13 @@ class AlephDaemon(PikaDaemon):
         self.service = service
         self.ledger = ReplyLedger()
         #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
-        self.app_id = f"alephdaemon@{socket.gethostname()}:{os.getpid()}"
+        self.app_id = _app_id()
         if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
             self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
 
     def body(self) -> None:
         """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
-        self.app_id = f"alephdaemon@{socket.gethostname()}:{os.getpid()}"  # pid after a fork
+        self.app_id = _app_id()  # the pid after a fork
         owned = self.service is None
         if owned:
             from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415 - after fork
@@ -247,6 +247,10 @@ def error_reply(error: BaseException, uuid: Any, request: BasicProperties) -> Re
         correlation_id=request.correlation_id,
     )
     return message.encode("utf-8", "replace"), properties
+
+
+def _app_id() -> str:
+    return f"alephdaemon@{socket.gethostname()}:{os.getpid()}"
 
 
 def _text(value: Any) -> str:

@@ -124,9 +124,8 @@ class DaemonRunnerWrapper:
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(self.log_level)
-        # Their INFO is one line per frame or HTTP call: noise at the daemon's volume.
-        for chatty in ("pika", "httpx", "httpcore"):
-            logging.getLogger(chatty).setLevel(logging.WARNING)
+        # pika's INFO is one line per frame: noise at the daemon's volume.
+        logging.getLogger("pika").setLevel(logging.WARNING)
 
     # --- the life cycle ------------------------------------------------------------
 

@@ -82,19 +82,9 @@ def fetch(
         urllib3.exceptions.LocationValueError: the URL cannot be used.
     """
     limiter.wait()
-    if data is not None:
-        response = client.request(
-            method,
-            url,
-            fields=data,
-            encode_multipart=False,
-            headers=headers,
-            preload_content=False,
-        )
-    else:
-        response = client.request(
-            method, url, fields=params, headers=headers, preload_content=False
-        )
+    # urllib3 puts ``fields`` into the query string of a GET and into the body otherwise.
+    fields = {"fields": data, "encode_multipart": False} if data is not None else {"fields": params}
+    response = client.request(method, url, headers=headers, preload_content=False, **fields)
     try:
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) > max_bytes:

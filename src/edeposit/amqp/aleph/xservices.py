@@ -83,8 +83,7 @@ class XServicesClient(HTTPUser):
 
     Args:
         base_url: the catalogue's address, e.g. ``http://aleph.nkp.cz``.
-        timeout: seconds for connecting, reading, writing and pool waits, or an
-            seconds.
+        timeout: seconds for connecting and for each read.
         retries: extra attempts after a transport failure or a non-XML reply.
         backoff: first pause between attempts (doubles each time, with jitter).
         rate_limit: calls per second at most for this process (0 = unlimited).
