@@ -13,13 +13,14 @@ from typing import Any
 
 from pika.spec import BasicProperties
 
-from edeposit.amqp.alephdaemon import AlephDaemon, Reply
+from edeposit.amqp.daemon.answers import Answer
+from edeposit.amqp.daemon.service import AlephDaemon
 
 MARKER = b"CRASH"
 
 
 class CrashingDaemon(AlephDaemon):
-    def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Reply:
+    def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Answer:
         if MARKER in body:
             os._exit(70)
         return super().answer(body, uuid, properties)

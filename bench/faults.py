@@ -47,7 +47,7 @@ from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E4
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
 from edeposit.amqp.config import Settings  # noqa: E402
-from edeposit.amqp.parameters import connection_parameters  # noqa: E402
+from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: E402
 from edeposit.amqp.serializers import serialize  # noqa: E402
 
 __all__ = ["SCENARIOS", "main"]

@@ -24,8 +24,8 @@ import pika
 import pika.exceptions
 
 from edeposit.amqp.config import Settings
-from edeposit.amqp.parameters import connection_parameters
-from edeposit.amqp.topology import aleph_topology
+from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.topology import aleph_topology
 
 __all__ = ["Broker", "DaemonFleet", "EmulatorProcess", "fd_count", "rss_mb", "thread_count"]
 

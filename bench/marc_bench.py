@@ -33,13 +33,13 @@ import pymarc
 
 import fetch_loc_corpus  # bench/ is on the path when this file runs as a script
 from edeposit.amqp.aleph import ISBNQuery, SearchRequest, SearchResult
-from edeposit.amqp.aleph.epublication import MAPPED_TAGS, to_epublication
-from edeposit.amqp.aleph.hardened import parse_xml
-from edeposit.amqp.aleph.marc import iter_record_elements, read_record
 from edeposit.amqp.aleph.records import EPublication
-from edeposit.amqp.aleph.service import AlephService
+from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.config import Settings
 from edeposit.amqp.emulator import AlephEmulator
+from edeposit.amqp.marc.mapping import MAPPED_TAGS, to_epublication
+from edeposit.amqp.marc.record import iter_record_elements, read_record
+from edeposit.amqp.marc.safe_xml import parse_xml
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"

@@ -59,10 +59,10 @@ def serve_pikadaemon(delay: float) -> None:
 
     from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
-    from edeposit.amqp.broker import Outgoing  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
     from edeposit.amqp.pikadaemon import PikaDaemon  # noqa: PLC0415
-    from edeposit.amqp.topology import aleph_topology  # noqa: PLC0415
+    from edeposit.amqp.runtime.connection import Outgoing  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.topology import aleph_topology  # noqa: PLC0415
 
     reply = _bench_reply()
     cfg = settings.get()
@@ -99,7 +99,7 @@ def serve_baseline(answer: Callable[[bytes], bytes]) -> None:
     """The original design: one thread, prefetch 1, no confirms, ack after answering."""
     from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
     connection = pika.BlockingConnection(connection_parameters(cfg))
@@ -140,7 +140,7 @@ def sleeping_answer(delay: float) -> Callable[[bytes], bytes]:
 def catalogue_answer() -> Callable[[bytes], bytes]:
     """The answer of an Aleph service, as the original design computed it (no daemon)."""
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.aleph.service import AlephService  # noqa: PLC0415
+    from edeposit.amqp.catalogue.service import AlephService  # noqa: PLC0415
     from edeposit.amqp.serializers import deserialize, serialize  # noqa: PLC0415
 
     service = AlephService(settings.get())
@@ -153,7 +153,7 @@ def serve_minimal(delay: float) -> None:
 
     from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
     reply = _bench_reply()
@@ -214,7 +214,7 @@ def drive_raw(total: int, in_flight: int) -> list[float]:
     Requests are transient (``delivery_mode`` 1), as the original clients sent them.
     """
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
     connection = pika.BlockingConnection(connection_parameters(cfg))
@@ -307,8 +307,8 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _reset_queues() -> None:
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
-    from edeposit.amqp.topology import aleph_topology  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.topology import aleph_topology  # noqa: PLC0415
 
     cfg = settings.get()
     connection = pika.BlockingConnection(connection_parameters(cfg))
@@ -321,7 +321,7 @@ def _reset_queues() -> None:
 
 def _start_server(mode: str, env: dict[str, str]) -> subprocess.Popen[str]:
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.parameters import connection_parameters  # noqa: PLC0415
+    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     process = subprocess.Popen(
         [sys.executable, str(HERE), "serve", mode],

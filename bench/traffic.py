@@ -20,7 +20,7 @@ import pika
 import pika.exceptions
 
 from edeposit.amqp.config import Settings
-from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import connection_parameters
 
 __all__ = ["Collector", "Publisher", "Tally", "close_quietly"]
 

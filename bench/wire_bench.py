@@ -27,7 +27,7 @@ import pymarc
 
 import fetch_loc_corpus  # bench/ is on the path when this file runs as a script
 from edeposit.amqp.aleph import DocumentQuery, SearchRequest, SearchResult
-from edeposit.amqp.aleph.service import AlephService
+from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.config import Settings
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.emulator.corpus import read_corpus, system_number

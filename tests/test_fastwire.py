@@ -10,9 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edeposit.amqp import aleph
-from edeposit.amqp.aleph.message import Fallback, Message
-from edeposit.amqp.fastwire import decode_message, encode_message
-from edeposit.amqp.serializers import (
+from edeposit.amqp.wire.codec import (
     DeserializationError,
     SerializationError,
     _decode,
@@ -20,6 +18,8 @@ from edeposit.amqp.serializers import (
     deserialize,
     serialize,
 )
+from edeposit.amqp.wire.fastwire import decode_message, encode_message
+from edeposit.amqp.wire.message import Fallback, Message
 from tests.test_wire_properties import ROUND_TRIPS, message
 from tests.wire_samples import RAYMOND
 

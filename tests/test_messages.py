@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from edeposit.amqp import aleph, settings
-from edeposit.amqp.aleph.message import REGISTRY, Message
+from edeposit.amqp.wire.message import REGISTRY, Message
 from tests.wire_samples import EPUBLICATION_FIELDS, MESSAGE_CLASS_NAMES, RAYMOND
 
 #: The positional parameters of each class, as DESIGN §2 spells them.

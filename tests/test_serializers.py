@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from edeposit.amqp import aleph
-from edeposit.amqp.aleph.message import REGISTRY, Message
 from edeposit.amqp.errors import MessageError
 from edeposit.amqp.serializers import (
     TYPE_KEY,
@@ -17,6 +16,7 @@ from edeposit.amqp.serializers import (
     deserialize,
     serialize,
 )
+from edeposit.amqp.wire.message import REGISTRY, Message
 from tests.wire_samples import RAYMOND, assert_wire_form
 
 RECORD = aleph.AlephRecord(

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from edeposit.amqp import aleph, settings
-from edeposit.amqp.aleph.message import Message
 from edeposit.amqp.serializers import TYPE_KEY, deserialize, serialize
+from edeposit.amqp.wire.message import Message
 from tests.wire_samples import RAYMOND
 
 #: (query object as a client wrote it, the query it means). Half of them name no base.

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edeposit.amqp import aleph
-from edeposit.amqp.aleph.message import REGISTRY, Message
 from edeposit.amqp.serializers import TYPE_KEY, DeserializationError, deserialize, serialize
+from edeposit.amqp.wire.message import REGISTRY, Message
 from tests.wire_samples import assert_wire_form
 
 # Modest example counts keep the suite fast; the fuzz tests over raw input are cheap.

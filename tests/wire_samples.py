@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from edeposit.amqp.aleph import Author, EPublication
-from edeposit.amqp.aleph.message import Message
 from edeposit.amqp.serializers import TYPE_KEY
+from edeposit.amqp.wire.message import Message
 
 #: The message classes of DESIGN §2, in its order: requests, queries, results, records.
 MESSAGE_CLASS_NAMES = (

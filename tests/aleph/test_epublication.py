@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from edeposit.amqp.aleph import Author, DocumentNotFoundException, EPublication
-from edeposit.amqp.aleph.epublication import element_to_epublication, split_isbn
-from edeposit.amqp.aleph.hardened import parse_xml
-from edeposit.amqp.aleph.marc import find_record_element, read_record
+from edeposit.amqp.marc.mapping import element_to_epublication, split_isbn
+from edeposit.amqp.marc.record import find_record_element, read_record
+from edeposit.amqp.marc.safe_xml import parse_xml
 from tests.wire_samples import RAYMOND
 
 FixtureFile = Callable[[str], Path]

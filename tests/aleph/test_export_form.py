@@ -13,8 +13,8 @@ from edeposit.amqp.aleph import (
     ExportException,
     InvalidISBNException,
 )
-from edeposit.amqp.aleph.export import export_form, rejection_of
-from edeposit.amqp.aleph.transport import Reply
+from edeposit.amqp.catalogue.export import export_form, rejection_of
+from edeposit.amqp.catalogue.transport import Response
 from tests.wire_samples import RAYMOND
 
 
@@ -151,5 +151,5 @@ def test_missing_fields_are_all_named() -> None:
     ],
 )
 def test_rejection_detection(headers: dict[str, str], body: bytes, rejected: bool) -> None:
-    reply = Reply(200, HTTPHeaderDict(headers), body)
+    reply = Response(200, HTTPHeaderDict(headers), body)
     assert (rejection_of(reply) is not None) is rejected

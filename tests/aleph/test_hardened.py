@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edeposit.amqp.aleph.hardened import (
+from edeposit.amqp.marc.safe_xml import (
     MalformedXMLError,
     RefusedXMLError,
     local_name,

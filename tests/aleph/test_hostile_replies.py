@@ -17,9 +17,9 @@ from edeposit.amqp.aleph import (
     InvalidAlephBaseException,
     LibraryNotFoundException,
 )
-from edeposit.amqp.aleph.export import Exporter
-from edeposit.amqp.aleph.ratelimiter import RateLimiter
-from edeposit.amqp.aleph.xservices import XServicesClient
+from edeposit.amqp.catalogue.export import Exporter
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
+from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.errors import AlephReplyError, AlephTransportError
 from tests.wire_samples import RAYMOND
 

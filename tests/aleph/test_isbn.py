@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edeposit.amqp.aleph.isbn import compact_isbn, is_valid_isbn
+from edeposit.amqp.marc.isbn import compact_isbn, is_valid_isbn
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,10 @@ from edeposit.amqp.aleph import (
     SearchResult,
     TitleQuery,
 )
-from edeposit.amqp.aleph.ratelimiter import RateLimiter
-from edeposit.amqp.aleph.search import search
-from edeposit.amqp.aleph.service import AlephService
-from edeposit.amqp.aleph.xservices import XServicesClient
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
+from edeposit.amqp.catalogue.search import search
+from edeposit.amqp.catalogue.service import AlephService
+from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.errors import AlephTransportError
 from tests.wire_samples import RAYMOND

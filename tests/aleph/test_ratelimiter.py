@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
 
 
 def test_calls_are_spaced_across_threads() -> None:

@@ -16,16 +16,16 @@ from edeposit.amqp.aleph import (
     InvalidAlephFieldException,
     LibraryNotFoundException,
 )
-from edeposit.amqp.aleph.hardened import parse_xml
-from edeposit.amqp.aleph.replies import (
+from edeposit.amqp.catalogue.replies import (
     FoundSet,
     error_for,
     read_find,
     read_ill_get_set,
     read_present,
 )
-from edeposit.amqp.aleph.search import ccl_request
+from edeposit.amqp.catalogue.search import ccl_request
 from edeposit.amqp.errors import AlephReplyError, MessageError
+from edeposit.amqp.marc.safe_xml import parse_xml
 
 
 def test_real_find_replies(aleph_fixtures: Path) -> None:

@@ -35,12 +35,11 @@ from edeposit.amqp.aleph import (
     TitleQuery,
     reactToAMQPMessage,
 )
-from edeposit.amqp.aleph.dispatch import close_default_service
-from edeposit.amqp.aleph.epublication import element_to_epublication
-from edeposit.amqp.aleph.hardened import parse_xml
-from edeposit.amqp.aleph.marc import read_record
-from edeposit.amqp.aleph.service import AlephService
+from edeposit.amqp.catalogue.service import AlephService, close_default_service
 from edeposit.amqp.emulator import AlephEmulator
+from edeposit.amqp.marc.mapping import element_to_epublication
+from edeposit.amqp.marc.record import read_record
+from edeposit.amqp.marc.safe_xml import parse_xml
 from tests.wire_samples import RAYMOND
 
 from .conftest import RAYMOND_ISBN, RAYMOND_SYSNO, service_settings

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from edeposit.amqp import settings
-from edeposit.amqp.topology import aleph_topology
+from edeposit.amqp.runtime.topology import aleph_topology
 from tests.services.support import DaemonFactory, Peer, daemon_log
 
 if TYPE_CHECKING:

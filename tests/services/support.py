@@ -13,7 +13,7 @@ import pika
 import pika.exceptions
 
 from edeposit.amqp import settings
-from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import connection_parameters
 
 DaemonFactory = Callable[..., subprocess.Popen[bytes]]
 

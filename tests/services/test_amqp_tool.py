@@ -11,7 +11,7 @@ import pika.exceptions
 import pytest
 
 from edeposit.amqp import settings
-from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import connection_parameters
 from tests.services.support import Peer
 
 EXPECTED_CREATE = """\

@@ -12,9 +12,9 @@ import pytest
 from pika.spec import Basic, BasicProperties
 
 from edeposit.amqp import settings
-from edeposit.amqp.parameters import connection_parameters
 from edeposit.amqp.pikadaemon import PikaDaemon
-from edeposit.amqp.topology import Queue, Topology
+from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.topology import Queue, Topology
 from tests.services.support import Peer, close_vhost_connections
 
 IN, OUT, DEAD = "pd-in", "pd-out", "pd-dead"

@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from pika.spec import BasicProperties
 
 from edeposit.amqp import settings as settings_module
-from edeposit.amqp.aleph.message import Message
 from edeposit.amqp.aleph.queries import ISBNQuery, Query
 from edeposit.amqp.aleph.records import AlephRecord, EPublication
 from edeposit.amqp.aleph.requests import (
@@ -46,13 +45,14 @@ from edeposit.amqp.aleph.results import (
     ISBNValidationResult,
     SearchResult,
 )
-from edeposit.amqp.broker import BrokerConnection, BrokerUnavailableError, Delivery
 from edeposit.amqp.config import Settings
-from edeposit.amqp.deadlines import Deadlines
-from edeposit.amqp.errors import EdepositAMQPError
-from edeposit.amqp.parameters import connection_parameters
+from edeposit.amqp.errors import CallTimeoutError, ClientError, RemoteError
+from edeposit.amqp.runtime.connection import BrokerConnection, BrokerUnavailableError, Delivery
+from edeposit.amqp.runtime.deadlines import Deadlines
+from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.topology import Binding, Queue, Topology, aleph_topology
 from edeposit.amqp.serializers import deserialize, serialize
-from edeposit.amqp.topology import Binding, Queue, Topology, aleph_topology
+from edeposit.amqp.wire.message import Message
 
 __all__ = ["AlephClient", "CallTimeoutError", "ClientError", "PendingCall", "RemoteError"]
 
@@ -66,25 +66,10 @@ RETRY_PAUSE = 0.5
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 
 
-class ClientError(EdepositAMQPError):
-    """The client could not complete a call (not connected, unexpected answer…)."""
 
 
-class CallTimeoutError(ClientError, TimeoutError):
-    """No answer arrived before the call's deadline."""
 
 
-class RemoteError(ClientError):
-    """The daemon answered with an error; its name, message and traceback are kept."""
-
-    def __init__(
-        self, exception_name: str, message: str, traceback: str = "", exception_type: str = ""
-    ) -> None:
-        super().__init__(f"{exception_name}: {message}")
-        self.exception_name = exception_name
-        self.message = message
-        self.traceback = traceback
-        self.exception_type = exception_type
 
 
 class PendingCall:

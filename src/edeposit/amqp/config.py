@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edeposit.amqp.errors import EdepositAMQPError
+from edeposit.amqp.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -43,8 +43,6 @@ SECRET_KEYS = frozenset({"RABBITMQ_USER_PASSWORD"})
 _MASK = "********"
 
 
-class ConfigError(EdepositAMQPError, ValueError):
-    """A settings source holds something that cannot be used; the message names it."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

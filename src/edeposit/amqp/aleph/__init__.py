@@ -1,6 +1,6 @@
 """The Aleph message model: requests, queries, results, records and errors.
 
-Clients build a request, serialize it (:mod:`edeposit.amqp.serializers`) and publish it;
+Clients build a request, serialize it (:mod:`edeposit.amqp.wire.codec`) and publish it;
 the Aleph daemon answers with the matching result::
 
     SearchRequest(ISBNQuery("80-251-0225-4"))  ->  SearchResult([AlephRecord(...)])
@@ -13,7 +13,8 @@ settings name. Failures travel as error replies whose ``exception_name`` is one 
 exception classes exported here.
 """
 
-from edeposit.amqp.aleph.dispatch import reactToAMQPMessage
+from typing import Any
+
 from edeposit.amqp.aleph.queries import (
     QUERY_TYPES,
     AuthorQuery,
@@ -82,3 +83,13 @@ __all__ = [
     "TitleQuery",
     "reactToAMQPMessage",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The contract's entry point talks to the catalogue: imported on first use, so the
+    # message model never pulls in the HTTP client (and the catalogue may import it).
+    if name == "reactToAMQPMessage":
+        from edeposit.amqp.catalogue.service import reactToAMQPMessage  # noqa: PLC0415
+
+        return reactToAMQPMessage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

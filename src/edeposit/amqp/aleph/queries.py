@@ -11,8 +11,8 @@ import dataclasses
 from typing import ClassVar
 
 from edeposit.amqp import settings
-from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import Message, WireField, register
+from edeposit.amqp.wire import kinds
+from edeposit.amqp.wire.message import Message, WireField, register
 
 __all__ = [
     "QUERY_TYPES",

@@ -12,8 +12,8 @@ import dataclasses
 import operator
 from typing import Any, ClassVar
 
-from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import (
+from edeposit.amqp.wire import kinds
+from edeposit.amqp.wire.message import (
     Builder,
     Fallback,
     FastBuilder,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import Message, WireField, register
 from edeposit.amqp.aleph.queries import QUERY_TYPES, ISBNQuery, Query
 from edeposit.amqp.aleph.records import EPublication
+from edeposit.amqp.wire import kinds
+from edeposit.amqp.wire.message import Message, WireField, register
 
 __all__ = [
     "REQUEST_TYPES",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import Message, WireField, register
 from edeposit.amqp.aleph.records import AlephRecord
+from edeposit.amqp.wire import kinds
+from edeposit.amqp.wire.message import Message, WireField, register
 
 __all__ = [
     "RESULT_TYPES",

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from edeposit.amqp.aleph.hardened import local_name
+from edeposit.amqp.marc.safe_xml import local_name
 
 __all__ = [
     "DataField",

@@ -10,7 +10,7 @@ backoff and jitter; an ``<error>`` the catalogue chose to send never is.
 Errors are the project's (:mod:`edeposit.amqp.errors`): ``AlephTransportError`` when the
 catalogue cannot be reached or answers something that is not X-Services XML,
 ``AlephReplyError`` for XML of the wrong shape, and the ``AlephException`` subclasses
-named by :func:`~edeposit.amqp.aleph.replies.error_for` for the catalogue's own errors.
+named by :func:`~edeposit.amqp.catalogue.replies.error_for` for the catalogue's own errors.
 """
 
 from __future__ import annotations
@@ -25,16 +25,10 @@ from lxml import etree
 from lxml import html as lxml_html
 from urllib3.exceptions import LocationValueError
 
-from edeposit.amqp.aleph import replies
-from edeposit.amqp.aleph.hardened import (
-    MalformedXMLError,
-    RefusedXMLError,
-    local_name,
-    parse_xml,
-)
-from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
-from edeposit.amqp.aleph.replies import FoundSet, PresentedRecord, SetDocuments
-from edeposit.amqp.aleph.transport import (
+from edeposit.amqp.catalogue import replies
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord, SetDocuments
+from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
     OversizedReplyError,
@@ -43,6 +37,12 @@ from edeposit.amqp.aleph.transport import (
 )
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import AlephReplyError, AlephTransportError
+from edeposit.amqp.marc.safe_xml import (
+    MalformedXMLError,
+    RefusedXMLError,
+    local_name,
+    parse_xml,
+)
 
 __all__ = ["PRESENT_CHUNK", "XServicesClient"]
 

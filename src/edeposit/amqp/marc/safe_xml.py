@@ -13,6 +13,8 @@ import threading
 
 from lxml import etree
 
+from edeposit.amqp.errors import MalformedXMLError, RefusedXMLError
+
 __all__ = [
     "MalformedXMLError",
     "RefusedXMLError",
@@ -21,12 +23,8 @@ __all__ = [
 ]
 
 
-class MalformedXMLError(ValueError):
-    """The bytes are not well-formed XML (an HTML error page, a cut-off reply…)."""
 
 
-class RefusedXMLError(ValueError):
-    """Well-formed XML that is refused: a DOCTYPE or entity declaration, or too large."""
 
 
 _DOCTYPE = b"<!DOCTYPE"

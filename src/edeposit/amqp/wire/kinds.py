@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from edeposit.amqp.aleph.message import (
+from edeposit.amqp.wire.message import (
     Builder,
     Fallback,
     FastBuilder,
@@ -81,7 +81,7 @@ def _str_list_lenient(value: Any, path: str, depth: int, build: Builder) -> list
     ]
 
 
-# The fast path (see Kind and edeposit.amqp.fastwire): values already in their final
+# The fast path (see Kind and edeposit.amqp.wire.fastwire): values already in their final
 # form, checked by exact type; nested messages are checked by the ``build`` given.
 # Strings are taken as they are: a body goes this way only if it cannot hold a lone
 # surrogate.

@@ -23,13 +23,14 @@ from typing import Self, TypeVar
 import urllib3
 from urllib3.exceptions import HTTPError, LocationValueError
 
-from edeposit.amqp.aleph.ratelimiter import RateLimiter
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
+from edeposit.amqp.errors import OversizedReplyError
 
 __all__ = [
     "TRANSPORT_ERRORS",
     "HTTPUser",
     "OversizedReplyError",
-    "Reply",
+    "Response",
     "backoff_delay",
     "call_with_retries",
     "fetch",
@@ -46,13 +47,11 @@ T = TypeVar("T")
 TRANSPORT_ERRORS = (HTTPError, LocationValueError)
 
 
-class OversizedReplyError(Exception):
-    """The reply was larger than the caller's limit; it was not read to the end."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Reply:
-    """A reply read to the end: status, headers and body bytes."""
+class Response:
+    """An HTTP response read to the end: status, headers and body bytes."""
 
     status: int
     #: Header names are case-insensitive (urllib3's ``HTTPHeaderDict``).
@@ -70,7 +69,7 @@ def fetch(
     params: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-) -> Reply:
+) -> Response:
     """Make one request once the rate limit allows it, reading at most ``max_bytes``.
 
     ``params`` go into the URL's query string, ``data`` into an
@@ -96,7 +95,7 @@ def fetch(
             if size > max_bytes:
                 raise OversizedReplyError(f"reply exceeds the limit of {max_bytes} bytes")
             chunks.append(chunk)
-        return Reply(response.status, response.headers, b"".join(chunks))
+        return Response(response.status, response.headers, b"".join(chunks))
     except BaseException:
         response.close()  # never hand a half-read connection back to the pool
         raise

@@ -14,16 +14,11 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from edeposit.amqp.errors import AlreadyRunningError
+
 __all__ = ["AlreadyRunningError", "PidFile", "locked_pid"]
 
 
-class AlreadyRunningError(RuntimeError):
-    """Another process holds the pidfile's lock."""
-
-    def __init__(self, path: Path, pid: int | None) -> None:
-        super().__init__(f"already running (pid {pid if pid else '?'}, pidfile {path})")
-        self.path = path
-        self.pid = pid
 
 
 def _read_pid(path: Path) -> int | None:

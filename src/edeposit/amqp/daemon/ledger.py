@@ -1,10 +1,10 @@
 """Remember recent requests so a redelivered one is never answered twice by this daemon.
 
 A request is redelivered when the broker did not see its ack: the connection dropped
-while it was being handled, or after its reply was confirmed but before the ack
+while it was being handled, or after its answer was confirmed but before the ack
 arrived. The ledger, keyed by the request's ``UUID`` header and a digest of its body,
 tells the redelivered copy what already happened: still being worked on (wait for
-it), reply computed but not confirmed (publish that reply, without asking Aleph again),
+it), answer computed but not confirmed (publish that answer, without asking Aleph again),
 or answered (just ack). Entries expire after ``ttl`` seconds; the ledger is bounded.
 """
 
@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["Entry", "ReplyLedger", "request_key"]
+__all__ = ["AnswerLedger", "Entry", "request_key"]
 
 
 def request_key(uuid: Any, body: bytes) -> tuple[str, bytes]:
@@ -31,11 +31,11 @@ class Entry:
 
     working: bool = True
     answered: bool = False
-    reply: Any = None
+    answer: Any = None
     touched: float = dataclasses.field(default_factory=time.monotonic)
 
 
-class ReplyLedger:
+class AnswerLedger:
     """Thread-safe record of requests in progress and recently answered.
 
     One condition, shared by all entries, wakes a redelivery waiting for its first
@@ -58,7 +58,7 @@ class ReplyLedger:
         with self._lock:
             earlier = self._entries.get(key)
             if earlier is None or (
-                not earlier.working and not earlier.answered and earlier.reply is None
+                not earlier.working and not earlier.answered and earlier.answer is None
             ):
                 self._entries[key] = Entry()
                 self._entries.move_to_end(key)
@@ -77,15 +77,15 @@ class ReplyLedger:
             self._entries.move_to_end(key)
             self._prune()
 
-    def finish(self, key: tuple[str, bytes], *, reply: Any, answered: bool) -> None:
-        """Record the outcome: the reply (kept until answered) and whether it was confirmed."""
+    def finish(self, key: tuple[str, bytes], *, answer: Any, answered: bool) -> None:
+        """Record the outcome: the answer (kept until confirmed) and whether it was confirmed."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return
             entry.working = False
             entry.answered = entry.answered or answered
-            entry.reply = None if entry.answered else reply
+            entry.answer = None if entry.answered else answer
             entry.touched = time.monotonic()
             self._settled.notify_all()
 

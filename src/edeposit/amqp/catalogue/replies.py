@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from edeposit.amqp.aleph.hardened import local_name
 from edeposit.amqp.errors import (
     AlephException,
     AlephReplyError,
@@ -24,6 +23,7 @@ from edeposit.amqp.errors import (
     InvalidAlephFieldException,
     LibraryNotFoundException,
 )
+from edeposit.amqp.marc.safe_xml import local_name
 
 __all__ = [
     "EMPTY_SET",

@@ -1,7 +1,7 @@
 """The wire format's fast paths: messages whose every value is already in its final form.
 
 Nearly every body is such a message — each answer the daemon sends, most requests — and
-for them :mod:`edeposit.amqp.serializers` tries these first:
+for them :mod:`edeposit.amqp.wire.codec` tries these first:
 
 * :func:`encode_message` lets orjson write the JSON (several times faster than
   :mod:`json`), asking only for each message's fields and ``__nt_name``;
@@ -27,8 +27,8 @@ from typing import Any
 
 import orjson
 
-from edeposit.amqp.aleph import kinds
-from edeposit.amqp.aleph.message import (
+from edeposit.amqp.wire import kinds
+from edeposit.amqp.wire.message import (
     MISSING,
     REGISTRY,
     TYPE_KEY,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from edeposit.amqp.replyledger import ReplyLedger, request_key
+from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 
 BODY = (
     b'{"query": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery"}, "__nt_name": "SearchRequest"}'
@@ -22,7 +22,7 @@ def test_the_key_is_the_uuid_and_the_body() -> None:
 
 
 def test_an_unknown_redelivery_is_handled_by_its_receiver() -> None:
-    ledger = ReplyLedger()
+    ledger = AnswerLedger()
     assert ledger.begin(request_key("u", BODY), wait=0.1) is None
 
 
@@ -33,21 +33,21 @@ def test_an_unknown_redelivery_is_handled_by_its_receiver() -> None:
 def test_a_redelivery_learns_what_became_of_the_first_attempt(
     confirmed: bool, kept: str | None
 ) -> None:
-    ledger = ReplyLedger()
+    ledger = AnswerLedger()
     key = request_key("u", BODY)
     ledger.start(key)
-    ledger.finish(key, reply="the result", answered=confirmed)
+    ledger.finish(key, answer="the result", answered=confirmed)
     earlier = ledger.begin(key, wait=0.1)
     assert earlier is not None
     assert earlier.answered is confirmed
-    assert earlier.reply == kept
+    assert earlier.answer == kept
 
 
 def test_a_redelivery_waits_for_the_attempt_in_progress() -> None:
-    ledger = ReplyLedger()
+    ledger = AnswerLedger()
     key = request_key("u", BODY)
     ledger.start(key)
-    finisher = threading.Timer(0.2, lambda: ledger.finish(key, reply="r", answered=True))
+    finisher = threading.Timer(0.2, lambda: ledger.finish(key, answer="r", answered=True))
     finisher.start()
     started = time.monotonic()
     earlier = ledger.begin(key, wait=5.0)
@@ -58,7 +58,7 @@ def test_a_redelivery_waits_for_the_attempt_in_progress() -> None:
 
 
 def test_a_redelivery_takes_over_an_attempt_that_does_not_finish() -> None:
-    ledger = ReplyLedger()
+    ledger = AnswerLedger()
     key = request_key("u", BODY)
     ledger.start(key)
     started = time.monotonic()
@@ -67,11 +67,11 @@ def test_a_redelivery_takes_over_an_attempt_that_does_not_finish() -> None:
 
 
 def test_the_ledger_is_bounded_in_entries_and_time() -> None:
-    ledger = ReplyLedger(max_entries=100, ttl=0.2)
+    ledger = AnswerLedger(max_entries=100, ttl=0.2)
     for index in range(250):
         key = request_key(str(index), BODY)
         ledger.start(key)
-        ledger.finish(key, reply=None, answered=True)
+        ledger.finish(key, answer=None, answered=True)
     assert ledger.begin(request_key("0", BODY), wait=0.01) is None  # pruned: unknown
     assert ledger.begin(request_key("249", BODY), wait=0.01) is not None
     time.sleep(0.3)

@@ -32,8 +32,14 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.parameters import describe_open_error, root_cause, where
-from edeposit.amqp.topology import Topology
+from edeposit.amqp.errors import (
+    BrokerError,
+    BrokerUnavailableError,
+    FatalBrokerError,
+    PublishRejectedError,
+)
+from edeposit.amqp.runtime.parameters import describe_open_error, root_cause, where
+from edeposit.amqp.runtime.topology import Topology
 
 __all__ = [
     "BrokerConnection",
@@ -48,20 +54,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class BrokerError(Exception):
-    """Base of the broker connection's errors."""
 
 
-class BrokerUnavailableError(BrokerError):
-    """The connection (or its channel) is down; the operation did not happen."""
 
 
-class PublishRejectedError(BrokerError):
-    """The broker refused a published message (``Basic.Nack``)."""
 
 
-class FatalBrokerError(BrokerError):
-    """Retrying cannot help: refused credentials, missing vhost, conflicting topology."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import re
 
 from lxml import etree
 
-from edeposit.amqp.aleph.marc import DataField, MarcRecord, read_record
 from edeposit.amqp.aleph.records import Author, EPublication
 from edeposit.amqp.errors import DocumentNotFoundException
+from edeposit.amqp.marc.record import DataField, MarcRecord, read_record
 
 __all__ = ["MAPPED_TAGS", "element_to_epublication", "to_epublication"]
 

@@ -18,19 +18,19 @@ from typing import Self
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from edeposit.amqp.aleph.isbn import is_valid_isbn
-from edeposit.amqp.aleph.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.aleph.records import EPublication
-from edeposit.amqp.aleph.transport import (
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
     OversizedReplyError,
-    Reply,
+    Response,
     call_with_retries,
     fetch,
 )
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ExportException, ExportRejectedException, InvalidISBNException
+from edeposit.amqp.marc.isbn import is_valid_isbn
 
 __all__ = ["REJECTION_TEXT", "Exporter", "export_form", "rejection_of"]
 
@@ -132,7 +132,7 @@ def export_form(epublication: EPublication, *, signature: str) -> dict[str, str]
     return form
 
 
-def rejection_of(reply: Reply) -> str | None:
+def rejection_of(reply: Response) -> str | None:
     """Why the form rejected the publication, or ``None`` if it did not."""
     info = reply.headers.get("Aleph-Info", "")
     if info.strip().lower().startswith("error"):
@@ -209,7 +209,7 @@ class Exporter(HTTPUser):
         """
         form = export_form(epublication, signature=self._signature)
 
-        def attempt() -> Reply:
+        def attempt() -> Response:
             return fetch(
                 self._client,
                 "POST",

@@ -16,8 +16,6 @@ from typing import Any
 
 from lxml import etree
 
-from edeposit.amqp.aleph.epublication import MAPPED_TAGS, to_epublication
-from edeposit.amqp.aleph.marc import find_record_element, read_record
 from edeposit.amqp.aleph.queries import (
     AuthorQuery,
     DocumentQuery,
@@ -29,8 +27,8 @@ from edeposit.amqp.aleph.queries import (
     TitleQuery,
 )
 from edeposit.amqp.aleph.records import AlephRecord
-from edeposit.amqp.aleph.replies import FoundSet, PresentedRecord
-from edeposit.amqp.aleph.xservices import XServicesClient
+from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
+from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.errors import (
     AlephException,
     AlephReplyError,
@@ -39,6 +37,8 @@ from edeposit.amqp.errors import (
     InvalidAlephFieldException,
     MessageError,
 )
+from edeposit.amqp.marc.mapping import MAPPED_TAGS, to_epublication
+from edeposit.amqp.marc.record import find_record_element, read_record
 
 __all__ = ["INDEXES", "ccl_request", "count", "fetch_document", "search"]
 

@@ -1,0 +1,170 @@
+"""The Aleph service: answers a request from the catalogue the settings name.
+
+One :class:`AlephService` holds one ``urllib3.PoolManager`` shared by its X-Services
+client and its exporter, and the process-wide rate limit of the catalogue. It is
+thread-safe: :meth:`~AlephService.handle` is called from many worker threads at once
+and keeps no state between calls. Which work answers which request is the table
+:data:`ANSWERS`, so an unknown type is a clear ``ValueError``, never a silent ``None``.
+
+``reactToAMQPMessage`` is the original entry point: it answers with a process-wide
+service built lazily from the process settings (and rebuilt after
+:func:`edeposit.amqp.settings.reload`, which closes the old one: calls still running on
+it then fail; services that reload own an ``AlephService``).
+
+::
+
+    with AlephService(settings.get()) as service:
+        result = service.handle(SearchRequest(ISBNQuery("80-251-0225-4")))
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import urllib3
+
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.queries import ISBNQuery, Query
+from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.requests import (
+    CountRequest,
+    ExportRequest,
+    ISBNValidationRequest,
+    SearchRequest,
+)
+from edeposit.amqp.aleph.results import (
+    CountResult,
+    ExportResult,
+    ISBNValidationResult,
+    SearchResult,
+)
+from edeposit.amqp.catalogue import search as searching
+from edeposit.amqp.catalogue.export import Exporter
+from edeposit.amqp.catalogue.transport import HTTPUser
+from edeposit.amqp.catalogue.xservices import XServicesClient
+from edeposit.amqp.config import Settings
+from edeposit.amqp.marc.isbn import is_valid_isbn
+from edeposit.amqp.wire.message import Message
+
+__all__ = ["ANSWERS", "AlephService", "close_default_service", "reactToAMQPMessage"]
+
+logger = logging.getLogger(__name__)
+
+
+class AlephService(HTTPUser):
+    """Answers Aleph requests against the catalogue the settings name.
+
+    Args:
+        settings: the ``ALEPH_*`` settings (URL, default base and library, timeouts,
+            retries, rate limit, reply and record limits, export signature).
+        client: a ``urllib3.PoolManager`` to share (kept open); by default one is made and
+            closed by :meth:`close` (also a context manager).
+    """
+
+    def __init__(self, settings: Settings, *, client: urllib3.PoolManager | None = None) -> None:
+        super().__init__(client, settings.ALEPH_TIMEOUT, settings.ALEPH_DAEMON_WORKERS)
+        self.settings = settings
+        self.xservices = XServicesClient.from_settings(settings, client=self._client)
+        self.exporter = Exporter.from_settings(settings, client=self._client)
+
+    def __repr__(self) -> str:
+        return f"AlephService({self.settings.ALEPH_URL!r})"
+
+    def handle(self, request: object) -> Message:
+        """The result for a Search, Count, ISBNValidation or Export request.
+
+        Raises:
+            ValueError: an unknown request or query type.
+            AlephException, ExportException: (or a subclass) the catalogue's work failed.
+        """
+        try:
+            respond = ANSWERS[type(request)]
+        except KeyError:
+            names = ", ".join(cls.__name__ for cls in ANSWERS)
+            raise ValueError(
+                f"cannot answer a {type(request).__name__}; requests are {names}"
+            ) from None
+        return respond(self, request)
+
+    def search(self, query: Query) -> list[AlephRecord]:
+        """The records matching ``query`` (at most ``ALEPH_MAX_RECORDS``)."""
+        return searching.search(
+            self.xservices,
+            query,
+            library=self.settings.ALEPH_DEFAULT_LIBRARY,
+            document_base=self.settings.ALEPH_DEFAULT_BASE,
+            max_records=self.settings.ALEPH_MAX_RECORDS,
+        )
+
+    def count(self, query: Query) -> int:
+        """How many records match ``query`` (one catalogue call)."""
+        return searching.count(self.xservices, query)
+
+    def export(self, epublication: EPublication) -> str:
+        """Post ``epublication`` to the e-deposit form; the accepted ISBN."""
+        return self.exporter.export(epublication)
+
+
+def _isbn_to_validate(value: object) -> str:
+    if isinstance(value, ISBNQuery):
+        return value.ISBN
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"ISBNValidationRequest.ISBN must be a string or an ISBNQuery, not {value!r}")
+
+
+#: Request type → how the service answers it.
+ANSWERS: dict[type[object], Callable[[AlephService, Any], Message]] = {
+    SearchRequest: lambda service, request: SearchResult(service.search(request.query)),
+    CountRequest: lambda service, request: CountResult(service.count(request.query)),
+    ISBNValidationRequest: lambda service, request: ISBNValidationResult(
+        is_valid_isbn(_isbn_to_validate(request.ISBN))
+    ),
+    ExportRequest: lambda service, request: ExportResult(service.export(request.epublication)),
+}
+
+
+_lock = threading.Lock()
+_default: tuple[Settings, AlephService] | None = None
+
+
+def _default_service() -> AlephService:
+    global _default
+    current = settings_module.get()
+    with _lock:
+        if _default is not None and _default[0] is current:
+            return _default[1]
+        stale, _default = _default, (current, AlephService(current))
+        service = _default[1]
+    if stale is not None:  # settings were reloaded: the old connections go
+        stale[1].close()
+    return service
+
+
+def close_default_service() -> None:
+    """Close the service ``reactToAMQPMessage`` built (it is rebuilt when next needed)."""
+    global _default
+    with _lock:
+        stale, _default = _default, None
+    if stale is not None:
+        stale[1].close()
+
+
+atexit.register(close_default_service)
+
+
+def reactToAMQPMessage(request: object, send_back: object = None) -> Message:
+    """Answer ``request`` (a Search/Count/ISBNValidation/Export request) with its result.
+
+    ``send_back`` is accepted for compatibility with the original signature, which passed
+    a progress callback; it is not used.
+
+    Raises:
+        ValueError: ``request`` or its query is of an unknown type.
+        AlephException, ExportException: the catalogue's work failed.
+    """
+    return _default_service().handle(request)

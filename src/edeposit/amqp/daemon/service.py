@@ -1,0 +1,210 @@
+"""The Aleph daemon: answers Aleph requests from RabbitMQ (``alephdaemon start|stop|…``).
+
+Each message on the daemon queue is decoded (:mod:`edeposit.amqp.wire.codec`),
+handled by :class:`~edeposit.amqp.catalogue.service.AlephService` and answered on
+``RABBITMQ_ALEPH_EXCHANGE`` with the request's ``UUID`` header echoed unchanged
+(DESIGN §4): a serialized result, or an ``application/text`` error whose headers
+(``exception``, ``exception_name``, ``exception_type``, ``traceback``) tell what failed.
+A request key ``a.b.request`` is answered on ``a.b.result``; a request with
+``reply_to`` is also answered there, with ``correlation_id``. A message without a
+``UUID`` header is acked, logged and counted, and gets no answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pika
+from pika.spec import Basic, BasicProperties
+
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.config import Settings
+from edeposit.amqp.daemon.answers import (
+    Answer,
+    addressed,
+    app_id,
+    error_answer,
+    header_text,
+    result_answer,
+    result_key,
+)
+from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
+from edeposit.amqp.errors import PoisonMessageError, RequestTooLargeError
+from edeposit.amqp.runtime.connection import Outgoing
+from edeposit.amqp.runtime.consumer import PikaDaemon
+from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
+from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
+from edeposit.amqp.wire.codec import deserialize, serialize
+
+__all__ = ["AlephDaemon", "getConnectionParameters"]
+
+log = logging.getLogger(__name__)
+
+
+def getConnectionParameters(settings: Settings | None = None) -> pika.ConnectionParameters:
+    """Connection parameters of the configured broker and Aleph vhost."""
+    return connection_parameters(settings or settings_module.get())
+
+
+class AlephDaemon(PikaDaemon):
+    """A :class:`PikaDaemon` that answers Aleph requests; everything else comes from settings."""
+
+    def __init__(
+        self,
+        connection_param: pika.ConnectionParameters | None = None,
+        queue: str | None = None,
+        output_exchange: str | None = None,
+        output_key: str | None = None,
+        *,
+        settings: Settings | None = None,
+        service: Any = None,
+    ) -> None:
+        self.settings = settings or settings_module.get()
+        cfg = self.settings
+        super().__init__(
+            connection_param or getConnectionParameters(cfg),
+            queue or cfg.RABBITMQ_ALEPH_DAEMON_QUEUE,
+            output_exchange or cfg.RABBITMQ_ALEPH_EXCHANGE,
+            output_key or cfg.RABBITMQ_ALEPH_PLONE_KEY,
+            workers=cfg.ALEPH_DAEMON_WORKERS,
+            topology=aleph_topology(cfg),
+            shutdown_timeout=cfg.ALEPH_DAEMON_SHUTDOWN_TIMEOUT,
+            reconnect_max_delay=cfg.ALEPH_DAEMON_RECONNECT_MAX_DELAY,
+            pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
+            log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
+            log_level=cfg.LOG_LEVEL,
+        )
+        self.service = service
+        self.ledger = AnswerLedger()
+        #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
+        self.app_id = app_id()
+        if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
+            self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
+
+    def body(self) -> None:
+        """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
+        self.app_id = app_id()  # the pid after a fork
+        owned = self.service is None
+        if owned:
+            from edeposit.amqp.catalogue.service import AlephService  # noqa: PLC0415 - after fork
+
+            self.service = AlephService(self.settings)
+        log.info(
+            "Aleph daemon: broker %s, queue %r, Aleph %s, %d workers",
+            describe_broker(self.settings),
+            self.queue,
+            self.settings.ALEPH_URL,
+            self.workers,
+        )
+        try:
+            super().body()
+        finally:
+            if owned:
+                self.service.close()
+
+    # --- one message --------------------------------------------------------------
+
+    def onMessageReceived(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        headers = properties.headers if isinstance(properties.headers, dict) else {}
+        if "UUID" not in headers:
+            self.count("dropped_without_uuid")
+            log.warning(
+                "message without a UUID header dropped (key %r, %d bytes)",
+                method_frame.routing_key,
+                len(body),
+            )
+            return True
+        uuid = headers["UUID"]
+        key = request_key(uuid, body)
+        earlier = None
+        if method_frame.redelivered:
+            earlier = self.ledger.begin(key, self.shutdown_timeout)
+        else:
+            self.ledger.start(key)
+        if earlier is not None and earlier.answered:
+            log.info("UUID %r: redelivered, already answered; acking", uuid)
+            self.ledger.finish(key, answer=None, answered=True)
+            return True
+        if earlier is not None and earlier.answer is not None:
+            answer: Answer = earlier.answer
+        else:
+            answer = self.answer(body, uuid, properties)
+
+        def answered(error: BaseException | None) -> None:
+            self.ledger.finish(key, answer=answer, answered=error is None)
+            if error is not None:
+                log.warning("UUID %r: answer not confirmed (%s); left to redelivery", uuid, error)
+
+        self.respond(self.outgoing(answer, method_frame.routing_key, properties), answered)
+        return True
+
+    def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Answer:
+        """The result of the request in ``body``, or the error it caused, ready to publish."""
+        assert self.service is not None
+        try:
+            limit = self.settings.ALEPH_DAEMON_MAX_BODY_BYTES
+            if len(body) > limit:
+                raise RequestTooLargeError(
+                    f"request body of {len(body)} bytes is larger than the limit of {limit}"
+                )
+            request = deserialize(body)
+            log.info("UUID %r: %s", uuid, type(request).__name__)
+            log.debug("UUID %r: request %r", uuid, request)
+            result = self.service.handle(request)
+            payload = serialize(result).encode("utf-8")
+        except Exception as error:  # noqa: BLE001 - every failure becomes an error answer
+            self.count("error_replies")
+            log.info("UUID %r: answered with %s: %s", uuid, type(error).__name__, error)
+            return error_answer(error, uuid, properties)
+        self.count("results")
+        return result_answer(payload, uuid, properties)
+
+    def onDeadLetter(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        """Answer a dead-lettered request (delivery limit reached) with a final error."""
+        headers = properties.headers if isinstance(properties.headers, dict) else {}
+        deaths = headers.get("x-death") or [{}]
+        death = deaths[0] if isinstance(deaths[0], dict) else {}
+        keys = death.get("routing-keys") or [self.settings.RABBITMQ_ALEPH_DAEMON_KEY]
+        self.count("dead_lettered")
+        log.error(
+            "UUID %r: dead-lettered (%s) after %s deliveries; answering with an error",
+            headers.get("UUID"),
+            death.get("reason", "?"),
+            self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
+        )
+        if "UUID" not in headers:
+            return True
+        error = PoisonMessageError(
+            f"the request was delivered {self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
+            "and every attempt ended the daemon handling it; it was set aside (dead-lettered)"
+        )
+        answer = error_answer(error, headers["UUID"], properties)
+        self.respond(self.outgoing(answer, header_text(keys[0]), properties))
+        return True
+
+    def outgoing(
+        self, answer: Answer, request_key_: str, request: BasicProperties
+    ) -> list[Outgoing]:
+        """``answer`` addressed to the output exchange, and to ``reply_to`` when asked."""
+        return addressed(
+            answer,
+            exchange=self.output_exchange,
+            routing_key=result_key(request_key_, self.output_key),
+            request=request,
+            sender=self.app_id,
+        )
+
+    def status_details(self) -> tuple[bool, str]:
+        """Whether the broker answers with these settings (a short, separate connection)."""
+        where = describe_broker(self.settings)
+        try:
+            connection = pika.BlockingConnection(connection_parameters(self.settings, quick=True))
+        except Exception as error:  # noqa: BLE001 - any failure means "unreachable"
+            return False, f"broker {where} unreachable: {type(error).__name__} {error}".strip()
+        connection.close()
+        return True, f"broker {where} reachable"

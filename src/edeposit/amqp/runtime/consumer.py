@@ -1,0 +1,288 @@
+"""A generic RabbitMQ consumer service: override :meth:`PikaDaemon.onMessageReceived`.
+
+The original API stays: a subclass handles ``onMessageReceived(method_frame,
+properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
+:meth:`~PikaDaemon.sendMessage` and returns ``True`` to have the message acked (or calls
+:meth:`~PikaDaemon.ack` itself). Underneath it is built to lose nothing:
+
+* the connection lives on its own I/O thread (:mod:`edeposit.amqp.runtime.connection`); handlers
+  run on a bounded pool of worker threads, and the consumer prefetch equals the pool
+  size, so the broker never pushes more than can be worked on;
+* ``sendMessage`` returns only when the broker confirmed the message (publisher
+  confirms; persistent by default), and the request is acked only after that;
+  :meth:`~PikaDaemon.respond` does the same without making the worker wait;
+* a handler that raises gets its message rejected without requeue (dead-lettered where
+  the queue has a dead-letter exchange), never left unacked;
+* broker restarts and network loss: reconnect with backoff, redeclare, resume;
+  deliveries of the lost channel are redelivered by the broker;
+* SIGTERM drains: stop consuming, send unstarted deliveries back to the queue, let
+  in-flight handlers finish, answer and ack, close, all within ``shutdown_timeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pika
+from pika.spec import Basic, BasicProperties
+
+from edeposit.amqp.runtime.connection import (
+    BrokerConnection,
+    BrokerError,
+    Confirmed,
+    Delivery,
+    Outgoing,
+)
+from edeposit.amqp.runtime.runner import DaemonRunnerWrapper, ExitCode
+from edeposit.amqp.runtime.topology import Queue, Topology
+from edeposit.amqp.runtime.workers import WorkerPool
+
+__all__ = ["PikaDaemon"]
+
+log = logging.getLogger(__name__)
+
+#: A message handler: ``(method_frame, properties, body) -> ack?``.
+Handler = Callable[[Basic.Deliver, BasicProperties, bytes], bool]
+
+
+class PikaDaemon(DaemonRunnerWrapper):
+    """Consume ``queue``, hand each message to :meth:`onMessageReceived` on a worker thread.
+
+    Args:
+        connection_param: where and how to connect (``pika.ConnectionParameters``).
+        queue: the queue to consume.
+        output_exchange: where :meth:`sendResponse` publishes.
+        output_key: the routing key :meth:`sendResponse` uses by default.
+        workers: handlers running at once (and the consumer prefetch).
+        topology: what to declare after every connect (default: ``queue``, durable).
+        shutdown_timeout: how long a stop waits for handlers in flight, seconds.
+        publish_timeout: how long :meth:`sendMessage` waits for the broker's confirm.
+    """
+
+    #: Content type of :meth:`sendResponse` messages.
+    content_type = "application/json"
+
+    def __init__(
+        self,
+        connection_param: pika.ConnectionParameters,
+        queue: str,
+        output_exchange: str,
+        output_key: str,
+        *,
+        workers: int = 32,
+        topology: Topology | None = None,
+        shutdown_timeout: float = 30.0,
+        publish_timeout: float = 30.0,
+        reconnect_max_delay: float = 30.0,
+        pid_filename: str | None = None,
+        log_filename: str | None = None,
+        log_level: str = "INFO",
+    ) -> None:
+        super().__init__(
+            pid_filename or queue,
+            log_filename,
+            stop_timeout=shutdown_timeout + 15.0,
+            log_level=log_level,
+        )
+        self.connection_param = connection_param
+        self.queue = queue
+        self.output_exchange = output_exchange
+        self.output_key = output_key
+        self.workers = workers
+        self.topology = topology or Topology(queues=(Queue(queue),))
+        self.shutdown_timeout = shutdown_timeout
+        self.publish_timeout = publish_timeout
+        self.reconnect_max_delay = reconnect_max_delay
+        #: Counters: received, acked, rejected, requeued, handler_errors, …
+        self.stats: Counter[str] = Counter()
+        self.connection: BrokerConnection | None = None
+        self._pool: WorkerPool | None = None
+        self._draining = False
+        self._local = threading.local()
+        #: More queues to consume, each with its own handler (same signature and
+        #: meaning as :meth:`onMessageReceived`); set before the daemon runs.
+        self.extra_queues: dict[str, Handler] = {}
+        self._stats_lock = threading.Lock()
+
+    def count(self, event: str) -> None:
+        """Add one to the counter ``event`` in :attr:`stats` (thread-safe)."""
+        with self._stats_lock:
+            self.stats[event] += 1
+
+    # --- the service loop (main thread) -----------------------------------------
+
+    def body(self) -> None:
+        """Connect, consume and serve until a stop signal; then drain and close."""
+        self._pool = WorkerPool(self.workers, name=f"{self.queue}-worker")
+        self.connection = BrokerConnection(
+            self.connection_param,
+            self.topology,
+            prefetch=self.workers,
+            name=self.queue,
+            reconnect_max_delay=self.reconnect_max_delay,
+        )
+        handlers = {self.queue: self.onMessageReceived, **self.extra_queues}
+        for queue, handler in handlers.items():
+            self.connection.add_consumer(queue, self._dispatcher(handler))
+        self.connection.start()
+        try:
+            while self.connection.is_running and not self.stop_requested:
+                time.sleep(0.05)
+            if self.connection.fatal_error is not None:
+                log.error("cannot serve: %s", self.connection.fatal_error)
+                self.exit_code = ExitCode.FAILURE
+                return
+            self._drain()
+        finally:
+            self.connection.stop(timeout=5.0)
+            self._pool.shutdown()
+
+    def _drain(self) -> None:
+        """Stop taking messages, let handlers in flight finish (bounded), then close."""
+        assert self.connection is not None and self._pool is not None
+        self._draining = True
+        log.info(
+            "stopping: consumer cancelled, %d request(s) in flight, waiting up to %.0f s",
+            self._pool.pending,
+            self.shutdown_timeout,
+        )
+        deadline = time.monotonic() + self.shutdown_timeout
+        try:
+            self.connection.stop_consuming().result(timeout=min(5.0, self.shutdown_timeout))
+        except (BrokerError, TimeoutError) as error:
+            log.warning("could not cancel the consumer cleanly: %s", error)
+        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())) and (
+            self.connection.wait_settled(max(0.0, deadline - time.monotonic()))
+        ):
+            log.info("all requests in flight answered")
+        else:
+            log.warning(
+                "%d request(s) still running after %.0f s; the broker redelivers them",
+                self._pool.pending,
+                self.shutdown_timeout,
+            )
+
+    # --- deliveries (I/O thread → workers) ---------------------------------------
+
+    def _dispatcher(self, handler: Handler) -> Callable[[Delivery], None]:
+        def on_delivery(delivery: Delivery) -> None:
+            assert self.connection is not None and self._pool is not None
+            self.count("received")
+            if self._draining:  # arrived after the cancel: leave it to the next consumer
+                self.count("requeued")
+                self.connection.nack(delivery, requeue=True)
+                return
+            self._pool.submit(lambda: self._handle(delivery, handler))
+
+        return on_delivery
+
+    def _handle(self, delivery: Delivery, handler: Handler) -> None:
+        """Run the handler for one delivery on a worker thread and settle the message."""
+        self._local.delivery = delivery
+        self._local.settled = False
+        try:
+            if handler(delivery.method, delivery.properties, delivery.body):
+                self.ack()
+        except Exception:
+            log.exception("handler failed for delivery %d", delivery.method.delivery_tag)
+            self.count("handler_errors")
+            self._reject(delivery)
+        finally:
+            self._local.delivery = None
+
+    def _reject(self, delivery: Delivery) -> None:
+        if self._local.settled or self.connection is None:
+            return
+        self._local.settled = True
+        self.count("rejected")
+        self.connection.nack(delivery, requeue=False)
+
+    # --- the original API ---------------------------------------------------------
+
+    def onMessageReceived(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        """Handle one message (on a worker thread); return True to have it acked.
+
+        Override this. The default logs the message's routing key and size.
+        """
+        log.info("message on %r, %d bytes", method_frame.routing_key, len(body))
+        return True
+
+    def ack(self, delivery_tag: int | None = None) -> None:
+        """Acknowledge the message being handled on this thread (once; later calls do nothing).
+
+        ``delivery_tag`` is accepted for compatibility; it must be the current message's.
+        """
+        delivery: Delivery | None = getattr(self._local, "delivery", None)
+        if delivery is None or self._local.settled or self.connection is None:
+            return
+        if delivery_tag is not None and delivery_tag != delivery.method.delivery_tag:
+            raise ValueError(f"delivery tag {delivery_tag} is not the message being handled")
+        self._local.settled = True
+        self.count("acked")
+        self.connection.ack(delivery)
+
+    def sendMessage(
+        self,
+        exchange: str,
+        routing_key: str,
+        message: bytes | str,
+        properties: BasicProperties | None = None,
+        UUID: Any = None,
+    ) -> None:
+        """Publish ``message`` and wait until the broker confirmed it.
+
+        Without ``properties``: :attr:`content_type`, persistent, no headers. ``UUID``
+        (if not None) is put into the headers unchanged.
+
+        Raises:
+            BrokerError: not confirmed (connection lost, or the broker refused it).
+            TimeoutError: no confirm within ``publish_timeout``.
+        """
+        if self.connection is None:
+            raise RuntimeError("not connected: sendMessage works while the daemon runs")
+        if properties is None:
+            properties = BasicProperties(
+                content_type=self.content_type, delivery_mode=2, headers={}
+            )
+        if UUID is not None:
+            properties.headers = {**(properties.headers or {}), "UUID": UUID}
+        body = message.encode("utf-8") if isinstance(message, str) else message
+        confirmed = self.connection.publish(exchange, routing_key, body, properties, mandatory=True)
+        confirmed.result(timeout=self.publish_timeout)
+
+    def respond(self, messages: list[Outgoing], on_done: Confirmed | None = None) -> None:
+        """Publish ``messages`` and ack the message being handled once all are confirmed.
+
+        Returns at once: the connection's thread publishes, waits for the confirms and
+        acks (or, when the broker refuses a message, requeues; when the connection is
+        lost first, the broker redelivers). ``on_done`` hears the outcome on that thread.
+        """
+        delivery: Delivery | None = getattr(self._local, "delivery", None)
+        if delivery is None or self.connection is None:
+            raise RuntimeError("respond() works inside a handler of a running daemon")
+        if self._local.settled:
+            raise RuntimeError("the message being handled was already acked or rejected")
+        self._local.settled = True
+
+        def settled(error: BaseException | None) -> None:
+            self.count("acked" if error is None else "unconfirmed")
+            if on_done is not None:
+                on_done(error)
+
+        self.connection.publish_and_ack(messages, delivery, settled)
+
+    def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
+        """Publish ``message`` to the output exchange (persistent, confirmed)."""
+        self.sendMessage(self.output_exchange, routing_key or self.output_key, message, UUID=UUID)
+
+    def onExit(self) -> None:
+        """Called when the service ends; logs the counters."""
+        log.info("exiting (pid %d): %s", os.getpid(), dict(self.stats))

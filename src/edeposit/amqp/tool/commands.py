@@ -1,0 +1,221 @@
+"""``amqp_tool``: build the broker topology and put/get debug messages (DESIGN §5).
+
+::
+
+    amqp_tool --create             exchanges, queues and bindings (idempotent)
+    amqp_tool --put request.json   publish a request with a fresh UUID ('-' reads stdin)
+    amqp_tool --get --timeout 5    print and ack what waits in the answer queue
+    amqp_tool --list               the configured hosts
+
+Broker problems (unreachable, refused login, missing vhost, a queue declared
+differently) end with one line naming the host, the vhost and the fix, and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.config import Settings
+from edeposit.amqp.errors import ConfigError, ToolError
+from edeposit.amqp.runtime.parameters import (
+    connection_parameters,
+    describe_broker,
+    describe_open_error,
+)
+from edeposit.amqp.runtime.topology import aleph_topology
+
+__all__ = ["build_parser", "create", "get", "list_hosts", "main", "put"]
+
+#: The host names ``--host`` accepts: this project serves one, the Aleph vhost.
+HOSTS = ("aleph",)
+
+
+
+
+def _connect(settings: Settings) -> pika.BlockingConnection:
+    parameters = connection_parameters(settings, quick=True)
+    try:
+        return pika.BlockingConnection(parameters)
+    except (pika.exceptions.AMQPError, OSError) as error:
+        raise ToolError(describe_open_error(parameters, error)) from error
+
+
+def create(settings: Settings) -> None:
+    """Declare the Aleph topology, printing one line per declaration."""
+    connection = _connect(settings)
+    try:
+        aleph_topology(settings).declare(connection.channel(), report=print)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise ToolError(
+            f"the broker at {describe_broker(settings)} refused a declaration: "
+            f"{error.reply_text}; an existing exchange or queue was declared differently "
+            "(see docs/operations.md for the migration)"
+        ) from error
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def put(settings: Settings, body: bytes, *, routing_key: str | None = None) -> str:
+    """Publish ``body`` as a request with a fresh UUID (persistent, confirmed); the UUID."""
+    request_uuid = str(uuid.uuid4())
+    exchange = settings.RABBITMQ_ALEPH_EXCHANGE
+    key = routing_key or settings.RABBITMQ_ALEPH_DAEMON_KEY
+    connection = _connect(settings)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(
+            exchange,
+            key,
+            body,
+            pika.BasicProperties(
+                content_type="application/json", delivery_mode=2, headers={"UUID": request_uuid}
+            ),
+            mandatory=True,
+        )
+    except pika.exceptions.UnroutableError as error:
+        raise ToolError(
+            f"no queue is bound to {exchange}['{key}'] at {describe_broker(settings)}; "
+            "run `amqp_tool --create` first"
+        ) from error
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise ToolError(
+            f"cannot publish to exchange {exchange!r} at {describe_broker(settings)}: "
+            f"{error.reply_text}; run `amqp_tool --create` first"
+        ) from error
+    finally:
+        if connection.is_open:
+            connection.close()
+    print(f"Published {len(body)} bytes to {exchange}['{key}'] with UUID {request_uuid}")
+    return request_uuid
+
+
+def get(settings: Settings, *, timeout: float = 0.0, limit: int | None = None) -> int:
+    """Print and ack the messages waiting in the answer queue; how many there were.
+
+    Waits up to ``timeout`` seconds for the first message when the queue is empty.
+    """
+    queue = settings.RABBITMQ_ALEPH_PLONE_QUEUE
+    connection = _connect(settings)
+    count = 0
+    try:
+        channel = connection.channel()
+        deadline = time.monotonic() + timeout
+        while limit is None or count < limit:
+            method, properties, body = channel.basic_get(queue)
+            if method is None:
+                if count or time.monotonic() >= deadline:
+                    break
+                connection.sleep(0.1)
+                continue
+            count += 1
+            print(_format_message(count, method, properties, body))
+            channel.basic_ack(method.delivery_tag)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise ToolError(
+            f"cannot read queue {queue!r} at {describe_broker(settings)}: {error.reply_text}; "
+            "run `amqp_tool --create` first"
+        ) from error
+    finally:
+        if connection.is_open:
+            connection.close()
+    if not count:
+        print(f"No message in queue '{queue}'.")
+    return count
+
+
+def _format_message(number: int, method: Any, properties: Any, body: bytes) -> str:
+    lines = [
+        f"Message {number}:",
+        f"  exchange: {method.exchange!r}, routing key: {method.routing_key!r}",
+        f"  content type: {properties.content_type}",
+    ]
+    for name, value in (properties.headers or {}).items():
+        shown = value if name != "traceback" else "\n    " + str(value).replace("\n", "\n    ")
+        lines.append(f"  header {name}: {shown}")
+    text = body.decode("utf-8", "replace")
+    if properties.content_type == "application/json":
+        with contextlib.suppress(ValueError):  # shown as it came when not JSON after all
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    lines.append("  body:")
+    lines.extend(f"    {line}" for line in text.splitlines() or [""])
+    return "\n".join(lines)
+
+
+def list_hosts(settings: Settings) -> None:
+    """Print the configured hosts, where each one points, and its exchange and queues."""
+    for host in HOSTS:
+        print(
+            f"{host}: {describe_broker(settings)} exchange '{settings.RABBITMQ_ALEPH_EXCHANGE}',"
+            f" queues '{settings.RABBITMQ_ALEPH_DAEMON_QUEUE}' (requests) and "
+            f"'{settings.RABBITMQ_ALEPH_PLONE_QUEUE}' (answers)"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amqp_tool",
+        description="Build the RabbitMQ topology of the Aleph services and put/get debug "
+        "messages. Settings come from /etc/edeposit/amqp.json, ~/edeposit/amqp.json, "
+        "$EDEPOSIT_AMQP_CONFIG and environment variables.",
+    )
+    actions = parser.add_mutually_exclusive_group(required=True)
+    actions.add_argument("--create", action="store_true", help="declare exchanges and queues")
+    actions.add_argument("--put", metavar="FILE", help="publish FILE ('-': stdin) as a request")
+    actions.add_argument("--get", action="store_true", help="print and ack waiting answers")
+    actions.add_argument("-l", "--list", action="store_true", help="list the configured hosts")
+    parser.add_argument("--host", default=HOSTS[0], choices=HOSTS, help="which host to use")
+    parser.add_argument(
+        "--timeout", type=float, default=0.0, help="--get: seconds to wait for an answer"
+    )
+    parser.add_argument("--count", type=int, default=None, help="--get: at most this many")
+    parser.add_argument("--key", default=None, help="--put: routing key (default: request)")
+    parser.add_argument(
+        "--quorum",
+        action="store_true",
+        help="--create: make the request queue a quorum queue with a delivery limit and a "
+        "dead-letter queue (RABBITMQ_ALEPH_QUEUE_TYPE=quorum does the same)",
+    )
+    parser.add_argument(
+        "--delivery-limit", type=int, default=None, help="--create --quorum: deliveries allowed"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``amqp_tool`` command; returns the exit code."""
+    arguments = build_parser().parse_args(argv)
+    try:
+        settings = settings_module.get()
+        if arguments.quorum:
+            settings = settings.replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
+        if arguments.delivery_limit is not None:
+            settings = settings.replace(RABBITMQ_ALEPH_DELIVERY_LIMIT=arguments.delivery_limit)
+        if arguments.list:
+            list_hosts(settings)
+        elif arguments.create:
+            create(settings)
+        elif arguments.put:
+            if arguments.put == "-":
+                body = sys.stdin.buffer.read()
+            else:
+                body = Path(arguments.put).read_bytes()
+            put(settings, body, routing_key=arguments.key)
+        else:
+            get(settings, timeout=arguments.timeout, limit=arguments.count)
+    except (ToolError, ConfigError, OSError) as error:
+        print(f"amqp_tool: {error}", file=sys.stderr)
+        return 1
+    return 0
