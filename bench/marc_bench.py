@@ -32,12 +32,11 @@ from pathlib import Path
 import pymarc
 
 import fetch_loc_corpus  # bench/ is on the path when this file runs as a script
-from edeposit.amqp.aleph import ISBNQuery, SearchRequest, SearchResult
-from edeposit.amqp.aleph.records import EPublication
+from edeposit.amqp.aleph import EPublication, ISBNQuery, SearchRequest, SearchResult
 from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.config import Settings
 from edeposit.amqp.emulator import AlephEmulator
-from edeposit.amqp.marc.mapping import MAPPED_TAGS, to_epublication
+from edeposit.amqp.marc.mapping import MAPPED_TAGS
 from edeposit.amqp.marc.record import iter_record_elements, read_record
 from edeposit.amqp.marc.safe_xml import parse_xml
 
@@ -98,7 +97,8 @@ def convert(data: bytes) -> list[EPublication]:
     """MARC XML bytes → EPublications: what a search does with each present reply."""
     root = parse_xml(data)
     return [
-        to_epublication(read_record(record, MAPPED_TAGS)) for record in iter_record_elements(root)
+        EPublication.from_marc(read_record(record, MAPPED_TAGS))
+        for record in iter_record_elements(root)
     ]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from edeposit.amqp.aleph import Author, DocumentNotFoundException, EPublication
-from edeposit.amqp.marc.mapping import element_to_epublication, split_isbn
+from edeposit.amqp.marc.mapping import split_isbn
 from edeposit.amqp.marc.record import find_record_element, read_record
 from edeposit.amqp.marc.safe_xml import parse_xml
 from tests.wire_samples import RAYMOND
@@ -21,7 +21,7 @@ FixtureFile = Callable[[str], Path]
 
 
 def convert(path: Path) -> EPublication:
-    return element_to_epublication(parse_xml(path.read_bytes()))
+    return EPublication.from_xml(path.read_bytes())
 
 
 def record_files(folder: Path) -> list[Path]:
@@ -55,7 +55,7 @@ def test_marc_xml_under_any_namespace(raymond_marcxml: Path, namespace: str | No
     text = raymond_marcxml.read_text(encoding="utf-8")
     declaration = 'xmlns="http://www.loc.gov/MARC21/slim/"'
     text = text.replace(declaration, f'xmlns="{namespace}"' if namespace else "")
-    assert element_to_epublication(parse_xml(text.encode())) == RAYMOND
+    assert EPublication.from_xml(text.encode()) == RAYMOND
 
 
 @pytest.mark.parametrize("dialect", ["oai", "marcxml"])
@@ -70,7 +70,7 @@ def test_field_order_is_never_assumed(
         holder.remove(child)
     for child in reversed(children):  # leader and control fields last, 100 after 765…
         holder.append(child)
-    assert element_to_epublication(holder) == RAYMOND
+    assert EPublication.from_marc(read_record(holder)) == RAYMOND
 
 
 def test_three_020_fields(fixture_file: FixtureFile) -> None:
@@ -160,7 +160,7 @@ def test_deleted_record_is_not_found(raymond_oai: Path) -> None:
     deleted = etree.SubElement(holder, "varfield", id="DEL", i1=" ", i2=" ")
     etree.SubElement(deleted, "subfield", label="a").text = "Y"
     with pytest.raises(DocumentNotFoundException, match="cpk20051492461"):
-        element_to_epublication(root)
+        EPublication.from_marc(read_record(root))
 
 
 def test_record_view_reads_leader_controls_and_blank_indicators(raymond_oai: Path) -> None:
@@ -228,7 +228,7 @@ def slim_record(fields: list[tuple[str, str, list[tuple[str, str]]]]) -> bytes:
 def test_any_record_maps_to_clean_values(
     fields: list[tuple[str, str, list[tuple[str, str]]]],
 ) -> None:
-    publication = element_to_epublication(parse_xml(slim_record(fields)))
+    publication = EPublication.from_xml(slim_record(fields))
     for name, value in publication._asdict().items():
         assert isinstance(value, list | str), name
         if isinstance(value, str):

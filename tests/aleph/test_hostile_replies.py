@@ -184,20 +184,6 @@ def test_read_timeout_is_retried_then_reported(crafted_server: CraftedServer) ->
         listener.close()
 
 
-def test_base_list_from_the_opac_page(crafted_server: CraftedServer) -> None:
-    page = (
-        b"<html><body><a href='/F/?func=file&amp;local_base=NKC'>NKC</a>"
-        b'<a href="/F/?local_base=aut&func=x">AUT</a><a href="/F/?func=x">none</a>'
-        b"<a href='http://aleph.nkp.cz/F/?func=find-b&local_base=nkc'>again</a></body></html>"
-    )
-    serve(crafted_server, page, **{"Content-Type": "text/html"})
-    with client_of(crafted_server) as client:
-        assert client.list_bases() == ["nkc", "aut"]
-    path = urlsplit(crafted_server.requests[0][1])
-    assert path.path == "/F/"
-    assert parse_qs(path.query) == {"func": ["file"], "file_name": ["base-list"]}
-
-
 # --- export form ------------------------------------------------------------------
 
 

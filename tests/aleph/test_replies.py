@@ -20,7 +20,6 @@ from edeposit.amqp.catalogue.replies import (
     FoundSet,
     error_for,
     read_find,
-    read_ill_get_set,
     read_present,
 )
 from edeposit.amqp.catalogue.search import ccl_request
@@ -62,16 +61,6 @@ def test_real_present_with_past_end_error(aleph_fixtures: Path) -> None:
 def test_present_other_error_fails() -> None:
     with pytest.raises(AlephException, match="set"):
         read_present(parse_xml(b"<present><error>Invalid set number</error></present>"))
-
-
-def test_ill_get_set_keeps_set_order() -> None:
-    root = parse_xml(
-        b"<ill-get-set><doc-number>002475050</doc-number><doc-number>002468257</doc-number>"
-        b"<no-docs>000000002</no-docs><set-library>NKC01</set-library></ill-get-set>"
-    )
-    documents = read_ill_get_set(root)
-    assert documents.doc_numbers == [2475050, 2468257]
-    assert documents.library == "NKC01"
 
 
 @pytest.mark.parametrize(

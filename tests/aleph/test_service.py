@@ -18,6 +18,7 @@ from edeposit.amqp.aleph import (
     CountResult,
     DocumentNotFoundException,
     DocumentQuery,
+    EPublication,
     ExportRejectedException,
     ExportRequest,
     ExportResult,
@@ -37,7 +38,6 @@ from edeposit.amqp.aleph import (
 )
 from edeposit.amqp.catalogue.service import AlephService, close_default_service
 from edeposit.amqp.emulator import AlephEmulator
-from edeposit.amqp.marc.mapping import element_to_epublication
 from edeposit.amqp.marc.record import read_record
 from edeposit.amqp.marc.safe_xml import parse_xml
 from tests.wire_samples import RAYMOND
@@ -94,7 +94,7 @@ def test_golden_record_from_present_oai_marc(service: AlephService) -> None:
     assert isinstance(record.docNumber, int)
     assert record.xml.startswith("<oai_marc")
     assert "cpk20051492461" in record.xml
-    assert element_to_epublication(parse_xml(record.xml.encode())) == RAYMOND
+    assert EPublication.from_xml(record.xml.encode()) == RAYMOND
 
 
 def test_golden_record_from_ill_get_doc_marc_xml(service: AlephService) -> None:
@@ -262,22 +262,7 @@ def test_react_to_amqp_message_with_settings_from_the_environment(emulator: Alep
         close_default_service()
 
 
-def test_client_operations_not_used_by_searches(service: AlephService) -> None:
-    client = service.xservices
-    found = client.find("nkc", "wpb=(Computer Press)")
-    documents = client.ill_get_set(found.set_number, 1, found.no_entries)
-    searched = service.search(PublisherQuery("Computer Press"))
-    assert documents.doc_numbers == [record.docNumber for record in searched]  # set order
-    assert {1492461, 2251644} <= set(documents.doc_numbers)
-    assert documents.library == "NKC01"
-    record = client.find_doc(RAYMOND_SYSNO, "nkc")
-    assert element_to_epublication(record) == RAYMOND
-    with pytest.raises(DocumentNotFoundException, match="Error reading document"):
-        client.find_doc(9999999, "nkc")
-    with pytest.raises(InvalidAlephBaseException):
-        client.find_doc(RAYMOND_SYSNO, "nosuchbase")
-    assert "nkc" in client.list_bases()
-    with pytest.raises(ValueError, match="9 digits"):
-        client.find_doc("1234567890", "nkc")
+def test_present_refuses_a_range_over_the_chunk_size(service: AlephService) -> None:
+    found = service.xservices.find("nkc", "wpb=(Computer Press)")
     with pytest.raises(ValueError, match="present range"):
-        client.present(found.set_number, 1, 101)
+        service.xservices.present(found.set_number, 1, 101)

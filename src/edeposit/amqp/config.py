@@ -43,8 +43,6 @@ SECRET_KEYS = frozenset({"RABBITMQ_USER_PASSWORD"})
 _MASK = "********"
 
 
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting of the project, typed; field names are the public setting names."""

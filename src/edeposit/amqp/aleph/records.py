@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edeposit.amqp.wire import kinds
 from edeposit.amqp.wire.message import (
@@ -22,6 +22,9 @@ from edeposit.amqp.wire.message import (
     WireField,
     register,
 )
+
+if TYPE_CHECKING:
+    from edeposit.amqp.marc.record import MarcRecord
 
 __all__ = ["AlephRecord", "Author", "EPublication"]
 
@@ -163,6 +166,36 @@ class EPublication(Message):
         authors = self.autori
         if type(authors) is not list or not set(map(type, authors)) <= _AUTHOR_TYPE:
             normalize(self, "autori", _authors(authors))
+
+    @classmethod
+    def from_marc(cls, record: MarcRecord) -> EPublication:
+        """The publication a MARC record describes (DESIGN §3.3).
+
+        Raises:
+            DocumentNotFoundException: the record is marked deleted.
+        """
+        # Imported here: the model stays free of lxml until a record is actually read.
+        from edeposit.amqp.marc.mapping import publication_values  # noqa: PLC0415
+
+        values = publication_values(record)
+        values["autori"] = [Author(*person) for person in values["autori"]]
+        return cls(**values)
+
+    @classmethod
+    def from_xml(cls, xml: str | bytes) -> EPublication:
+        """The publication of a record's XML: OAI-MARC or MARC 21 slim, or a reply holding one.
+
+        Raises:
+            XMLError: the text is not (acceptable) XML.
+            ValueError: it holds no MARC record.
+            DocumentNotFoundException: the record is marked deleted.
+        """
+        from edeposit.amqp.marc.mapping import MAPPED_TAGS  # noqa: PLC0415 - see from_marc
+        from edeposit.amqp.marc.record import read_record  # noqa: PLC0415
+        from edeposit.amqp.marc.safe_xml import parse_xml  # noqa: PLC0415
+
+        data = xml.encode("utf-8") if isinstance(xml, str) else xml
+        return cls.from_marc(read_record(parse_xml(data), MAPPED_TAGS))
 
     @classmethod
     def empty(cls, **values: Any) -> EPublication:

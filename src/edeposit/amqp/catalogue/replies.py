@@ -29,12 +29,10 @@ __all__ = [
     "EMPTY_SET",
     "FoundSet",
     "PresentedRecord",
-    "SetDocuments",
     "child_text",
     "error_for",
     "errors_of",
     "read_find",
-    "read_ill_get_set",
     "read_present",
     "shortened",
 ]
@@ -77,14 +75,6 @@ class PresentedRecord:
 
     doc_number: int
     element: etree._Element
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SetDocuments:
-    """What ``ill_get_set`` lists: system numbers in set order and their library."""
-
-    doc_numbers: list[int]
-    library: str
 
 
 def child_text(parent: etree._Element, name: str) -> str | None:
@@ -184,23 +174,3 @@ def read_present(root: etree._Element) -> tuple[list[PresentedRecord], bool]:
     if failures:
         raise error_for("present", local_name(root), "; ".join(failures))
     return records, bool(errors)
-
-
-def read_ill_get_set(root: etree._Element) -> SetDocuments:
-    """System numbers and library of an ``ill-get-set`` reply.
-
-    Raises:
-        AlephException: an ``<error>``.
-        AlephReplyError: a ``doc-number`` that is not a number.
-    """
-    errors = errors_of(root)
-    if errors:
-        raise error_for("ill_get_set", local_name(root), "; ".join(errors))
-    numbers: list[int] = []
-    for child in root:
-        if local_name(child) == "doc-number":
-            text = (child.text or "").strip()
-            if not (text.isascii() and text.isdigit()):
-                raise AlephReplyError(f"ill_get_set reply has doc-number {text!r}")
-            numbers.append(int(text))
-    return SetDocuments(numbers, child_text(root, "set-library") or "")

@@ -26,7 +26,7 @@ from edeposit.amqp.aleph.queries import (
     Query,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord
+from edeposit.amqp.aleph.records import AlephRecord, EPublication
 from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.errors import (
@@ -37,7 +37,7 @@ from edeposit.amqp.errors import (
     InvalidAlephFieldException,
     MessageError,
 )
-from edeposit.amqp.marc.mapping import MAPPED_TAGS, to_epublication
+from edeposit.amqp.marc.mapping import MAPPED_TAGS
 from edeposit.amqp.marc.record import find_record_element, read_record
 
 __all__ = ["INDEXES", "ccl_request", "count", "fetch_document", "search"]
@@ -113,7 +113,7 @@ def _to_record(element: etree._Element, base: str, library: str, doc_number: int
     holder = find_record_element(element)
     if holder is None:
         raise AlephReplyError(f"document {doc_number:09d}: the reply holds no MARC record")
-    epublication = to_epublication(read_record(holder, MAPPED_TAGS))
+    epublication = EPublication.from_marc(read_record(holder, MAPPED_TAGS))
     xml = etree.tostring(holder, encoding="unicode", with_tail=False)
     return AlephRecord(base, library, doc_number, xml, epublication)
 

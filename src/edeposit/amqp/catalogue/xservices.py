@@ -1,5 +1,4 @@
-"""The Aleph X-Services HTTP client: ``find``, ``present``, ``ill_get_set``, ``ill_get_doc``,
-``find_doc`` and the list of bases.
+"""The Aleph X-Services HTTP client: ``find``, ``present`` and ``ill_get_doc``.
 
 One client serves every thread of a process (``urllib3.PoolManager`` pools and reuses
 connections and is thread-safe; the rate limiter is shared per catalogue). Each call
@@ -22,12 +21,11 @@ from typing import Self
 
 import urllib3
 from lxml import etree
-from lxml import html as lxml_html
 from urllib3.exceptions import LocationValueError
 
 from edeposit.amqp.catalogue import replies
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
-from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord, SetDocuments
+from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
@@ -225,15 +223,6 @@ class XServicesClient(HTTPUser):
             if ended:
                 return
 
-    def ill_get_set(self, set_number: str, start_point: int, no_docs: int) -> SetDocuments:
-        """System numbers of ``no_docs`` entries from ``start_point`` (1-based), and library."""
-        params = {
-            "set_number": set_number,
-            "start_point": str(start_point),
-            "no_docs": str(no_docs),
-        }
-        return replies.read_ill_get_set(self.call("ill_get_set", params, expect="ill-get-set"))
-
     def ill_get_doc(self, doc_number: int | str, library: str) -> etree._Element:
         """One record as MARC 21 slim: the ``<record>`` element.
 
@@ -245,17 +234,6 @@ class XServicesClient(HTTPUser):
         root = self.call("ill_get_doc", params, expect="ill-get-doc")
         return self._single_record(root, "ill_get_doc")
 
-    def find_doc(self, doc_number: int | str, base: str) -> etree._Element:
-        """One record as OAI-MARC: the ``<record>`` element holding ``<oai_marc>``.
-
-        Raises:
-            InvalidAlephBaseException: the catalogue does not know ``base``.
-            DocumentNotFoundException: it has no such document.
-        """
-        params = {"doc_num": _nine_digits(doc_number), "base": base}
-        root = self.call("find_doc", params, expect="find-doc")
-        return self._single_record(root, "find_doc")
-
     def _single_record(self, root: etree._Element, op: str) -> etree._Element:
         errors = replies.errors_of(root)
         if errors or local_name(root) == "login":
@@ -264,57 +242,3 @@ class XServicesClient(HTTPUser):
             if local_name(child) == "record":
                 return child
         raise AlephReplyError(f"Aleph {op}: reply holds no <record>")
-
-    def list_bases(self) -> list[str]:
-        """The logical bases the catalogue's web OPAC links to (``local_base=`` values).
-
-        Raises:
-            AlephTransportError: the page cannot be fetched.
-        """
-        url = self.base_url + "/F/"
-        params = {"func": "file", "file_name": "base-list"}
-
-        def attempt() -> list[str]:
-            reply = fetch(
-                self._client,
-                "GET",
-                url,
-                limiter=self.limiter,
-                max_bytes=self._max_bytes,
-                params=params,
-            )
-            if reply.status != HTTPStatus.OK:
-                raise _RetryableReplyError(f"Aleph base list: HTTP status {reply.status}")
-            return _bases_in_page(reply.body)
-
-        try:
-            return call_with_retries(
-                attempt,
-                retries=self._retries,
-                backoff=self._backoff,
-                retryable=_retryable,
-                what="Aleph base list",
-            )
-        except _RetryableReplyError as error:
-            raise AlephTransportError(str(error)) from error
-        except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
-            raise AlephTransportError(f"Aleph base list at {self.base_url}: {error!r}") from error
-
-
-def _bases_in_page(body: bytes) -> list[str]:
-    """``local_base`` values of the page's links, lower-cased, in first-seen order."""
-    if not body.strip():
-        return []
-    parser = lxml_html.HTMLParser(no_network=True, remove_pis=True)
-    try:
-        document = lxml_html.document_fromstring(body, parser=parser)
-    except (etree.LxmlError, ValueError) as error:
-        raise AlephReplyError(f"Aleph base list: unreadable page ({error})") from error
-    bases: list[str] = []
-    for href in document.xpath("//a/@href"):
-        query = str(href).lower().partition("?")[2].replace("&amp;", "&")
-        for pair in query.split("&"):
-            key, _, value = pair.partition("=")
-            if key.strip() == "local_base" and value.strip() and value.strip() not in bases:
-                bases.append(value.strip())
-    return bases

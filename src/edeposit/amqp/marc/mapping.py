@@ -1,4 +1,8 @@
-"""MARC → :class:`EPublication`: the mapping of DESIGN §3.3, for either XML dialect.
+"""MARC → the values of an ``EPublication``: the mapping of DESIGN §3.3, for either dialect.
+
+The result is plain values (authors as ``(firstName, lastName, title)`` triples), so
+this layer needs nothing of the message model; ``EPublication.from_marc`` and
+``EPublication.from_xml`` build the message from them.
 
 Values keep the catalogue's ISBD punctuation (``"Brno :"``, ``"Umění programování v
 UNIXu /"``) as the original service did; only names are cleaned, because a name is split
@@ -10,14 +14,15 @@ are joined with a space, which reads as the catalogue's own display.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from lxml import etree
-
-from edeposit.amqp.aleph.records import Author, EPublication
 from edeposit.amqp.errors import DocumentNotFoundException
-from edeposit.amqp.marc.record import DataField, MarcRecord, read_record
+from edeposit.amqp.marc.record import DataField, MarcRecord
 
-__all__ = ["MAPPED_TAGS", "element_to_epublication", "to_epublication"]
+__all__ = ["MAPPED_TAGS", "Person", "publication_values", "split_isbn"]
+
+#: An author as the mapping finds it: ``(firstName, lastName, title)``.
+Person = tuple[str, str, str]
 
 #: Data fields the mapping reads; reading only these makes parsing several times faster.
 MAPPED_TAGS = frozenset(
@@ -102,7 +107,7 @@ def _name_part(value: str) -> str:
     return value.strip().rstrip(_NAME_TRAIL).strip()
 
 
-def _author(field: DataField) -> Author | None:
+def _author(field: DataField) -> Person | None:
     name = field.first("a")
     if not name.strip():
         return None
@@ -111,14 +116,14 @@ def _author(field: DataField) -> Author | None:
         forename = _name_part(name)
         if name.rstrip().endswith(",") and title:
             # NKP's old quirk: "100 0_ $a Milan, $c Hejný," puts the surname in $c.
-            return Author(forename, title, "")
-        return Author(forename, "", title)
+            return (forename, title, "")
+        return (forename, "", title)
     surname, _, forename = name.partition(",")
-    return Author(_name_part(forename), _name_part(surname), title)
+    return (_name_part(forename), _name_part(surname), title)
 
 
-def _authors(record: MarcRecord) -> list[Author]:
-    authors: list[Author] = []
+def _authors(record: MarcRecord) -> list[Person]:
+    authors: list[Person] = []
     for tag in ("100", "700"):
         for field in record.fields_of(tag):
             roles = {role.strip().lower() for role in field.values("4")}
@@ -140,8 +145,8 @@ def _originals(record: MarcRecord) -> list[str]:
     return titles
 
 
-def to_epublication(record: MarcRecord) -> EPublication:
-    """Map a MARC record to an :class:`EPublication` (DESIGN §3.3).
+def publication_values(record: MarcRecord) -> dict[str, Any]:
+    """The ``EPublication`` fields of a MARC record, by field name (DESIGN §3.3).
 
     Raises:
         DocumentNotFoundException: the record is marked deleted (``DEL``).
@@ -153,28 +158,23 @@ def to_epublication(record: MarcRecord) -> EPublication:
     isbns, set_isbns, binding = _isbns(record)
     title = _texts(fields.get("245", _NO_FIELDS), "abnp")
     imprint = _imprint(record)
-    return EPublication(
-        ISBN=isbns,
-        nazev=title.get("a", ""),
-        podnazev=title.get("b", ""),
-        vazba=binding,
-        cena=_texts(fields.get("020", _NO_FIELDS), "c").get("c", ""),
-        castDil=title.get("n", ""),
-        nazevCasti=title.get("p", ""),
-        nakladatelVydavatel=imprint.get("b", ""),
-        datumVydani=imprint.get("c", ""),
-        poradiVydani=_texts(fields.get("250", _NO_FIELDS), "a").get("a", ""),
-        zpracovatelZaznamu=_texts(fields.get("040", _NO_FIELDS), "a").get("a", ""),
-        format=_texts(fields.get("300", _NO_FIELDS), "c").get("c", ""),
-        url=_texts(fields.get("856", _NO_FIELDS), "u").get("u", ""),
-        mistoVydani=imprint.get("a", ""),
-        ISBNSouboruPublikaci=set_isbns,
-        autori=_authors(record),
-        originaly=_originals(record),
-        internal_url="",
-    )
-
-
-def element_to_epublication(element: etree._Element) -> EPublication:
-    """Read the MARC record in ``element`` (either dialect) and map it."""
-    return to_epublication(read_record(element, MAPPED_TAGS))
+    return {
+        "ISBN": isbns,
+        "nazev": title.get("a", ""),
+        "podnazev": title.get("b", ""),
+        "vazba": binding,
+        "cena": _texts(fields.get("020", _NO_FIELDS), "c").get("c", ""),
+        "castDil": title.get("n", ""),
+        "nazevCasti": title.get("p", ""),
+        "nakladatelVydavatel": imprint.get("b", ""),
+        "datumVydani": imprint.get("c", ""),
+        "poradiVydani": _texts(fields.get("250", _NO_FIELDS), "a").get("a", ""),
+        "zpracovatelZaznamu": _texts(fields.get("040", _NO_FIELDS), "a").get("a", ""),
+        "format": _texts(fields.get("300", _NO_FIELDS), "c").get("c", ""),
+        "url": _texts(fields.get("856", _NO_FIELDS), "u").get("u", ""),
+        "mistoVydani": imprint.get("a", ""),
+        "ISBNSouboruPublikaci": set_isbns,
+        "autori": _authors(record),
+        "originaly": _originals(record),
+        "internal_url": "",
+    }
