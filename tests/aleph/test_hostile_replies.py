@@ -20,7 +20,13 @@ from edeposit.amqp.aleph import (
 from edeposit.amqp.catalogue.export import Exporter
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.xservices import XServicesClient
-from edeposit.amqp.errors import AlephReplyError, AlephTransportError
+from edeposit.amqp.errors import (
+    AlephConnectError,
+    AlephProtocolError,
+    AlephReplyError,
+    AlephTimeoutError,
+    AlephTransportError,
+)
 from tests.wire_samples import RAYMOND
 
 from .conftest import CannedReply, CraftedServer
@@ -113,7 +119,7 @@ def test_non_xml_replies_are_retried_then_a_transport_error(
     serve(crafted_server, body, status, **{"Content-Type": "text/html"})
     with client_of(crafted_server) as client, pytest.raises(AlephTransportError) as caught:
         client.find("nkc", "sbn=1")
-    assert type(caught.value) is AlephTransportError  # the contract's class, nothing private
+    assert type(caught.value) is AlephProtocolError  # a public class that says what failed
     assert len(crafted_server.requests) == 3  # one try and two retries
 
 
@@ -161,7 +167,7 @@ def test_unreachable_catalogue(unused_port: int) -> None:
     client = XServicesClient(
         f"http://127.0.0.1:{unused_port}", retries=2, backoff=0.01, limiter=RateLimiter(0)
     )
-    with client, pytest.raises(AlephTransportError, match="Connection refused") as caught:
+    with client, pytest.raises(AlephConnectError, match="Connection refused") as caught:
         client.find("nkc", "sbn=1")
     assert caught.value.__cause__ is not None
     assert time.monotonic() - started < 5
@@ -177,7 +183,7 @@ def test_read_timeout_is_retried_then_reported(crafted_server: CraftedServer) ->
             f"http://127.0.0.1:{port}", retries=1, backoff=0.01, timeout=0.2, limiter=RateLimiter(0)
         )
         started = time.monotonic()
-        with client, pytest.raises(AlephTransportError, match="Timeout"):
+        with client, pytest.raises(AlephTimeoutError, match="Timeout"):
             client.find("nkc", "sbn=1")
         assert 0.4 <= time.monotonic() - started < 3
     finally:
@@ -251,6 +257,6 @@ def test_export_unreachable_form_is_retried(unused_port: int) -> None:
 def test_wrong_scheme_fails_at_once() -> None:
     client = XServicesClient("ftp://127.0.0.1:1", retries=3, backoff=1.0, limiter=RateLimiter(0))
     started = time.monotonic()
-    with client, pytest.raises(AlephTransportError, match="URL scheme"):
+    with client, pytest.raises(AlephConnectError, match="URL scheme"):
         client.find("nkc", "sbn=1")
     assert time.monotonic() - started < 0.5  # not retried

@@ -114,23 +114,23 @@ def test_slow_replies_within_the_timeout_succeed(emulator: AlephEmulator) -> Non
 
 
 @pytest.mark.parametrize(
-    ("fault", "message"),
+    ("fault", "message", "kind"),
     [
-        ({"drop_rate": 1.0}, "RemoteDisconnected|Connection aborted|reset"),
-        ({"forbidden_rate": 1.0}, "403"),
-        ({"malformed_rate": 1.0}, "not XML"),
-        ({"hang_seconds": 1.0}, "Timeout"),
+        ({"drop_rate": 1.0}, "RemoteDisconnected|Connection aborted|reset", "AlephProtocolError"),
+        ({"forbidden_rate": 1.0}, "403", "AlephProtocolError"),
+        ({"malformed_rate": 1.0}, "not XML", "AlephProtocolError"),
+        ({"hang_seconds": 1.0}, "Timeout", "AlephTimeoutError"),
     ],
 )
 def test_persistent_faults_end_in_a_transport_error(
-    emulator: AlephEmulator, fault: dict[str, float], message: str
+    emulator: AlephEmulator, fault: dict[str, float], message: str, kind: str
 ) -> None:
     emulator.set_faults(**fault)
     with AlephService(service_settings(emulator, ALEPH_TIMEOUT=0.3)) as service:
         calls = emulator.request_count
         with pytest.raises(AlephTransportError, match=message) as caught:
             service.handle(CountRequest(ISBNQuery(RAYMOND_ISBN)))
-        assert type(caught.value).__name__ == "AlephTransportError"
+        assert type(caught.value).__name__ == kind  # the most specific public class
         assert emulator.request_count - calls == 3  # one try and two retries
 
 

@@ -23,13 +23,17 @@ from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
-    OversizedReplyError,
     Response,
     call_with_retries,
     fetch,
 )
 from edeposit.amqp.config import Settings
-from edeposit.amqp.errors import ExportException, ExportRejectedException, InvalidISBNException
+from edeposit.amqp.errors import (
+    ExportException,
+    ExportRejectedException,
+    InvalidISBNException,
+    OversizedReplyError,
+)
 from edeposit.amqp.marc.isbn import is_valid_isbn
 
 __all__ = ["REJECTION_TEXT", "Exporter", "export_form", "rejection_of"]

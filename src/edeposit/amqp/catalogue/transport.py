@@ -21,10 +21,24 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import urllib3
-from urllib3.exceptions import HTTPError, LocationValueError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationValueError,
+    NewConnectionError,
+    ProxyError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
-from edeposit.amqp.errors import OversizedReplyError
+from edeposit.amqp.errors import (
+    AlephConnectError,
+    AlephProtocolError,
+    AlephTimeoutError,
+    AlephTransportError,
+    OversizedReplyError,
+)
 
 __all__ = [
     "TRANSPORT_ERRORS",
@@ -34,6 +48,7 @@ __all__ = [
     "backoff_delay",
     "call_with_retries",
     "fetch",
+    "transport_error",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,6 +60,20 @@ T = TypeVar("T")
 
 #: Failures of one HTTP exchange (connect, timeout, protocol, decoding, bad URL).
 TRANSPORT_ERRORS = (HTTPError, LocationValueError)
+
+
+def transport_error(error: Exception, what: str) -> AlephTransportError:
+    """The project's error for a failed HTTP exchange: connect, timeout or protocol.
+
+    ``NewConnectionError`` derives from urllib3's ``ConnectTimeoutError`` for backwards
+    compatibility, so it is tested first: a refused connection is not a timeout.
+    """
+    message = f"{what}: {type(error).__name__}: {error}"
+    if isinstance(error, NewConnectionError | SSLError | ProxyError | LocationValueError):
+        return AlephConnectError(message)
+    if isinstance(error, ConnectTimeoutError | Urllib3TimeoutError):
+        return AlephTimeoutError(message)
+    return AlephProtocolError(message)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

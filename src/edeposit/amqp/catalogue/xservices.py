@@ -6,10 +6,12 @@ waits for the rate limit, has explicit timeouts and a bounded reply size, and is
 by the hardened parser. Transport failures and replies that are not XML are retried with
 backoff and jitter; an ``<error>`` the catalogue chose to send never is.
 
-Errors are the project's (:mod:`edeposit.amqp.errors`): ``AlephTransportError`` when the
-catalogue cannot be reached or answers something that is not X-Services XML,
-``AlephReplyError`` for XML of the wrong shape, and the ``AlephException`` subclasses
-named by :func:`~edeposit.amqp.catalogue.replies.error_for` for the catalogue's own errors.
+Errors are the project's (:mod:`edeposit.amqp.errors`): a subclass of
+``AlephTransportError`` when the catalogue cannot be reached (``AlephConnectError``), is
+too slow (``AlephTimeoutError``) or answers something that is not X-Services XML
+(``AlephProtocolError``), ``AlephReplyError`` for XML of the wrong shape, and the
+``AlephException`` subclasses named by :func:`~edeposit.amqp.catalogue.replies.error_for`
+for the catalogue's own errors.
 """
 
 from __future__ import annotations
@@ -29,18 +31,19 @@ from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
-    OversizedReplyError,
     call_with_retries,
     fetch,
+    transport_error,
 )
 from edeposit.amqp.config import Settings
-from edeposit.amqp.errors import AlephReplyError, AlephTransportError
-from edeposit.amqp.marc.safe_xml import (
+from edeposit.amqp.errors import (
+    AlephProtocolError,
+    AlephReplyError,
     MalformedXMLError,
+    OversizedReplyError,
     RefusedXMLError,
-    local_name,
-    parse_xml,
 )
+from edeposit.amqp.marc.safe_xml import local_name, parse_xml
 
 __all__ = ["PRESENT_CHUNK", "XServicesClient"]
 
@@ -52,14 +55,11 @@ PRESENT_CHUNK = 100
 _PAGE_ROOTS = frozenset({"html", "HTML"})
 
 
-class _RetryableReplyError(AlephTransportError):
-    """A reply worth another attempt: not XML, an HTML page, or an HTTP error status."""
-
-
 def _retryable(error: Exception) -> bool:
+    """Whether another attempt may help: a transport failure or a reply that is not XML."""
     if isinstance(error, LocationValueError):  # a wrong ALEPH_URL stays wrong
         return False
-    return isinstance(error, _RetryableReplyError | urllib3.exceptions.HTTPError)
+    return isinstance(error, AlephProtocolError | urllib3.exceptions.HTTPError)
 
 
 def _page_heading(root: etree._Element) -> str:
@@ -152,10 +152,8 @@ class XServicesClient(HTTPUser):
                 retryable=_retryable,
                 what=f"Aleph {op}",
             )
-        except _RetryableReplyError as error:  # the last attempt's: reported as what it is
-            raise AlephTransportError(str(error)) from error
         except TRANSPORT_ERRORS as error:
-            raise AlephTransportError(f"Aleph {op} at {self.base_url}: {error!r}") from error
+            raise transport_error(error, f"Aleph {op} at {self.base_url}") from error
 
     def _attempt(self, op: str, query: Mapping[str, str], expect: str) -> etree._Element:
         try:
@@ -168,18 +166,18 @@ class XServicesClient(HTTPUser):
                 params=query,
             )
         except OversizedReplyError as error:
-            raise AlephReplyError(f"Aleph {op}: {error}") from error
+            raise OversizedReplyError(f"Aleph {op}: {error}") from error
         if reply.status != HTTPStatus.OK:
-            raise _RetryableReplyError(f"Aleph {op}: HTTP status {reply.status}")
+            raise AlephProtocolError(f"Aleph {op}: HTTP status {reply.status}")
         try:
             root = parse_xml(reply.body, max_bytes=self._max_bytes)
         except MalformedXMLError as error:
-            raise _RetryableReplyError(f"Aleph {op}: reply is not XML ({error})") from error
+            raise AlephProtocolError(f"Aleph {op}: reply is not XML ({error})") from error
         except RefusedXMLError as error:
             raise AlephReplyError(f"Aleph {op}: reply refused: {error}") from error
         name = local_name(root)
         if name in _PAGE_ROOTS:
-            raise _RetryableReplyError(f"Aleph {op}: an HTML page: {_page_heading(root)!r}")
+            raise AlephProtocolError(f"Aleph {op}: an HTML page: {_page_heading(root)!r}")
         if name not in (expect, "login"):
             shown = replies.shortened(name, 60)
             raise AlephReplyError(f"Aleph {op}: reply root <{shown}>, expected <{expect}>")

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from edeposit.amqp.emulator.search_keys import INDEX_COLUMNS, compact_identifier, isbn_forms
+from edeposit.amqp.errors import EdepositAMQPError
 
 __all__ = ["CCLError", "Op", "Term", "compile_query", "parse"]
 
@@ -28,7 +29,7 @@ _OPERATORS = frozenset({"and", "or", "not"})
 _IDENTIFIER_CODES = frozenset({"sbn", "isn", "ssn", "icz", "sys", "cnb"})
 
 
-class CCLError(ValueError):
+class CCLError(EdepositAMQPError, ValueError):
     """The request is not valid CCL, or names an index code the catalogue does not have."""
 
 

@@ -17,6 +17,8 @@ import socketserver
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from edeposit.amqp.errors import EdepositAMQPError
+
 __all__ = ["HTTPConnectionHandler", "HTTPRequest", "RequestRefused"]
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class HTTPRequest:
     body: bytes
 
 
-class RequestRefused(Exception):  # noqa: N818 - a refusal with a status, not a failure
+class RequestRefused(EdepositAMQPError):  # noqa: N818 - a refusal with a status, not a failure
     """A request that cannot be read; answered with ``status`` and the connection closed."""
 
     def __init__(self, status: HTTPStatus) -> None:

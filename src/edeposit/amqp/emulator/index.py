@@ -35,6 +35,7 @@ from edeposit.amqp.emulator.corpus import (
 )
 from edeposit.amqp.emulator.record import Field, Fields, pack, unpack
 from edeposit.amqp.emulator.search_keys import COLUMNS, keys_of
+from edeposit.amqp.errors import EdepositAMQPError
 
 __all__ = ["CorpusIndex", "SearchError", "StoredRecord", "default_index_dir"]
 
@@ -61,7 +62,7 @@ _INSERT_KEYS = f"INSERT INTO keys(rowid, {_NAMES}) VALUES (?{_MARKS})"  # noqa: 
 _DELETE_KEYS = f"INSERT INTO keys(keys, rowid, {_NAMES}) VALUES ('delete', ?{_MARKS})"  # noqa: S608
 
 
-class SearchError(ValueError):
+class SearchError(EdepositAMQPError, ValueError):
     """The search index refused a query."""
 
 

@@ -16,6 +16,7 @@ from edeposit.amqp.emulator.envelope import SessionIds, element, error_reply, re
 from edeposit.amqp.emulator.index import CorpusIndex, SearchError, StoredRecord
 from edeposit.amqp.emulator.rendering import marcxml_text, oai_marc_text
 from edeposit.amqp.emulator.result_sets import ResultSet, ResultSets
+from edeposit.amqp.errors import EdepositAMQPError
 
 __all__ = ["DEFAULT_BASES", "XServices", "parse_entries", "root_of"]
 
@@ -40,7 +41,7 @@ DOCUMENT_ERROR = "Error reading document"
 _MAX_ENTRY = 999_999_999
 
 
-class _RefusalError(Exception):
+class _RefusalError(EdepositAMQPError):
     """An ``<error>`` to answer with (``root`` overrides the op's root, e.g. ``login``)."""
 
     def __init__(self, text: str, root: str | None = None) -> None:
