@@ -374,3 +374,24 @@ def test_password_is_not_in_other_errors_from_the_same_file(tmp_path: Path) -> N
     message = config_error(environ={}, files=[(path, False)])
     assert "RABBITMQ_PORT" in message
     assert SECRET not in message
+
+
+def test_setting_types_are_read_from_the_annotations() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Example:
+        NAME: str | None = None
+        NODES: tuple[str, ...] = ()
+        LIMIT: float = 1.0
+
+    assert config._field_kinds(Example) == {
+        "NAME": (str, True),
+        "NODES": (tuple, False),
+        "LIMIT": (float, False),
+    }
+
+    @dataclasses.dataclass(frozen=True)
+    class Unsupported:
+        TABLE: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    with pytest.raises(TypeError, match="TABLE"):
+        config._field_kinds(Unsupported)

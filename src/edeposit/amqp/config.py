@@ -20,6 +20,8 @@ import dataclasses
 import json
 import logging
 import os
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,38 +134,75 @@ class Settings:
         return _apply(self, changes, source="replace()", from_text=False)
 
 
-_FIELD_TYPES: dict[str, type] = {
-    field.name: {"str": str, "int": int, "float": float, "bool": bool}[str(field.type)]
-    for field in dataclasses.fields(Settings)
-}
+def _field_kinds(cls: type) -> dict[str, tuple[type, bool]]:
+    """Each setting's value type and whether it may be None (``str | None`` and the like).
+
+    Read from the annotations, so a new setting needs no table entry; the types a
+    setting may have are str, int, float, bool and ``tuple[str, ...]``.
+    """
+    kinds: dict[str, tuple[type, bool]] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        optional = type(None) in options
+        (wanted,) = [option for option in options if option is not type(None)]
+        base = typing.get_origin(wanted) or wanted
+        if base not in (str, int, float, bool, tuple):
+            raise TypeError(f"setting {name} has an unsupported type {hint}")
+        kinds[name] = (base, optional)
+    return kinds
+
+
+_FIELD_TYPES = _field_kinds(Settings)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_TYPE_NAMES = {tuple: "a list of strings", str: "str", int: "int", float: "float", bool: "bool"}
 
 
 def _convert(key: str, value: Any, source: str, *, from_text: bool) -> Any:
     """One value checked (JSON, Python) or parsed (environment) into the key's type."""
-    wanted = _FIELD_TYPES[key]
+    wanted, optional = _FIELD_TYPES[key]
     shown = _MASK if key in SECRET_KEYS else repr(value)
-    problem = f"{source}: setting {key} must be {wanted.__name__}, not {shown}"
+    problem = f"{source}: setting {key} must be {_TYPE_NAMES[wanted]}, not {shown}"
+    if value is None and optional:
+        return None
     if from_text:
-        if wanted is str:
-            return value
-        text = str(value).strip()
-        if wanted is bool:
-            if text.lower() in _TRUE:
-                return True
-            if text.lower() in _FALSE:
-                return False
-            raise ConfigError(problem + " (use true/false)")
-        try:
-            return wanted(text)
-        except ValueError:
-            raise ConfigError(problem) from None
+        return _parse(str(value), wanted, problem)
     if wanted is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if wanted is tuple and isinstance(value, list | tuple):
+        if not all(isinstance(item, str) for item in value):
+            raise ConfigError(problem)
+        return tuple(value)
     if type(value) is not wanted:
         raise ConfigError(problem)
     return value
+
+
+def _parse(text: str, wanted: type, problem: str) -> Any:
+    """A value from an environment variable's text."""
+    if wanted is str:
+        return text
+    text = text.strip()
+    if wanted is tuple:  # comma-separated, or a JSON list
+        if text.startswith("["):
+            try:
+                items = json.loads(text)
+            except json.JSONDecodeError:
+                raise ConfigError(problem + " (a JSON list of strings, or a,b,c)") from None
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ConfigError(problem + " (a JSON list of strings, or a,b,c)")
+            return tuple(items)
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    if wanted is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(problem + " (use true/false)")
+    try:
+        return wanted(text)
+    except ValueError:
+        raise ConfigError(problem) from None
 
 
 def _apply(base: Settings, values: Mapping[str, Any], source: str, *, from_text: bool) -> Settings:

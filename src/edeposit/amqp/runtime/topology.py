@@ -28,7 +28,7 @@ __all__ = [
     "dead_letter_names",
 ]
 
-#: The exchanges clients publish Aleph requests to; the first is RABBITMQ_ALEPH_EXCHANGE.
+#: The exchanges clients publish Aleph requests to besides RABBITMQ_ALEPH_EXCHANGE.
 ALEPH_EXCHANGES = ("count", "export", "validate")
 
 Step = Callable[[Callable[[Any], None]], None]
