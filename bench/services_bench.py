@@ -60,7 +60,7 @@ def serve_pikadaemon(delay: float) -> None:
     from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
     from edeposit.amqp.pikadaemon import PikaDaemon  # noqa: PLC0415
-    from edeposit.amqp.runtime.connection import Outgoing  # noqa: PLC0415
+    from edeposit.amqp.runtime.envelopes import Outgoing  # noqa: PLC0415
     from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
     from edeposit.amqp.runtime.topology import aleph_topology  # noqa: PLC0415
 

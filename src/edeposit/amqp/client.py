@@ -46,9 +46,10 @@ from edeposit.amqp.aleph.results import (
     SearchResult,
 )
 from edeposit.amqp.config import Settings
-from edeposit.amqp.errors import CallTimeoutError, ClientError, RemoteError
-from edeposit.amqp.runtime.connection import BrokerConnection, BrokerUnavailableError, Delivery
+from edeposit.amqp.errors import BrokerUnavailableError, CallTimeoutError, ClientError, RemoteError
+from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.deadlines import Deadlines
+from edeposit.amqp.runtime.envelopes import Delivery
 from edeposit.amqp.runtime.parameters import connection_parameters
 from edeposit.amqp.runtime.topology import Binding, Queue, Topology, aleph_topology
 from edeposit.amqp.serializers import deserialize, serialize

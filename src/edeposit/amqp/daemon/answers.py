@@ -17,7 +17,7 @@ from typing import Any
 
 from pika.spec import BasicProperties
 
-from edeposit.amqp.runtime.connection import Outgoing
+from edeposit.amqp.runtime.envelopes import Outgoing
 
 __all__ = [
     "Answer",

@@ -31,8 +31,8 @@ from edeposit.amqp.daemon.answers import (
 )
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 from edeposit.amqp.errors import PoisonMessageError, RequestTooLargeError
-from edeposit.amqp.runtime.connection import Outgoing
 from edeposit.amqp.runtime.consumer import PikaDaemon
+from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
 from edeposit.amqp.wire.codec import deserialize, serialize

@@ -15,11 +15,7 @@ are fatal (a clear error instead of a retry storm).
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import logging
-import random
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -30,62 +26,25 @@ import pika
 import pika.exceptions
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
-from pika.spec import Basic, BasicProperties
+from pika.spec import BasicProperties
 
 from edeposit.amqp.errors import (
-    BrokerError,
     BrokerUnavailableError,
     FatalBrokerError,
     PublishRejectedError,
 )
-from edeposit.amqp.runtime.parameters import describe_open_error, root_cause, where
-from edeposit.amqp.runtime.topology import Topology
+from edeposit.amqp.runtime.backoff import Backoff
+from edeposit.amqp.runtime.confirms import Confirmed, Confirms, gathered, resolver
+from edeposit.amqp.runtime.consumers import Consumers
+from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, unroutable_logger
+from edeposit.amqp.runtime.envelopes import Delivery, OnMessage, Outgoing
+from edeposit.amqp.runtime.mailbox import Mailbox, OnDown
+from edeposit.amqp.runtime.parameters import where
+from edeposit.amqp.runtime.topology import Topology, run_steps
 
-__all__ = [
-    "BrokerConnection",
-    "BrokerError",
-    "BrokerUnavailableError",
-    "Delivery",
-    "FatalBrokerError",
-    "Outgoing",
-    "PublishRejectedError",
-]
+__all__ = ["BrokerConnection"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Delivery:
-    """A message received from a queue; ``generation`` ties it to the channel it came on."""
-
-    method: Basic.Deliver
-    properties: BasicProperties
-    body: bytes
-    generation: int
-
-
-OnMessage = Callable[[Delivery], None]
-#: Told the outcome of a publish: None when confirmed, else the error.
-Confirmed = Callable[[BaseException | None], None]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Outgoing:
-    """A message to publish: where to, what, and how."""
-
-    exchange: str
-    routing_key: str
-    body: bytes
-    properties: BasicProperties
-    mandatory: bool = True
-
-
-@dataclasses.dataclass(slots=True)
-class _Consumer:
-    queue: str
-    on_message: OnMessage
-    exclusive: bool = False
-    tag: str | None = None
 
 
 class BrokerConnection:
@@ -113,8 +72,7 @@ class BrokerConnection:
         self.topology = topology or Topology()
         self.prefetch = prefetch
         self.name = name
-        self.reconnect_max_delay = reconnect_max_delay
-        self.reconnect_base_delay = reconnect_base_delay
+        self.backoff = Backoff(reconnect_base_delay, reconnect_max_delay)
         #: Increments with every channel opened; deliveries of older ones cannot be acked.
         self.generation = 0
         #: Successful connections so far (1 after the first; more after reconnects).
@@ -122,25 +80,16 @@ class BrokerConnection:
         #: The error that stopped the connection for good, if any.
         self.fatal_error: BaseException | None = None
 
-        self._consumers: list[_Consumer] = []
+        self._consumers = Consumers()
         self._on_ready: list[Callable[[], None]] = []
-        self._ops: collections.deque[tuple[Callable[[], None], Confirmed | None]] = (
-            collections.deque()
-        )
-        #: publish_and_ack operations not yet settled (acked, requeued or failed).
-        self._outstanding = 0
-        self._ops_lock = threading.Lock()
-        self._wake_pending = False
+        self._mailbox = Mailbox(name)
+        self._confirms = Confirms(name)
         self._connection: SelectConnection | None = None
         self._channel: Channel | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self._unconfirmed: dict[int, Confirmed] = {}
-        self._publish_seq = 0
-        self._consuming = False
-        self._attempt = 0
 
     # --- life cycle (any thread) --------------------------------------------------
 
@@ -149,7 +98,7 @@ class BrokerConnection:
 
         ``on_message`` runs on the I/O thread: it must return quickly (hand work off).
         """
-        self._consumers.append(_Consumer(queue, on_message, exclusive))
+        self._consumers.add(queue, on_message, exclusive=exclusive)
 
     def add_ready_callback(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` on the I/O thread each time the channel is ready and consuming."""
@@ -178,13 +127,17 @@ class BrokerConnection:
     def stop_consuming(self) -> Future[None]:
         """Cancel every consumer; the future resolves when the broker confirmed it."""
         done: Future[None] = Future()
-        self._submit(lambda: self._cancel_consumers(done), on_down=_resolver(done))
+        self._submit(lambda: self._cancel_consumers(done), on_down=resolver(done))
         return done
 
     def wait_settled(self, timeout: float) -> bool:
-        """Wait until every answer handed to :meth:`publish_and_ack` is settled."""
+        """Wait until every operation handed over ran and every publish was confirmed.
+
+        An answer handed to :meth:`publish_and_ack` is then settled: its delivery acked
+        right after its confirm, in the same turn of the I/O loop.
+        """
         deadline = time.monotonic() + timeout
-        while self._ops or self._unconfirmed or self._outstanding:
+        while not self._mailbox.idle() or len(self._confirms):
             if time.monotonic() > deadline or not self.is_running:
                 return False
             time.sleep(0.01)
@@ -215,7 +168,7 @@ class BrokerConnection:
         """
         done: Future[None] = Future()
         message = Outgoing(exchange, routing_key, body, properties, mandatory)
-        confirmed = _resolver(done)
+        confirmed = resolver(done)
         self._submit(lambda: self._publish(message, confirmed), on_down=confirmed)
         return done
 
@@ -231,8 +184,6 @@ class BrokerConnection:
         delivery goes back to the queue; if the connection fails first, the broker
         redelivers it. ``on_done`` (on the I/O thread) hears the outcome.
         """
-        with self._ops_lock:
-            self._outstanding += 1
         finished = False
 
         def finish(error: BaseException | None) -> None:
@@ -240,8 +191,6 @@ class BrokerConnection:
             if finished:
                 return
             finished = True
-            with self._ops_lock:
-                self._outstanding -= 1
             if on_done is not None:
                 on_done(error)
 
@@ -261,7 +210,7 @@ class BrokerConnection:
                 return
             operation(channel, lambda value: None if result.done() else result.set_result(value))
 
-        self._submit(run, on_down=_resolver(result))
+        self._submit(run, on_down=resolver(result))
         return result
 
     def ack(self, delivery: Delivery) -> None:
@@ -272,34 +221,11 @@ class BrokerConnection:
         """Reject ``delivery``: back to the queue, or to its dead-letter exchange."""
         self._submit(lambda: self._settle(delivery, ack=False, requeue=requeue), on_down=None)
 
-    def _submit(self, operation: Callable[[], None], on_down: Confirmed | None) -> None:
+    def _submit(self, operation: Callable[[], None], on_down: OnDown | None) -> None:
         """Queue ``operation`` for the I/O thread; ``on_down`` hears if it never runs."""
-        with self._ops_lock:
-            connection = self._connection
-            if connection is None or self._stopped.is_set():
-                unavailable = True
-            else:
-                unavailable = False
-                self._ops.append((operation, on_down))
-                if self._wake_pending:
-                    return
-                self._wake_pending = True
-        if unavailable or connection is None:
-            if on_down is not None:
-                on_down(BrokerUnavailableError(f"{self.name}: not connected"))
-            return
-        try:
-            connection.ioloop.add_callback_threadsafe(self._run_ops)
-        except Exception:  # noqa: BLE001 - the loop is closing; its close path fails the futures
-            log.debug("%s: wake-up after close ignored", self.name)
-
-    def _run_ops(self) -> None:
-        with self._ops_lock:
-            operations = list(self._ops)
-            self._ops.clear()
-            self._wake_pending = False
-        for operation, _future in operations:
-            operation()
+        self._mailbox.submit(
+            operation, on_down, lambda: BrokerUnavailableError(f"{self.name}: not connected")
+        )
 
     # --- the I/O thread -----------------------------------------------------------
 
@@ -312,58 +238,39 @@ class BrokerConnection:
                     on_open_error_callback=self._on_connection_open_error,
                     on_close_callback=self._on_connection_closed,
                 )
-                with self._ops_lock:
-                    self._connection = connection
+                self._connection = connection
+                if not self._stopped.is_set():
+                    self._mailbox.open(connection.ioloop)
                 connection.ioloop.start()
                 self._after_connection()
                 connection.ioloop.close()  # its wake-up socket pair
                 if self._stopping.is_set():
                     break
-                delay = self._next_delay()
+                delay = self.backoff.next_delay()
                 log.warning("%s: reconnecting in %.2f s", self.name, delay)
                 self._stopping.wait(delay)
         finally:
             self._stopped.set()
             self._ready.set()  # wake waiters; fatal_error / is_running tell what happened
-            self._fail_pending(BrokerUnavailableError(f"{self.name}: connection stopped"))
-
-    def _next_delay(self) -> float:
-        self._attempt += 1
-        ceiling = min(self.reconnect_max_delay, self.reconnect_base_delay * 2**self._attempt)
-        return float(ceiling * random.uniform(0.5, 1.0))
+            stopped = BrokerUnavailableError(f"{self.name}: connection stopped")
+            self._mailbox.close(stopped)
+            self._confirms.fail_all(stopped)
 
     def _after_connection(self) -> None:
         """Between connections: forget the channel, fail what waited on it."""
-        with self._ops_lock:
-            self._connection = None
-            stale = list(self._ops)
-            self._ops.clear()
-            self._wake_pending = False
-        for _operation, on_down in stale:  # queued for a loop that no longer runs
-            if on_down is not None:
-                on_down(BrokerUnavailableError(f"{self.name}: connection lost"))
+        lost = BrokerUnavailableError(f"{self.name}: connection lost")
+        self._mailbox.close(lost)  # queued for a loop that no longer runs
+        self._connection = None
         self._channel = None
-        self._consuming = False
         self._ready.clear()
-        self._fail_pending(BrokerUnavailableError(f"{self.name}: connection lost"))
-
-    def _fail_pending(self, error: BrokerError) -> None:
-        pending, self._unconfirmed = self._unconfirmed, {}
-        for confirmed in pending.values():
-            confirmed(error)
+        self._confirms.fail_all(lost)
 
     def _on_connection_open(self, connection: Any) -> None:
         log.info("%s: connected to %s", self.name, where(self.parameters))
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
-        fatal = isinstance(
-            error,
-            pika.exceptions.ProbableAuthenticationError
-            | pika.exceptions.ProbableAccessDeniedError
-            | pika.exceptions.AuthenticationError,
-        ) or _tls_refusal(error)
-        if fatal and self.connections == 0:
+        if is_refusal(error) and self.connections == 0:
             self._fatal(FatalBrokerError(describe_open_error(self.parameters, error)))
         else:
             log.warning("%s: cannot connect to %s: %s", self.name, where(self.parameters), error)
@@ -382,22 +289,22 @@ class BrokerConnection:
     def _on_channel_open(self, channel: Channel) -> None:
         self.generation += 1
         self._channel = channel
-        self._publish_seq = 0
+        self._confirms.new_channel()
         channel.add_on_close_callback(self._on_channel_closed)
-        channel.add_on_return_callback(self._on_return)
+        channel.add_on_return_callback(unroutable_logger(self.name))
         steps = [
             *self.topology.declarations(channel),
             lambda callback: channel.basic_qos(prefetch_count=self.prefetch, callback=callback),
-            lambda callback: channel.confirm_delivery(self._on_confirm, callback=callback),
+            lambda callback: channel.confirm_delivery(self._confirms.on_frame, callback=callback),
         ]
-        _run_steps(steps, self._start_consuming)
+        run_steps(steps, self._start_consuming)
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
         if self._channel is not channel:
             return
         self._channel = None
         self._ready.clear()
-        self._fail_pending(BrokerUnavailableError(f"{self.name}: channel closed: {reason}"))
+        self._confirms.fail_all(BrokerUnavailableError(f"{self.name}: channel closed: {reason}"))
         connection = self._connection
         if self._stopping.is_set() or connection is None:
             return
@@ -418,52 +325,25 @@ class BrokerConnection:
         channel = self._channel
         if channel is None:
             return
-        for consumer in self._consumers:
-            consumer.tag = channel.basic_consume(
-                consumer.queue,
-                self._dispatcher(consumer, self.generation),
-                exclusive=consumer.exclusive,
-            )
-        self._consuming = bool(self._consumers)
+        queues = self._consumers.start(channel, self.generation)
         self.connections += 1
-        self._attempt = 0
+        self.backoff.reset()
         self._ready.set()
         log.info(
             "%s: ready (channel %d, consuming %s)",
             self.name,
             self.generation,
-            ", ".join(c.queue for c in self._consumers) or "nothing",
+            ", ".join(queues) or "nothing",
         )
         for callback in self._on_ready:
             callback()
 
-    def _dispatcher(self, consumer: _Consumer, generation: int) -> Callable[..., None]:
-        def on_message(
-            channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes
-        ) -> None:
-            consumer.on_message(Delivery(method, properties, body, generation))
-
-        return on_message
-
     def _cancel_consumers(self, done: Future[None]) -> None:
         channel = self._channel
-        active = [c for c in self._consumers if c.tag is not None]
-        if channel is None or not channel.is_open or not active:
+        if channel is None or not channel.is_open:
             done.set_result(None)
             return
-        remaining = len(active)
-
-        def cancelled(_frame: Any) -> None:
-            nonlocal remaining
-            remaining -= 1
-            if remaining == 0 and not done.done():
-                done.set_result(None)
-
-        for consumer in active:
-            channel.basic_cancel(consumer.tag or "", callback=cancelled)
-            consumer.tag = None
-        self._consuming = False
-        self._consumers.clear()  # no resubscription after a reconnect while stopping
+        self._consumers.cancel(channel, done)
 
     def _publish(self, message: Outgoing, confirmed: Confirmed) -> None:
         channel = self._channel
@@ -481,21 +361,12 @@ class BrokerConnection:
         except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
             confirmed(BrokerUnavailableError(f"{self.name}: publish failed: {error}"))
             return
-        self._publish_seq += 1
-        self._unconfirmed[self._publish_seq] = confirmed
+        self._confirms.track(confirmed)
 
     def _publish_all(
         self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed | None
     ) -> None:
-        remaining = len(messages)
-        failure: BaseException | None = None
-
-        def confirmed(error: BaseException | None) -> None:
-            nonlocal remaining, failure
-            remaining -= 1
-            failure = failure or error
-            if remaining:
-                return
+        def all_confirmed(failure: BaseException | None) -> None:
             if failure is None:
                 self._settle(delivery, ack=True, requeue=False)
             elif isinstance(failure, PublishRejectedError):
@@ -503,36 +374,9 @@ class BrokerConnection:
             if on_done is not None:
                 on_done(failure)
 
+        confirmed = gathered(len(messages), all_confirmed)
         for message in messages:
             self._publish(message, confirmed)
-
-    def _on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        tag: int = method.delivery_tag
-        if method.multiple:
-            tags = [seq for seq in self._unconfirmed if seq <= tag]
-        else:
-            tags = [tag] if tag in self._unconfirmed else []
-        error = (
-            None
-            if isinstance(method, Basic.Ack)
-            else PublishRejectedError(f"{self.name}: the broker refused a message")
-        )
-        for seq in tags:
-            self._unconfirmed.pop(seq)(error)
-
-    def _on_return(
-        self, channel: Channel, method: Any, properties: BasicProperties, body: bytes
-    ) -> None:
-        headers = properties.headers or {}
-        log.warning(
-            "%s: message to exchange %r key %r was unroutable (UUID %r): %s",
-            self.name,
-            method.exchange,
-            method.routing_key,
-            headers.get("UUID"),
-            method.reply_text,
-        )
 
     def _settle(self, delivery: Delivery, *, ack: bool, requeue: bool) -> None:
         channel = self._channel
@@ -554,43 +398,3 @@ class BrokerConnection:
             connection.close()
         elif connection is not None:
             connection.ioloop.stop()
-
-
-Step = Callable[[Callable[[Any], None]], None]
-
-
-def _run_steps(steps: list[Step], done: Callable[[], None]) -> None:
-    """Run asynchronous channel calls one after the other, then ``done``."""
-    remaining = list(steps)
-
-    def next_step(_result: Any = None) -> None:
-        if not remaining:
-            done()
-            return
-        remaining.pop(0)(next_step)
-
-    next_step()
-
-
-def _tls_refusal(error: BaseException) -> bool:
-    """Whether a connection failed in TLS (a refused certificate stays refused).
-
-    With TLS 1.3 the server's alert arrives after the handshake, so pika reports it as
-    a lost stream whose text names the ``SSLError``; hence the text check.
-    """
-    cause = root_cause(error)
-    return isinstance(cause, ssl.SSLError) or "SSLError(" in str(cause)
-
-
-def _resolver(future: Future[None]) -> Confirmed:
-    """A publish outcome callback that settles ``future``."""
-
-    def confirmed(error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
-
-    return confirmed

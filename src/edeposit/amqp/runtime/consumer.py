@@ -32,13 +32,10 @@ from typing import Any
 import pika
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.runtime.connection import (
-    BrokerConnection,
-    BrokerError,
-    Confirmed,
-    Delivery,
-    Outgoing,
-)
+from edeposit.amqp.errors import BrokerError
+from edeposit.amqp.runtime.confirms import Confirmed
+from edeposit.amqp.runtime.connection import BrokerConnection
+from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
 from edeposit.amqp.runtime.runner import DaemonRunnerWrapper, ExitCode
 from edeposit.amqp.runtime.topology import Queue, Topology
 from edeposit.amqp.runtime.workers import WorkerPool

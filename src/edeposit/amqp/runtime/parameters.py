@@ -5,17 +5,10 @@ from __future__ import annotations
 import ssl
 
 import pika
-import pika.exceptions
 
 from edeposit.amqp.config import Settings
 
-__all__ = [
-    "connection_parameters",
-    "describe_broker",
-    "describe_open_error",
-    "root_cause",
-    "where",
-]
+__all__ = ["connection_parameters", "describe_broker", "where"]
 
 
 def connection_parameters(
@@ -71,45 +64,3 @@ def where(parameters: pika.ConnectionParameters) -> str:
     """``amqp://host:port/vhost`` of connection parameters (no credentials)."""
     scheme = "amqps" if parameters.ssl_options else "amqp"
     return f"{scheme}://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The socket or protocol error that pika's connection errors wrap."""
-    while True:
-        inner = getattr(error, "exception", None)
-        if not isinstance(inner, BaseException) and error.args:
-            inner = error.args[0]
-        if not isinstance(inner, BaseException):
-            return error
-        error = inner
-
-
-def describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:
-    """One line saying why a connection was refused and how to fix it."""
-    address = where(parameters)
-    user = getattr(parameters.credentials, "username", "?")
-    error = root_cause(error)
-    if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
-        return (
-            f"access to vhost {parameters.virtual_host!r} on {address} refused for user {user!r}: "
-            f"create it and grant access with `rabbitmqctl add_vhost {parameters.virtual_host}` "
-            f"and `rabbitmqctl set_permissions -p {parameters.virtual_host} {user} '.*' '.*' '.*'`"
-        )
-    if isinstance(
-        error, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError
-    ):
-        return (
-            f"login to {address} refused for user {user!r}: check RABBITMQ_USER_NAME and "
-            f"RABBITMQ_USER_PASSWORD (or `rabbitmqctl change_password {user} …`)"
-        )
-    reason = str(error) or type(error).__name__
-    if "SSL" in reason or "certificate" in reason:
-        return (
-            f"TLS handshake with {address} failed: {reason}; check RABBITMQ_TLS_CA_FILE, "
-            "RABBITMQ_TLS_CERT_FILE and RABBITMQ_TLS_KEY_FILE"
-        )
-    return (
-        f"cannot reach RabbitMQ at {address}: {reason}; is it running and are RABBITMQ_HOST "
-        "and RABBITMQ_PORT right? (start it with `rabbitmq-server -detached` or "
-        "`systemctl start rabbitmq-server`)"
-    )

@@ -26,6 +26,7 @@ __all__ = [
     "Topology",
     "aleph_topology",
     "dead_letter_names",
+    "run_steps",
 ]
 
 #: The exchanges clients publish Aleph requests to besides RABBITMQ_ALEPH_EXCHANGE.
@@ -139,6 +140,19 @@ def _binding_step(channel: Any, binding: Binding) -> Step:
     return lambda callback: channel.queue_bind(
         binding.queue, binding.exchange, routing_key=binding.routing_key, callback=callback
     )
+
+
+def run_steps(steps: list[Step], done: Callable[[], None]) -> None:
+    """Run asynchronous channel calls one after the other, then ``done``."""
+    remaining = list(steps)
+
+    def next_step(_result: Any = None) -> None:
+        if not remaining:
+            done()
+            return
+        remaining.pop(0)(next_step)
+
+    next_step()
 
 
 def dead_letter_names(settings: Settings) -> tuple[str, str]:

@@ -28,11 +28,8 @@ import pika.exceptions
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ConfigError, ToolError
-from edeposit.amqp.runtime.parameters import (
-    connection_parameters,
-    describe_broker,
-    describe_open_error,
-)
+from edeposit.amqp.runtime.diagnosis import describe_open_error
+from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology
 
 __all__ = ["build_parser", "create", "get", "list_hosts", "main", "put"]
