@@ -92,6 +92,12 @@ class Settings:
     ALEPH_RETRIES: int = 3
     #: First retry delay in seconds; doubles per attempt, with jitter.
     ALEPH_RETRY_BACKOFF: float = 0.5
+    #: Seconds all catalogue calls of one request may take together, retries included.
+    ALEPH_REQUEST_DEADLINE: float = 60.0
+    #: Transport failures in a row after which calls to the catalogue fail at once for
+    #: ALEPH_CIRCUIT_RESET seconds, then one call probes it (0 = never).
+    ALEPH_CIRCUIT_FAILURES: int = 5
+    ALEPH_CIRCUIT_RESET: float = 10.0
     #: Calls per second this process makes to Aleph at most (0 = unlimited).
     ALEPH_RATE_LIMIT: float = 5.0
     #: Records fetched at most for one search (Aleph stores 2500 entries per set at NKP).
@@ -109,8 +115,12 @@ class Settings:
     ALEPH_DAEMON_MAX_BODY_BYTES: int = 1024 * 1024
     #: Seconds a graceful stop waits for requests in flight.
     ALEPH_DAEMON_SHUTDOWN_TIMEOUT: float = 30.0
-    #: Longest pause between reconnect attempts, in seconds.
-    ALEPH_DAEMON_RECONNECT_MAX_DELAY: float = 30.0
+    #: Longest pause between reconnect attempts, in seconds: a daemon is back within
+    #: about this long after its broker.
+    ALEPH_DAEMON_RECONNECT_MAX_DELAY: float = 3.0
+    #: Seconds after which a request that was neither answered nor rejected is released
+    #: (requeued once, then dead-lettered): no prefetch slot is ever lost.
+    ALEPH_DAEMON_SETTLE_TIMEOUT: float = 300.0
     #: Pidfile and log file of the detached daemon; empty means ``alephdaemon.pid`` and
     #: ``alephdaemon.log`` in ``$XDG_STATE_HOME/edeposit`` (``~/.local/state/edeposit``).
     ALEPH_DAEMON_PIDFILE: str = ""
@@ -220,7 +230,14 @@ def _validated(result: Settings, source: str) -> Settings:
     for key in ("ALEPH_DAEMON_WORKERS", "ALEPH_MAX_RECORDS", "ALEPH_DAEMON_MAX_BODY_BYTES"):
         if getattr(result, key) < 1:
             raise ConfigError(f"{source}: setting {key} must be at least 1")
-    for key in ("ALEPH_TIMEOUT", "ALEPH_DAEMON_SHUTDOWN_TIMEOUT", "RABBITMQ_CONNECT_TIMEOUT"):
+    for key in (
+        "ALEPH_TIMEOUT",
+        "ALEPH_DAEMON_SHUTDOWN_TIMEOUT",
+        "RABBITMQ_CONNECT_TIMEOUT",
+        "ALEPH_REQUEST_DEADLINE",
+        "ALEPH_DAEMON_SETTLE_TIMEOUT",
+        "ALEPH_DAEMON_RECONNECT_MAX_DELAY",
+    ):
         if getattr(result, key) <= 0:
             raise ConfigError(f"{source}: setting {key} must be positive")
     if result.LOG_LEVEL.upper() not in logging.getLevelNamesMapping():
@@ -229,8 +246,14 @@ def _validated(result: Settings, source: str) -> Settings:
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
     if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_DELIVERY_LIMIT must be at least 1")
-    if result.ALEPH_RETRIES < 0 or result.ALEPH_RATE_LIMIT < 0:
-        raise ConfigError(f"{source}: ALEPH_RETRIES and ALEPH_RATE_LIMIT cannot be negative")
+    for key in (
+        "ALEPH_RETRIES",
+        "ALEPH_RATE_LIMIT",
+        "ALEPH_CIRCUIT_FAILURES",
+        "ALEPH_CIRCUIT_RESET",
+    ):
+        if getattr(result, key) < 0:
+            raise ConfigError(f"{source}: setting {key} cannot be negative")
     return result
 
 

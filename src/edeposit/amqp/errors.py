@@ -20,6 +20,7 @@
     │       ├── AlephConnectError           no connection: refused, unresolvable, TLS
     │       ├── AlephTimeoutError           connecting or reading timed out
     │       ├── AlephProtocolError          a broken exchange, an HTTP error, not XML
+    │       ├── AlephUnavailableError       not asked: it failed too often just now
     │       └── AlephReplyError             XML, but not of the protocol's shape
     │           └── OversizedReplyError     a reply larger than the configured limit
     ├── ExportException                     a publication could not be exported
@@ -54,6 +55,7 @@ __all__ = [
     "AlephReplyError",
     "AlephTimeoutError",
     "AlephTransportError",
+    "AlephUnavailableError",
     "AlreadyRunningError",
     "BrokerError",
     "BrokerUnavailableError",
@@ -164,6 +166,10 @@ class AlephTimeoutError(AlephTransportError):
 class AlephProtocolError(AlephTransportError):
     """The exchange broke (connection dropped mid-reply), or the reply is an HTTP error
     status or a page that is not XML."""
+
+
+class AlephUnavailableError(AlephTransportError):
+    """The catalogue was not asked: it failed too often just now (its circuit is open)."""
 
 
 class AlephReplyError(AlephTransportError):

@@ -19,6 +19,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from edeposit.amqp.aleph.records import EPublication
+from edeposit.amqp.catalogue.breaker import process_breaker
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
@@ -162,6 +163,8 @@ class Exporter(HTTPUser):
         backoff: first pause between attempts (doubles, with jitter).
         rate_limit: calls per second at most for this process (0 = unlimited).
         client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
+        circuit_failures: transport failures in a row that open the circuit (0: never).
+        circuit_reset: seconds an open circuit fails calls at once before a probe.
         limiter: the rate limiter; by default the process-wide one of the form's origin.
     """
 
@@ -176,6 +179,8 @@ class Exporter(HTTPUser):
         backoff: float = 0.5,
         rate_limit: float = 5.0,
         client: urllib3.PoolManager | None = None,
+        circuit_failures: int = 5,
+        circuit_reset: float = 10.0,
         limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(client, timeout)
@@ -185,6 +190,7 @@ class Exporter(HTTPUser):
         self._retries = retries
         self._backoff = backoff
         self.limiter = limiter or process_limiter(url, rate_limit)
+        self.breaker = process_breaker(url, circuit_failures, circuit_reset)
 
     @classmethod
     def from_settings(
@@ -199,6 +205,8 @@ class Exporter(HTTPUser):
             retries=settings.ALEPH_RETRIES,
             backoff=settings.ALEPH_RETRY_BACKOFF,
             rate_limit=settings.ALEPH_RATE_LIMIT,
+            circuit_failures=settings.ALEPH_CIRCUIT_FAILURES,
+            circuit_reset=settings.ALEPH_CIRCUIT_RESET,
             client=client,
         )
 
@@ -219,6 +227,7 @@ class Exporter(HTTPUser):
                 "POST",
                 self.url,
                 limiter=self.limiter,
+                timeout=self.timeout,
                 max_bytes=_MAX_REPLY,
                 data=form,
                 headers={"Referer": self._referer},
@@ -231,6 +240,7 @@ class Exporter(HTTPUser):
                 backoff=self._backoff,
                 retryable=_before_sending,
                 what="Aleph export",
+                breaker=self.breaker,
             )
         except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
             raise ExportException(f"export to {self.url} failed: {error!r}") from error

@@ -43,6 +43,7 @@ from edeposit.amqp.aleph.results import (
     SearchResult,
 )
 from edeposit.amqp.catalogue import search as searching
+from edeposit.amqp.catalogue.deadline import request_deadline
 from edeposit.amqp.catalogue.export import Exporter
 from edeposit.amqp.catalogue.transport import HTTPUser
 from edeposit.amqp.catalogue.xservices import XServicesClient
@@ -88,7 +89,8 @@ class AlephService(HTTPUser):
             raise ValueError(
                 f"cannot answer a {type(request).__name__}; requests are {names}"
             ) from None
-        return respond(self, request)
+        with request_deadline(self.settings.ALEPH_REQUEST_DEADLINE):
+            return respond(self, request)
 
     def search(self, query: Query) -> list[AlephRecord]:
         """The records matching ``query`` (at most ``ALEPH_MAX_RECORDS``)."""

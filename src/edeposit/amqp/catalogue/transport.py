@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import urllib3
 from urllib3.exceptions import (
@@ -31,6 +31,8 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
+from edeposit.amqp.catalogue import deadline
+from edeposit.amqp.catalogue.breaker import CircuitBreaker
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.errors import (
     AlephConnectError,
@@ -93,6 +95,7 @@ def fetch(
     *,
     limiter: RateLimiter,
     max_bytes: int,
+    timeout: float | None = None,
     params: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
@@ -100,7 +103,8 @@ def fetch(
     """Make one request once the rate limit allows it, reading at most ``max_bytes``.
 
     ``params`` go into the URL's query string, ``data`` into an
-    ``application/x-www-form-urlencoded`` body.
+    ``application/x-www-form-urlencoded`` body. ``timeout`` (connect and read) is cut to
+    what is left of the request's deadline.
 
     Raises:
         OversizedReplyError: the reply announced or delivered more than ``max_bytes``.
@@ -108,9 +112,17 @@ def fetch(
         urllib3.exceptions.LocationValueError: the URL cannot be used.
     """
     limiter.wait()
+    left = deadline.remaining()
+    if left is not None:
+        deadline.check(f"{method} {url}")
+        timeout = min(timeout, left) if timeout else left
     # urllib3 puts ``fields`` into the query string of a GET and into the body otherwise.
-    fields = {"fields": data, "encode_multipart": False} if data is not None else {"fields": params}
-    response = client.request(method, url, headers=headers, preload_content=False, **fields)
+    options: dict[str, Any] = (
+        {"fields": data, "encode_multipart": False} if data is not None else {"fields": params}
+    )
+    if timeout:
+        options["timeout"] = urllib3.Timeout(connect=timeout, read=timeout)
+    response = client.request(method, url, headers=headers, preload_content=False, **options)
     try:
         announced = response.headers.get("Content-Length", "")
         if announced.isdigit() and int(announced) > max_bytes:
@@ -147,16 +159,33 @@ def call_with_retries(
     backoff: float,
     retryable: Callable[[Exception], bool],
     what: str,
+    breaker: CircuitBreaker | None = None,
 ) -> T:
-    """Run ``call``; after a failure ``retryable`` accepts, try again up to ``retries`` times."""
+    """Run ``call``; after a failure ``retryable`` accepts, try again up to ``retries`` times.
+
+    Within the request's deadline (no retry that cannot finish in time), and through the
+    catalogue's circuit ``breaker``: while it is open the call fails at once, and every
+    transport failure counts towards opening it.
+
+    Raises:
+        AlephUnavailableError: the circuit is open.
+        AlephTimeoutError: the request's deadline ran out.
+    """
     attempt = 0
     while True:
+        if breaker is not None:
+            breaker.before_call(what)
         try:
-            return call()
+            result = call()
         except Exception as error:
+            if breaker is not None and _is_transport_failure(error):
+                breaker.failed()
             if attempt >= retries or not retryable(error):
                 raise
+            if breaker is not None and breaker.is_open:
+                raise
             delay = backoff_delay(backoff, attempt)
+            deadline.check(what, needed=delay)
             attempt += 1
             logger.warning(
                 "%s failed (%s: %s); retry %d of %d in %.2f s",
@@ -168,6 +197,17 @@ def call_with_retries(
                 delay,
             )
             time.sleep(delay)
+        else:
+            if breaker is not None:
+                breaker.succeeded()
+            return result
+
+
+def _is_transport_failure(error: Exception) -> bool:
+    """A failure that says the catalogue is unwell (not a wrong URL or a shaped reply)."""
+    if isinstance(error, LocationValueError):
+        return False
+    return isinstance(error, HTTPError | AlephProtocolError | AlephTimeoutError)
 
 
 class HTTPUser:
@@ -183,6 +223,8 @@ class HTTPUser:
         connections: int = 20,
     ) -> None:
         self._owns_client = client is None
+        #: Seconds for connecting and for each read of one call.
+        self.timeout = timeout
         # As many kept-alive connections per host as threads may use at once: fewer
         # would close and reopen connections under load. Retries are ours, not urllib3's.
         self._client = (

@@ -26,6 +26,7 @@ from lxml import etree
 from urllib3.exceptions import LocationValueError
 
 from edeposit.amqp.catalogue import replies
+from edeposit.amqp.catalogue.breaker import process_breaker
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
 from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.transport import (
@@ -87,6 +88,8 @@ class XServicesClient(HTTPUser):
         rate_limit: calls per second at most for this process (0 = unlimited).
         max_reply_bytes: longest reply read; a longer one is refused.
         client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
+        circuit_failures: transport failures in a row that open the circuit (0: never).
+        circuit_reset: seconds an open circuit fails calls at once before a probe.
         limiter: the rate limiter; by default the process-wide one of ``base_url``.
     """
 
@@ -100,6 +103,8 @@ class XServicesClient(HTTPUser):
         rate_limit: float = 5.0,
         max_reply_bytes: int = 32 * 1024 * 1024,
         client: urllib3.PoolManager | None = None,
+        circuit_failures: int = 5,
+        circuit_reset: float = 10.0,
         limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -109,6 +114,7 @@ class XServicesClient(HTTPUser):
         self._max_bytes = max_reply_bytes
         super().__init__(client, timeout)
         self.limiter = limiter or process_limiter(self.base_url, rate_limit)
+        self.breaker = process_breaker(self.base_url, circuit_failures, circuit_reset)
 
     @classmethod
     def from_settings(
@@ -121,6 +127,8 @@ class XServicesClient(HTTPUser):
             retries=settings.ALEPH_RETRIES,
             backoff=settings.ALEPH_RETRY_BACKOFF,
             rate_limit=settings.ALEPH_RATE_LIMIT,
+            circuit_failures=settings.ALEPH_CIRCUIT_FAILURES,
+            circuit_reset=settings.ALEPH_CIRCUIT_RESET,
             max_reply_bytes=settings.ALEPH_MAX_REPLY_BYTES,
             client=client,
         )
@@ -151,6 +159,7 @@ class XServicesClient(HTTPUser):
                 backoff=self._backoff,
                 retryable=_retryable,
                 what=f"Aleph {op}",
+                breaker=self.breaker,
             )
         except TRANSPORT_ERRORS as error:
             raise transport_error(error, f"Aleph {op} at {self.base_url}") from error
@@ -162,6 +171,7 @@ class XServicesClient(HTTPUser):
                 "GET",
                 self._x_url,
                 limiter=self.limiter,
+                timeout=self.timeout,
                 max_bytes=self._max_bytes,
                 params=query,
             )
