@@ -215,3 +215,21 @@ def test_send_message_fails_loudly_outside_a_running_daemon() -> None:
     daemon = PikaDaemon(pika.ConnectionParameters(), "q", "", "k", pid_filename="x")
     with pytest.raises(RuntimeError, match="not connected"):
         daemon.sendMessage("", "k", b"body")
+
+
+def test_a_delivery_nobody_settles_is_released_not_held(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    def forget(daemon: Recorder, body: bytes) -> bool:
+        return False  # neither acks nor rejects: the slot would be held forever
+
+    daemon = serve(Recorder(forget, workers=1, settle_timeout=1.0))
+    queues.publish(b"forgotten", {}, exchange="", routing_key=IN)
+    # Released twice: requeued the first time, dead-lettered once it came back.
+    [(_, _, body)] = queues.receive(1, queue=DEAD, timeout=20)
+    assert body == b"forgotten"
+    assert daemon.stats["released"] == 2
+    daemon.handler = Recorder.reverse
+    queues.publish(b"next", {}, exchange="", routing_key=IN)
+    [(_, _, answer)] = queues.receive(1, queue=OUT)  # the only prefetch slot is free again
+    assert answer == b"txen"

@@ -10,14 +10,17 @@ and, when the request named ``reply_to``, also there with a ``correlation_id``.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import traceback
 from typing import Any
 
+import pika.data
 from pika.spec import BasicProperties
 
 from edeposit.amqp.runtime.envelopes import Outgoing
+from edeposit.amqp.runtime.frames import RawField
 
 __all__ = [
     "Answer",
@@ -25,9 +28,15 @@ __all__ = [
     "app_id",
     "error_answer",
     "header_text",
+    "request_uuid",
     "result_answer",
     "result_key",
 ]
+
+log = logging.getLogger(__name__)
+
+#: Longest AMQP short string (``correlation_id``), in bytes.
+MAX_SHORT_STRING = 255
 
 #: ``(body, properties)`` of an answer, ready to publish.
 Answer = tuple[bytes, BasicProperties]
@@ -39,6 +48,19 @@ def result_key(request_key: str, default: str) -> str:
     if dot and last == "request" and prefix:
         return f"{prefix}.result"
     return default
+
+
+def request_uuid(properties: BasicProperties) -> Any:
+    """The request's ``UUID`` header as it must be echoed: the raw field where decoding
+    would change it (see :mod:`edeposit.amqp.runtime.frames`), else the value; None if
+    there is none."""
+    raw = getattr(properties, "raw_uuid", None)
+    if raw is not None:
+        return raw
+    headers = properties.headers
+    if isinstance(headers, dict) and "UUID" in headers:
+        return headers["UUID"]
+    return None
 
 
 def result_answer(payload: bytes, uuid: Any, request: BasicProperties) -> Answer:
@@ -85,15 +107,24 @@ def addressed(
     payload, properties = answer
     properties.app_id = sender
     messages = [Outgoing(exchange, routing_key, payload, properties)]
-    if request.reply_to:
-        direct = BasicProperties(
-            content_type=properties.content_type,
-            delivery_mode=properties.delivery_mode,
-            headers=properties.headers,
-            correlation_id=request.correlation_id or header_text(properties.headers["UUID"]),
-            app_id=sender,
+    if not request.reply_to:
+        return messages
+    correlation_id = request.correlation_id or header_text(properties.headers["UUID"])
+    if len(str(correlation_id).encode("utf-8", "replace")) > MAX_SHORT_STRING:
+        log.warning(
+            "UUID %.60s…: no copy to reply_to %r: the UUID is too long for a correlation_id",
+            correlation_id,
+            request.reply_to,
         )
-        messages.append(Outgoing("", request.reply_to, payload, direct))
+        return messages
+    direct = BasicProperties(
+        content_type=properties.content_type,
+        delivery_mode=properties.delivery_mode,
+        headers=properties.headers,
+        correlation_id=correlation_id,
+        app_id=sender,
+    )
+    messages.append(Outgoing("", request.reply_to, payload, direct, required=False))
     return messages
 
 
@@ -103,7 +134,13 @@ def app_id() -> str:
 
 
 def header_text(value: Any) -> str:
-    """A header value as text (AMQP long strings arrive as bytes)."""
+    """A header value as text, for logs and ``correlation_id``: raw fields decoded where
+    pika can, byte strings as UTF-8."""
+    if isinstance(value, RawField):
+        try:
+            value, _ = pika.data.decode_value(bytes(value), 0)
+        except (Exception, RecursionError):  # noqa: BLE001 - shown as it came
+            return repr(bytes(value))
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)

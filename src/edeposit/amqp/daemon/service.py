@@ -26,11 +26,13 @@ from edeposit.amqp.daemon.answers import (
     app_id,
     error_answer,
     header_text,
+    request_uuid,
     result_answer,
     result_key,
 )
+from edeposit.amqp.daemon.dead_letters import REVIVED_HEADER, dead_letter_record, revived
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
-from edeposit.amqp.errors import PoisonMessageError, RequestTooLargeError
+from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLargeError
 from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
@@ -71,6 +73,7 @@ class AlephDaemon(PikaDaemon):
             topology=aleph_topology(cfg),
             shutdown_timeout=cfg.ALEPH_DAEMON_SHUTDOWN_TIMEOUT,
             reconnect_max_delay=cfg.ALEPH_DAEMON_RECONNECT_MAX_DELAY,
+            settle_timeout=cfg.ALEPH_DAEMON_SETTLE_TIMEOUT,
             pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
             log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
             log_level=cfg.LOG_LEVEL,
@@ -108,8 +111,8 @@ class AlephDaemon(PikaDaemon):
     def onMessageReceived(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> bool:
-        headers = properties.headers if isinstance(properties.headers, dict) else {}
-        if "UUID" not in headers:
+        uuid = request_uuid(properties)
+        if uuid is None:
             self.count("dropped_without_uuid")
             log.warning(
                 "message without a UUID header dropped (key %r, %d bytes)",
@@ -117,7 +120,6 @@ class AlephDaemon(PikaDaemon):
                 len(body),
             )
             return True
-        uuid = headers["UUID"]
         key = request_key(uuid, body)
         earlier = None
         if method_frame.redelivered:
@@ -162,28 +164,69 @@ class AlephDaemon(PikaDaemon):
         self.count("results")
         return result_answer(payload, uuid, properties)
 
+    def onUndecodableMessage(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        """A request whose headers cannot be read: answered with an error when its UUID
+        can still be read, then rejected (dead-lettered, or dropped); never retried."""
+        uuid = request_uuid(properties)
+        if uuid is None:
+            return super().onUndecodableMessage(method_frame, properties, body)
+        self.count("undecodable_answered")
+        error = MessageError(
+            "the request's headers cannot be read "
+            f"({getattr(properties, 'decode_error', '?')}); it was set aside"
+        )
+        log.warning(
+            "UUID %s: delivery %d has unreadable headers (%s); answered with an error, rejected",
+            header_text(uuid),
+            method_frame.delivery_tag,
+            getattr(properties, "decode_error", "?"),
+        )
+        answer = error_answer(error, uuid, properties)
+        self.respond(self.outgoing(answer, method_frame.routing_key, properties), reject=True)
+        return False
+
     def onDeadLetter(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> bool:
-        """Answer a dead-lettered request (delivery limit reached) with a final error."""
+        """A request the request queue dead-lettered (on the side connection).
+
+        Rejected on purpose (unreadable headers): answered already, dropped here. Over
+        the delivery limit for the first time: given one more round on the request
+        queue, because connection losses count against the limit too and a healthy
+        request must not pay for them. Over it again: answered with a final
+        :class:`~edeposit.amqp.errors.PoisonMessageError`.
+        """
         headers = properties.headers if isinstance(properties.headers, dict) else {}
-        deaths = headers.get("x-death") or [{}]
-        death = deaths[0] if isinstance(deaths[0], dict) else {}
+        death = dead_letter_record(headers)
+        reason = header_text(death.get("reason", "?"))
+        uuid = request_uuid(properties)
+        if reason == "rejected" or uuid is None:
+            self.count("dead_letters_dropped")
+            log.info("UUID %s: dead letter (%s) dropped", header_text(uuid), reason)
+            return True
         keys = death.get("routing-keys") or [self.settings.RABBITMQ_ALEPH_DAEMON_KEY]
+        if not headers.get(REVIVED_HEADER):
+            self.count("dead_letters_revived")
+            log.warning(
+                "UUID %s: dead-lettered (%s) after %s deliveries; one more round on %r",
+                header_text(uuid),
+                reason,
+                self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
+                self.queue,
+            )
+            self.respond([revived(properties, body, death, keys, REVIVED_HEADER)])
+            return True
         self.count("dead_lettered")
         log.error(
-            "UUID %r: dead-lettered (%s) after %s deliveries; answering with an error",
-            headers.get("UUID"),
-            death.get("reason", "?"),
-            self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
+            "UUID %s: dead-lettered (%s) again; answering with an error", header_text(uuid), reason
         )
-        if "UUID" not in headers:
-            return True
         error = PoisonMessageError(
-            f"the request was delivered {self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
+            f"the request was delivered {2 * self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
             "and every attempt ended the daemon handling it; it was set aside (dead-lettered)"
         )
-        answer = error_answer(error, headers["UUID"], properties)
+        answer = error_answer(error, uuid, properties)
         self.respond(self.outgoing(answer, header_text(keys[0]), properties))
         return True
 

@@ -1,16 +1,17 @@
 """One AMQP connection on its own I/O thread: consume, publish with confirms, reconnect.
 
 pika's ``SelectConnection`` runs on a dedicated thread, so heartbeats keep flowing
-whatever handlers do. Other threads talk to it only through :meth:`BrokerConnection.publish`,
-:meth:`~BrokerConnection.ack` and :meth:`~BrokerConnection.nack`, which queue an
-operation and wake the loop (``add_callback_threadsafe``); a burst of operations costs
-one wake-up. Publishes are confirmed by the broker: :meth:`publish` returns a future
-that resolves on ``Basic.Ack`` and fails on ``Basic.Nack`` or a lost connection.
+whatever handlers do. Other threads talk to it only through the methods of
+:class:`BrokerConnection`, which hand an operation to the I/O thread
+(:mod:`~edeposit.amqp.runtime.mailbox`). Each connection's channel is a
+:class:`~edeposit.amqp.runtime.session.Session`: it declares the topology, consumes,
+publishes with confirms and settles deliveries.
 
-After every (re)connect the topology is declared again, qos and confirms are set, and
-every registered consumer resumes. Lost connections are retried with exponential
-backoff and jitter, capped; refused credentials or a missing vhost on the first attempt
-are fatal (a clear error instead of a retry storm).
+Received properties are decoded safely (:mod:`~edeposit.amqp.runtime.frames`): a header
+pika cannot read marks its delivery instead of aborting the connection. Lost
+connections are retried with exponential backoff and jitter, capped; refused
+credentials or a missing vhost on the first attempt are fatal (a clear error instead of
+a retry storm).
 """
 
 from __future__ import annotations
@@ -23,24 +24,21 @@ from concurrent.futures import Future
 from typing import Any
 
 import pika
-import pika.exceptions
 from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import BasicProperties
 
-from edeposit.amqp.errors import (
-    BrokerUnavailableError,
-    FatalBrokerError,
-    PublishRejectedError,
-)
+from edeposit.amqp.errors import BrokerUnavailableError, FatalBrokerError
+from edeposit.amqp.runtime import frames
 from edeposit.amqp.runtime.backoff import Backoff
-from edeposit.amqp.runtime.confirms import Confirmed, Confirms, gathered, resolver
+from edeposit.amqp.runtime.confirms import Confirmed, resolver
 from edeposit.amqp.runtime.consumers import Consumers
-from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, unroutable_logger
+from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal
 from edeposit.amqp.runtime.envelopes import Delivery, OnMessage, Outgoing
 from edeposit.amqp.runtime.mailbox import Mailbox, OnDown
 from edeposit.amqp.runtime.parameters import where
-from edeposit.amqp.runtime.topology import Topology, run_steps
+from edeposit.amqp.runtime.session import Counter, Session
+from edeposit.amqp.runtime.topology import Topology
 
 __all__ = ["BrokerConnection"]
 
@@ -56,6 +54,9 @@ class BrokerConnection:
         prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
         name: names the I/O thread and log lines.
         reconnect_max_delay: cap of the backoff between connection attempts, seconds.
+        settle_timeout: a delivery neither acked nor rejected after this many seconds
+            is released (None: never).
+        count: counts the sessions' events (released deliveries, failed copies).
     """
 
     def __init__(
@@ -67,12 +68,17 @@ class BrokerConnection:
         name: str = "amqp",
         reconnect_max_delay: float = 30.0,
         reconnect_base_delay: float = 0.25,
+        settle_timeout: float | None = None,
+        count: Counter | None = None,
     ) -> None:
+        frames.install()
         self.parameters = parameters
         self.topology = topology or Topology()
         self.prefetch = prefetch
         self.name = name
         self.backoff = Backoff(reconnect_base_delay, reconnect_max_delay)
+        self.settle_timeout = settle_timeout
+        self.count = count
         #: Increments with every channel opened; deliveries of older ones cannot be acked.
         self.generation = 0
         #: Successful connections so far (1 after the first; more after reconnects).
@@ -83,9 +89,8 @@ class BrokerConnection:
         self._consumers = Consumers()
         self._on_ready: list[Callable[[], None]] = []
         self._mailbox = Mailbox(name)
-        self._confirms = Confirms(name)
         self._connection: SelectConnection | None = None
-        self._channel: Channel | None = None
+        self._session: Session | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -118,7 +123,7 @@ class BrokerConnection:
 
     @property
     def is_ready(self) -> bool:
-        return self._ready.is_set()
+        return self._ready.is_set() and not self._stopped.is_set()
 
     @property
     def is_running(self) -> bool:
@@ -127,7 +132,15 @@ class BrokerConnection:
     def stop_consuming(self) -> Future[None]:
         """Cancel every consumer; the future resolves when the broker confirmed it."""
         done: Future[None] = Future()
-        self._submit(lambda: self._cancel_consumers(done), on_down=resolver(done))
+
+        def cancel() -> None:
+            session = self._session
+            if session is None or session.channel is None or not session.channel.is_open:
+                done.set_result(None)
+            else:
+                self._consumers.cancel(session.channel, done)
+
+        self._submit(cancel, on_down=resolver(done))
         return done
 
     def wait_settled(self, timeout: float) -> bool:
@@ -137,7 +150,7 @@ class BrokerConnection:
         right after its confirm, in the same turn of the I/O loop.
         """
         deadline = time.monotonic() + timeout
-        while not self._mailbox.idle() or len(self._confirms):
+        while not self._mailbox.idle() or (self._session and len(self._session.confirms)):
             if time.monotonic() > deadline or not self.is_running:
                 return False
             time.sleep(0.01)
@@ -163,13 +176,20 @@ class BrokerConnection:
     ) -> Future[None]:
         """Publish with confirms; the future resolves when the broker has the message.
 
-        It fails with :class:`PublishRejectedError` on a nack and :class:`BrokerUnavailableError`
-        when the connection is (or goes) down before the confirm.
+        It fails with :class:`~edeposit.amqp.errors.PublishRejectedError` on a nack (or a
+        message that cannot be encoded) and
+        :class:`~edeposit.amqp.errors.BrokerUnavailableError` when the connection is (or
+        goes) down before the confirm.
         """
         done: Future[None] = Future()
         message = Outgoing(exchange, routing_key, body, properties, mandatory)
         confirmed = resolver(done)
-        self._submit(lambda: self._publish(message, confirmed), on_down=confirmed)
+
+        def run() -> None:
+            if (session := self._live_session(confirmed)) is not None:
+                session.publish(message, confirmed)
+
+        self._submit(run, on_down=confirmed)
         return done
 
     def publish_and_ack(
@@ -177,12 +197,15 @@ class BrokerConnection:
         messages: list[Outgoing],
         delivery: Delivery,
         on_done: Confirmed | None = None,
+        *,
+        reject: bool = False,
     ) -> None:
-        """Publish ``messages``; once the broker confirmed them all, ack ``delivery``.
+        """Publish ``messages``; once the broker confirmed the required ones, ack ``delivery``
+        (or with ``reject``, reject it without requeueing).
 
-        Nothing waits: the I/O thread does it all. If a message is refused (nack) the
-        delivery goes back to the queue; if the connection fails first, the broker
-        redelivers it. ``on_done`` (on the I/O thread) hears the outcome.
+        Nothing waits: the I/O thread does it all (see
+        :meth:`~edeposit.amqp.runtime.session.Session.publish_and_settle`). ``on_done`` (on
+        the I/O thread) hears the outcome.
         """
         finished = False
 
@@ -194,7 +217,11 @@ class BrokerConnection:
             if on_done is not None:
                 on_done(error)
 
-        self._submit(lambda: self._publish_all(messages, delivery, finish), on_down=finish)
+        def run() -> None:
+            if (session := self._live_session(finish)) is not None:
+                session.publish_and_settle(messages, delivery, finish, reject=reject)
+
+        self._submit(run, on_down=finish)
 
     def call(self, operation: Callable[[Channel, Callable[[Any], None]], None]) -> Future[Any]:
         """Run ``operation(channel, done)`` on the I/O thread; ``done(value)`` resolves the future.
@@ -204,7 +231,8 @@ class BrokerConnection:
         result: Future[Any] = Future()
 
         def run() -> None:
-            channel = self._channel
+            session = self._session
+            channel = session.channel if session is not None else None
             if channel is None or not channel.is_open:
                 result.set_exception(BrokerUnavailableError(f"{self.name}: channel not open"))
                 return
@@ -221,11 +249,29 @@ class BrokerConnection:
         """Reject ``delivery``: back to the queue, or to its dead-letter exchange."""
         self._submit(lambda: self._settle(delivery, ack=False, requeue=requeue), on_down=None)
 
+    @property
+    def unsettled(self) -> int:
+        """Deliveries of the current channel not yet acked or rejected."""
+        session = self._session
+        return session.unsettled if session is not None else 0
+
     def _submit(self, operation: Callable[[], None], on_down: OnDown | None) -> None:
         """Queue ``operation`` for the I/O thread; ``on_down`` hears if it never runs."""
         self._mailbox.submit(
             operation, on_down, lambda: BrokerUnavailableError(f"{self.name}: not connected")
         )
+
+    def _live_session(self, failed: Confirmed) -> Session | None:
+        """The current session; without one, ``failed`` hears it as a lost connection."""
+        session = self._session
+        if session is None:
+            failed(BrokerUnavailableError(f"{self.name}: not connected"))
+        return session
+
+    def _settle(self, delivery: Delivery, *, ack: bool, requeue: bool) -> None:
+        session = self._session
+        if session is not None:
+            session.settle(delivery, ack=ack, requeue=requeue)
 
     # --- the I/O thread -----------------------------------------------------------
 
@@ -239,8 +285,7 @@ class BrokerConnection:
                     on_close_callback=self._on_connection_closed,
                 )
                 self._connection = connection
-                if not self._stopped.is_set():
-                    self._mailbox.open(connection.ioloop)
+                self._mailbox.open(connection.ioloop)
                 connection.ioloop.start()
                 self._after_connection()
                 connection.ioloop.close()  # its wake-up socket pair
@@ -252,22 +297,47 @@ class BrokerConnection:
         finally:
             self._stopped.set()
             self._ready.set()  # wake waiters; fatal_error / is_running tell what happened
-            stopped = BrokerUnavailableError(f"{self.name}: connection stopped")
-            self._mailbox.close(stopped)
-            self._confirms.fail_all(stopped)
+            self._mailbox.close(BrokerUnavailableError(f"{self.name}: connection stopped"))
 
     def _after_connection(self) -> None:
-        """Between connections: forget the channel, fail what waited on it."""
+        """Between connections: forget the session, fail what waited on it."""
         lost = BrokerUnavailableError(f"{self.name}: connection lost")
         self._mailbox.close(lost)  # queued for a loop that no longer runs
-        self._connection = None
-        self._channel = None
         self._ready.clear()
-        self._confirms.fail_all(lost)
+        self._connection = None
+        session, self._session = self._session, None
+        if session is not None:
+            session.lost(lost)
 
     def _on_connection_open(self, connection: Any) -> None:
         log.info("%s: connected to %s", self.name, where(self.parameters))
-        connection.channel(on_open_callback=self._on_channel_open)
+        self.generation += 1
+        self._session = Session(
+            self.name,
+            connection,
+            self.generation,
+            topology=self.topology,
+            prefetch=self.prefetch,
+            consumers=self._consumers,
+            on_ready=self._on_session_ready,
+            on_refused=self._on_refused,
+            settle_timeout=self.settle_timeout,
+            count=self.count,
+        )
+        self._session.open()
+
+    def _on_session_ready(self, session: Session) -> None:
+        self.connections += 1
+        self.backoff.reset()
+        self._ready.set()
+        for callback in self._on_ready:
+            callback()
+
+    def _on_refused(self, error: FatalBrokerError) -> None:
+        if self.connections == 0 and not self._stopping.is_set():
+            self._fatal(error)
+        else:
+            log.error("%s", error)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
         if is_refusal(error) and self.connections == 0:
@@ -285,112 +355,6 @@ class BrokerConnection:
         log.error("%s: %s", self.name, error)
         self.fatal_error = error
         self._stopping.set()
-
-    def _on_channel_open(self, channel: Channel) -> None:
-        self.generation += 1
-        self._channel = channel
-        self._confirms.new_channel()
-        channel.add_on_close_callback(self._on_channel_closed)
-        channel.add_on_return_callback(unroutable_logger(self.name))
-        steps = [
-            *self.topology.declarations(channel),
-            lambda callback: channel.basic_qos(prefetch_count=self.prefetch, callback=callback),
-            lambda callback: channel.confirm_delivery(self._confirms.on_frame, callback=callback),
-        ]
-        run_steps(steps, self._start_consuming)
-
-    def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
-        if self._channel is not channel:
-            return
-        self._channel = None
-        self._ready.clear()
-        self._confirms.fail_all(BrokerUnavailableError(f"{self.name}: channel closed: {reason}"))
-        connection = self._connection
-        if self._stopping.is_set() or connection is None:
-            return
-        if isinstance(reason, pika.exceptions.ChannelClosedByBroker) and reason.reply_code in (
-            403,
-            404,
-            406,
-        ):
-            message = f"{self.name}: the broker refused a declaration: {reason.reply_text}"
-            if self.connections == 0:
-                self._fatal(FatalBrokerError(message))
-            else:
-                log.error("%s", message)
-        if connection.is_open:
-            connection.close()
-
-    def _start_consuming(self) -> None:
-        channel = self._channel
-        if channel is None:
-            return
-        queues = self._consumers.start(channel, self.generation)
-        self.connections += 1
-        self.backoff.reset()
-        self._ready.set()
-        log.info(
-            "%s: ready (channel %d, consuming %s)",
-            self.name,
-            self.generation,
-            ", ".join(queues) or "nothing",
-        )
-        for callback in self._on_ready:
-            callback()
-
-    def _cancel_consumers(self, done: Future[None]) -> None:
-        channel = self._channel
-        if channel is None or not channel.is_open:
-            done.set_result(None)
-            return
-        self._consumers.cancel(channel, done)
-
-    def _publish(self, message: Outgoing, confirmed: Confirmed) -> None:
-        channel = self._channel
-        if channel is None or not channel.is_open or not self._ready.is_set():
-            confirmed(BrokerUnavailableError(f"{self.name}: channel not open"))
-            return
-        try:
-            channel.basic_publish(
-                message.exchange,
-                message.routing_key,
-                message.body,
-                message.properties,
-                mandatory=message.mandatory,
-            )
-        except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
-            confirmed(BrokerUnavailableError(f"{self.name}: publish failed: {error}"))
-            return
-        self._confirms.track(confirmed)
-
-    def _publish_all(
-        self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed | None
-    ) -> None:
-        def all_confirmed(failure: BaseException | None) -> None:
-            if failure is None:
-                self._settle(delivery, ack=True, requeue=False)
-            elif isinstance(failure, PublishRejectedError):
-                self._settle(delivery, ack=False, requeue=True)
-            if on_done is not None:
-                on_done(failure)
-
-        confirmed = gathered(len(messages), all_confirmed)
-        for message in messages:
-            self._publish(message, confirmed)
-
-    def _settle(self, delivery: Delivery, *, ack: bool, requeue: bool) -> None:
-        channel = self._channel
-        if channel is None or not channel.is_open or delivery.generation != self.generation:
-            log.debug(
-                "%s: delivery %d from an old channel left to redelivery",
-                self.name,
-                delivery.method.delivery_tag,
-            )
-            return
-        if ack:
-            channel.basic_ack(delivery.method.delivery_tag)
-        else:
-            channel.basic_nack(delivery.method.delivery_tag, requeue=requeue)
 
     def _close_connection(self) -> None:
         connection = self._connection

@@ -77,6 +77,7 @@ class PikaDaemon(DaemonRunnerWrapper):
         shutdown_timeout: float = 30.0,
         publish_timeout: float = 30.0,
         reconnect_max_delay: float = 30.0,
+        settle_timeout: float | None = None,
         pid_filename: str | None = None,
         log_filename: str | None = None,
         log_level: str = "INFO",
@@ -96,9 +97,12 @@ class PikaDaemon(DaemonRunnerWrapper):
         self.shutdown_timeout = shutdown_timeout
         self.publish_timeout = publish_timeout
         self.reconnect_max_delay = reconnect_max_delay
+        self.settle_timeout = settle_timeout
         #: Counters: received, acked, rejected, requeued, handler_errors, …
         self.stats: Counter[str] = Counter()
         self.connection: BrokerConnection | None = None
+        #: The connection of :attr:`extra_queues`: a failure there never touches the main one.
+        self.side_connection: BrokerConnection | None = None
         self._pool: WorkerPool | None = None
         self._draining = False
         self._local = threading.local()
@@ -117,32 +121,46 @@ class PikaDaemon(DaemonRunnerWrapper):
     def body(self) -> None:
         """Connect, consume and serve until a stop signal; then drain and close."""
         self._pool = WorkerPool(self.workers, name=f"{self.queue}-worker")
-        self.connection = BrokerConnection(
+        self.connection = self._connect(self.queue, {self.queue: self.onMessageReceived}, main=True)
+        connections = [self.connection]
+        if self.extra_queues:
+            self.side_connection = self._connect(
+                f"{self.queue}-side", self.extra_queues, main=False
+            )
+            connections.append(self.side_connection)
+        for connection in connections:
+            connection.start()
+        try:
+            while all(c.is_running for c in connections) and not self.stop_requested:
+                time.sleep(0.05)
+            fatal = next((c.fatal_error for c in connections if c.fatal_error), None)
+            if fatal is not None:
+                log.error("cannot serve: %s", fatal)
+                self.exit_code = ExitCode.FAILURE
+                return
+            self._drain(connections)
+        finally:
+            for connection in connections:
+                connection.stop(timeout=5.0)
+            self._pool.shutdown()
+
+    def _connect(self, name: str, handlers: dict[str, Handler], *, main: bool) -> BrokerConnection:
+        connection = BrokerConnection(
             self.connection_param,
             self.topology,
             prefetch=self.workers,
-            name=self.queue,
+            name=name,
             reconnect_max_delay=self.reconnect_max_delay,
+            settle_timeout=self.settle_timeout,
+            count=self.count,
         )
-        handlers = {self.queue: self.onMessageReceived, **self.extra_queues}
         for queue, handler in handlers.items():
-            self.connection.add_consumer(queue, self._dispatcher(handler))
-        self.connection.start()
-        try:
-            while self.connection.is_running and not self.stop_requested:
-                time.sleep(0.05)
-            if self.connection.fatal_error is not None:
-                log.error("cannot serve: %s", self.connection.fatal_error)
-                self.exit_code = ExitCode.FAILURE
-                return
-            self._drain()
-        finally:
-            self.connection.stop(timeout=5.0)
-            self._pool.shutdown()
+            connection.add_consumer(queue, self._dispatcher(handler, connection, main=main))
+        return connection
 
-    def _drain(self) -> None:
+    def _drain(self, connections: list[BrokerConnection]) -> None:
         """Stop taking messages, let handlers in flight finish (bounded), then close."""
-        assert self.connection is not None and self._pool is not None
+        assert self._pool is not None
         self._draining = True
         log.info(
             "stopping: consumer cancelled, %d request(s) in flight, waiting up to %.0f s",
@@ -150,12 +168,14 @@ class PikaDaemon(DaemonRunnerWrapper):
             self.shutdown_timeout,
         )
         deadline = time.monotonic() + self.shutdown_timeout
-        try:
-            self.connection.stop_consuming().result(timeout=min(5.0, self.shutdown_timeout))
-        except (BrokerError, TimeoutError) as error:
-            log.warning("could not cancel the consumer cleanly: %s", error)
-        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())) and (
-            self.connection.wait_settled(max(0.0, deadline - time.monotonic()))
+        for connection in connections:
+            try:
+                connection.stop_consuming().result(timeout=min(5.0, self.shutdown_timeout))
+            except (BrokerError, TimeoutError) as error:
+                log.warning("could not cancel the consumer cleanly: %s", error)
+        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())) and all(
+            connection.wait_settled(max(0.0, deadline - time.monotonic()))
+            for connection in connections
         ):
             log.info("all requests in flight answered")
         else:
@@ -167,21 +187,30 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     # --- deliveries (I/O thread → workers) ---------------------------------------
 
-    def _dispatcher(self, handler: Handler) -> Callable[[Delivery], None]:
+    def _dispatcher(
+        self, handler: Handler, connection: BrokerConnection, *, main: bool
+    ) -> Callable[[Delivery], None]:
+        """Hand each delivery to a worker; on the main queue, one whose properties cannot
+        be read goes to :meth:`onUndecodableMessage` (extra queues' handlers see it all)."""
+
         def on_delivery(delivery: Delivery) -> None:
-            assert self.connection is not None and self._pool is not None
+            assert self._pool is not None
             self.count("received")
             if self._draining:  # arrived after the cancel: leave it to the next consumer
                 self.count("requeued")
-                self.connection.nack(delivery, requeue=True)
+                connection.nack(delivery, requeue=True)
                 return
-            self._pool.submit(lambda: self._handle(delivery, handler))
+            chosen = handler
+            if main and getattr(delivery.properties, "decode_error", None) is not None:
+                chosen = self.onUndecodableMessage
+            self._pool.submit(lambda: self._handle(delivery, chosen, connection))
 
         return on_delivery
 
-    def _handle(self, delivery: Delivery, handler: Handler) -> None:
+    def _handle(self, delivery: Delivery, handler: Handler, connection: BrokerConnection) -> None:
         """Run the handler for one delivery on a worker thread and settle the message."""
         self._local.delivery = delivery
+        self._local.connection = connection
         self._local.settled = False
         try:
             if handler(delivery.method, delivery.properties, delivery.body):
@@ -189,16 +218,42 @@ class PikaDaemon(DaemonRunnerWrapper):
         except Exception:
             log.exception("handler failed for delivery %d", delivery.method.delivery_tag)
             self.count("handler_errors")
-            self._reject(delivery)
+            self.reject()
         finally:
             self._local.delivery = None
+            self._local.connection = None
 
-    def _reject(self, delivery: Delivery) -> None:
-        if self._local.settled or self.connection is None:
+    def reject(self) -> None:
+        """Reject the message being handled on this thread, without requeueing it: to the
+        queue's dead-letter exchange where it has one, else dropped (once)."""
+        delivery: Delivery | None = getattr(self._local, "delivery", None)
+        connection: BrokerConnection | None = getattr(self._local, "connection", None)
+        if delivery is None or connection is None or self._local.settled:
             return
         self._local.settled = True
         self.count("rejected")
-        self.connection.nack(delivery, requeue=False)
+        connection.nack(delivery, requeue=False)
+
+    def onUndecodableMessage(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        """Handle a message whose properties cannot be read in full (on a worker thread).
+
+        The default logs one warning naming the delivery and rejects it (dead-lettered,
+        or dropped where the queue has no dead-letter exchange). Returns False: the
+        message is settled already.
+        """
+        self.count("dropped_undecodable")
+        log.warning(
+            "delivery %d (exchange %r, key %r, %d bytes): properties cannot be read (%s); rejected",
+            method_frame.delivery_tag,
+            method_frame.exchange,
+            method_frame.routing_key,
+            len(body),
+            getattr(properties, "decode_error", "?"),
+        )
+        self.reject()
+        return False
 
     # --- the original API ---------------------------------------------------------
 
@@ -218,13 +273,14 @@ class PikaDaemon(DaemonRunnerWrapper):
         ``delivery_tag`` is accepted for compatibility; it must be the current message's.
         """
         delivery: Delivery | None = getattr(self._local, "delivery", None)
-        if delivery is None or self._local.settled or self.connection is None:
+        connection: BrokerConnection | None = getattr(self._local, "connection", None)
+        if delivery is None or self._local.settled or connection is None:
             return
         if delivery_tag is not None and delivery_tag != delivery.method.delivery_tag:
             raise ValueError(f"delivery tag {delivery_tag} is not the message being handled")
         self._local.settled = True
         self.count("acked")
-        self.connection.ack(delivery)
+        connection.ack(delivery)
 
     def sendMessage(
         self,
@@ -255,15 +311,20 @@ class PikaDaemon(DaemonRunnerWrapper):
         confirmed = self.connection.publish(exchange, routing_key, body, properties, mandatory=True)
         confirmed.result(timeout=self.publish_timeout)
 
-    def respond(self, messages: list[Outgoing], on_done: Confirmed | None = None) -> None:
+    def respond(
+        self, messages: list[Outgoing], on_done: Confirmed | None = None, *, reject: bool = False
+    ) -> None:
         """Publish ``messages`` and ack the message being handled once all are confirmed.
 
         Returns at once: the connection's thread publishes, waits for the confirms and
         acks (or, when the broker refuses a message, requeues; when the connection is
-        lost first, the broker redelivers). ``on_done`` hears the outcome on that thread.
+        lost first, the broker redelivers). With ``reject`` the message is rejected
+        instead of acked once answered (dead-lettered, or dropped). ``on_done`` hears the
+        outcome on that thread.
         """
         delivery: Delivery | None = getattr(self._local, "delivery", None)
-        if delivery is None or self.connection is None:
+        connection: BrokerConnection | None = getattr(self._local, "connection", None)
+        if delivery is None or connection is None:
             raise RuntimeError("respond() works inside a handler of a running daemon")
         if self._local.settled:
             raise RuntimeError("the message being handled was already acked or rejected")
@@ -274,7 +335,7 @@ class PikaDaemon(DaemonRunnerWrapper):
             if on_done is not None:
                 on_done(error)
 
-        self.connection.publish_and_ack(messages, delivery, settled)
+        connection.publish_and_ack(messages, delivery, settled, reject=reject)
 
     def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
         """Publish ``message`` to the output exchange (persistent, confirmed)."""

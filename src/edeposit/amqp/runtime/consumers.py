@@ -37,12 +37,17 @@ class Consumers:
     def add(self, queue: str, on_message: OnMessage, *, exclusive: bool = False) -> None:
         self._consumers.append(_Consumer(queue, on_message, exclusive))
 
-    def start(self, channel: Channel, generation: int) -> list[str]:
-        """Consume every queue on ``channel``; the queues' names."""
+    def start(
+        self, channel: Channel, generation: int, received: OnMessage | None = None
+    ) -> list[str]:
+        """Consume every queue on ``channel``; the queues' names.
+
+        ``received`` (if given) sees each delivery before its consumer does.
+        """
         for consumer in self._consumers:
             consumer.tag = channel.basic_consume(
                 consumer.queue,
-                _dispatcher(consumer, generation),
+                _dispatcher(consumer, generation, received),
                 exclusive=consumer.exclusive,
             )
         return [consumer.queue for consumer in self._consumers]
@@ -67,10 +72,15 @@ class Consumers:
             consumer.tag = None
 
 
-def _dispatcher(consumer: _Consumer, generation: int) -> Callable[..., None]:
+def _dispatcher(
+    consumer: _Consumer, generation: int, received: OnMessage | None
+) -> Callable[..., None]:
     def on_message(
         channel: Channel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
-        consumer.on_message(Delivery(method, properties, body, generation))
+        delivery = Delivery(method, properties, body, generation)
+        if received is not None:
+            received(delivery)
+        consumer.on_message(delivery)
 
     return on_message

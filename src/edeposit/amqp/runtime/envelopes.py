@@ -26,10 +26,15 @@ OnMessage = Callable[[Delivery], None]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to publish: where to, what, and how."""
+    """A message to publish: where to, what, and how.
+
+    ``required`` messages decide the fate of the request they answer; an optional one (a
+    ``reply_to`` copy) that cannot be delivered is logged and counted, nothing more.
+    """
 
     exchange: str
     routing_key: str
     body: bytes
     properties: BasicProperties
     mandatory: bool = True
+    required: bool = True
