@@ -35,7 +35,7 @@ from edeposit.amqp.runtime.connection import Outgoing
 from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
-from edeposit.amqp.wire.codec import deserialize, serialize
+from edeposit.amqp.serializers import deserialize, serialize
 
 __all__ = ["AlephDaemon", "getConnectionParameters"]
 
