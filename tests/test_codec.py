@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from edeposit.amqp import aleph
 from edeposit.amqp.wire.codec import (
@@ -294,6 +295,34 @@ def test_faults_name_field_and_path(
     text = json.dumps(body, ensure_ascii=escaped_pair)
     assert refused(text.encode()) == expected
     assert refused(text) == expected
+
+
+def _string_places(node: Any) -> list[tuple[Any, Any]]:
+    """(container, key) of every string value in parsed JSON, ``__nt_name`` aside."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    places: list[tuple[Any, Any]] = []
+    for key, item in items:
+        if isinstance(item, str) and key != TYPE_KEY:
+            places.append((node, key))
+        elif isinstance(item, dict | list):
+            places.extend(_string_places(item))
+    return places
+
+
+@ROUND_TRIPS
+@given(message, st.data(), st.booleans())
+def test_a_lone_surrogate_in_any_string_is_refused(
+    value: Message, data: st.DataObject, escaped: bool
+) -> None:
+    """Wherever it sits, escaped in UTF-8 or standing as itself in text."""
+    parsed = json.loads(encode(value))
+    places = _string_places(parsed)
+    assume(places)
+    node, key = data.draw(st.sampled_from(places))
+    node[key] += "\udc00"
+    text = json.dumps(parsed, ensure_ascii=escaped)
+    with pytest.raises(DeserializationError, match="string holds a lone surrogate"):
+        decode(text.encode("utf-8", "surrogatepass") if escaped else text, CONTRACT)
 
 
 def test_lone_surrogates_are_named_where_they_are() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from edeposit.amqp.wire.message import (
@@ -24,6 +24,7 @@ from edeposit.amqp.wire.message import (
     Message,
     WireFault,
     checked_text,
+    have_utf8_form,
 )
 
 __all__ = ["MAX_DEPTH", "Reading"]
@@ -41,9 +42,10 @@ _SCALARS = (str, int, bool)
 class _Plan:
     """How the decoder reads a class's JSON object in the usual case, all at once.
 
-    An object holding exactly the class's fields, each of its kind's usual type, needs
-    its kind only for the ``structured`` fields; anything else takes the field by field
-    way, in wire order, which also finds the first fault the way it is reported.
+    An object holding exactly the class's fields, each of its kind's usual type (and,
+    where the body may hold a lone surrogate, strings that all have a UTF-8 form),
+    needs its kind only for the ``structured`` fields. Any other object is read field
+    by field, in wire order, which also finds the first fault the way it is reported.
     """
 
     #: The keys of such an object: every field, and ``__nt_name``.
@@ -52,36 +54,45 @@ class _Plan:
     values: Callable[[dict[str, Any]], tuple[Any, ...]]
     #: The usual JSON type of each of those values.
     shape: tuple[type | None, ...]
+    #: Picks the strings out of those values.
+    texts: Callable[[tuple[Any, ...]], tuple[str, ...]]
     #: Position, name and kind of each field whose value still goes to its kind, in
     #: wire order.
     structured: tuple[tuple[int, str, Kind], ...]
 
 
-#: Plans by class, for bodies that cannot hold a lone surrogate ([0]) and that may ([1]):
-#: in the latter, strings go to their kind too, which checks them.
-_PLANS: tuple[dict[type[Message], _Plan], dict[type[Message], _Plan]] = ({}, {})
+#: The plan of each class, made on its first message.
+_PLANS: dict[type[Message], _Plan] = {}
 _NO_KEYWORDS: Mapping[str, Any] = {}
 
 
-def _plan(cls: type[Message], check_strings: bool) -> _Plan:
+def _plan(cls: type[Message]) -> _Plan:
     """The plan of ``cls``, made on its first message and kept."""
     names = cls._fields
     wire = cls.__wire__
-    getter = operator.itemgetter(*names)
+    kinds = [wire[name].kind for name in names]
     position = {name: index for index, name in enumerate(names)}
-    structured = []
-    for name, field in wire.items():
-        usual = field.kind.usual
-        if usual not in _SCALARS or (usual is str and check_strings):
-            structured.append((position[name], name, field.kind))
     plan = _Plan(
         keys=frozenset((*names, TYPE_KEY)),
-        values=getter if len(names) > 1 else lambda data: (getter(data),),
-        shape=tuple(wire[name].kind.usual for name in names),
-        structured=tuple(structured),
+        values=_picker(names),
+        shape=tuple(kind.usual for kind in kinds),
+        texts=_picker(index for index, kind in enumerate(kinds) if kind.usual is str),
+        structured=tuple(
+            (position[name], name, field.kind)
+            for name, field in wire.items()
+            if field.kind.usual not in _SCALARS
+        ),
     )
-    _PLANS[check_strings][cls] = plan
+    _PLANS[cls] = plan
     return plan
+
+
+def _picker(keys: Iterable[Hashable]) -> Callable[[Any], tuple[Any, ...]]:
+    """Picks the items under ``keys``, always as a tuple (``itemgetter`` of one gives the item)."""
+    chosen = tuple(keys)
+    if len(chosen) > 1:
+        return operator.itemgetter(*chosen)
+    return lambda items: tuple(items[key] for key in chosen)
 
 
 class Reading:
@@ -132,11 +143,15 @@ class Reading:
         cls = REGISTRY.get(name) if type(name) is str else None
         if cls is None or (allowed is not None and cls not in allowed):
             raise _class_fault(name, allowed)
-        plan = _PLANS[self.check_strings].get(cls) or _plan(cls, self.check_strings)
+        plan = _PLANS.get(cls) or _plan(cls)
         positional: Sequence[Any] = ()
         keywords: Mapping[str, Any] = _NO_KEYWORDS
         values = plan.values(data) if data.keys() == plan.keys else None
-        if values is not None and tuple(map(type, values)) == plan.shape:
+        if (
+            values is not None
+            and tuple(map(type, values)) == plan.shape
+            and (not self.check_strings or have_utf8_form(plan.texts(values)))
+        ):
             positional = self._structured(cls, plan, values) if plan.structured else values
         else:
             keywords = self._arguments(cls, data)

@@ -20,6 +20,7 @@ from edeposit.amqp.wire.message import (
     Reader,
     WireFault,
     checked_text,
+    have_utf8_form,
     wrong_type,
 )
 
@@ -72,7 +73,9 @@ def _doc_id(value: Any, reader: Reader) -> str | int:
 
 def text_list(items: list[Any], reader: Reader, *, nulls: bool = False) -> list[str]:
     """A JSON array of strings as it is; ``nulls`` turns null items into ``""``."""
-    if _ONLY_STRINGS.issuperset(map(type, items)) and not reader.check_strings:
+    if _ONLY_STRINGS.issuperset(map(type, items)) and (
+        not reader.check_strings or have_utf8_form(items)
+    ):
         return items
     texts: list[str] = []
     for index, item in enumerate(items):

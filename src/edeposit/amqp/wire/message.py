@@ -10,7 +10,7 @@ from a message.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "WireFault",
     "WireField",
     "checked_text",
+    "have_utf8_form",
     "register",
     "wrong_type",
 ]
@@ -141,8 +142,7 @@ class Kind:
         usual: the JSON type of the value clean bodies hold (``str``, ``list``, ``dict``
             for a message), or ``None``. The decoder checks all fields' types at once
             against it: a string, integer or boolean of its usual type is then the
-            field's value as it is (a string only while the body cannot hold a lone
-            surrogate), an array or object still goes to ``convert``.
+            field's value as it is, an array or object still goes to ``convert``.
     """
 
     __slots__ = ("convert", "describe", "usual")
@@ -226,3 +226,15 @@ def checked_text(value: str) -> str:
         except UnicodeEncodeError as error:
             raise WireFault(f"string holds a lone surrogate at character {error.start}") from None
     return value
+
+
+def have_utf8_form(texts: Iterable[str]) -> bool:
+    """Whether none of ``texts`` holds a lone surrogate, found in one pass over them all."""
+    joined = "".join(texts)
+    if joined.isascii():
+        return True
+    try:
+        joined.encode("utf-16-le")
+    except UnicodeEncodeError:
+        return False
+    return True
