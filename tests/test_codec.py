@@ -360,6 +360,15 @@ class NotAMessage:
 OUT_OF_RANGE = "integer out of the 64-bit range (-2**63 to 2**64 - 1)"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unregistered(Message):
+    """A message class never registered: nothing could decode it, so it is not written."""
+
+    value: str = ""
+
+    _fields = ("value",)  # what registering would set
+
+
 class Colour(enum.Enum):
     RED = "red"
 
@@ -381,6 +390,8 @@ class Colour(enum.Enum):
         ([datetime(2014, 1, 1)], "$[0]: datetime cannot be serialized"),
         (aleph.SearchResult([NotAMessage()]), "$.records[0]: NotAMessage cannot be serialized"),  # type: ignore[list-item]
         (aleph.ExportResult(b"80"), "$.ISBN: bytes cannot be serialized"),  # type: ignore[arg-type]
+        (aleph.SearchResult([Unregistered()]), "$.records[0]: Unregistered cannot be serialized"),  # type: ignore[list-item]
+        (Unregistered(), "$: Unregistered cannot be serialized"),
         ({"k": {2: 1}}, "$.k: dict key 2 is not a string"),
         (aleph.ExportResult("80\ud800"), "$.ISBN: string holds a lone surrogate at character 2"),
     ],

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
 from edeposit.amqp.errors import SerializationError
-from edeposit.amqp.wire.message import TYPE_KEY, Message, WireFault, checked_text
+from edeposit.amqp.wire.message import REGISTRY, TYPE_KEY, Message, WireFault, checked_text
 
 __all__ = ["diagnose", "write"]
 
@@ -65,13 +65,18 @@ def _fields_of(message: Any) -> dict[str, Any]:
 
 
 def _writer_of(cls: type) -> tuple[_Getter, tuple[str, ...], str]:
-    if not issubclass(cls, Message):
+    if not _registered(cls):
         raise TypeError(f"{cls.__name__} cannot be serialized")
     names = cls._fields
     getter = _single(names[0]) if len(names) == 1 else operator.attrgetter(*names)
     _LEAVES.add(cls)
     writer = _WRITERS[cls] = (getter, names, cls.__name__)
     return writer
+
+
+def _registered(cls: type) -> TypeGuard[type[Message]]:
+    """Whether ``cls`` is a message class a reader can build (so one we write)."""
+    return REGISTRY.get(cls.__name__) is cls
 
 
 def _single(name: str) -> _Getter:
@@ -118,7 +123,7 @@ def _fault_in(value: Any, path: str, depth: int) -> str | None:
     if depth > _WRITER_DEPTH:
         return f"$: nested deeper than {_WRITER_DEPTH} levels"
     located: Iterable[tuple[Any, str]]
-    if isinstance(value, Message):
+    if _registered(type(value)):
         located = ((getattr(value, name), f"{path}.{name}") for name in type(value)._fields)
     elif isinstance(value, list) or type(value) is tuple:
         located = ((item, f"{path}[{index}]") for index, item in enumerate(value))
