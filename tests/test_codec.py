@@ -34,7 +34,7 @@ from edeposit.amqp.wire.message import Message
 from tests.test_wire_properties import ROUND_TRIPS, message
 from tests.wire_samples import RAYMOND, assert_wire_form
 
-#: The defaults the contract's own process settings give.
+#: The defaults that the contract's default settings give.
 CONTRACT = WireOptions(defaults={"base": "nkc", "library": "NKC01"})
 
 RECORD = aleph.AlephRecord("nkc", "NKC01", 1492461, "<oai_marc/>", RAYMOND)
@@ -74,7 +74,7 @@ def test_round_trip(value: Message) -> None:
 @ROUND_TRIPS
 @given(message)
 def test_escaped_text_decodes_to_the_same_message(value: Message) -> None:
-    """ASCII with every other character escaped, surrogate pairs included, as json writes."""
+    """Pure ASCII, each non-ASCII character escaped (surrogate pairs too), as json writes."""
     escaped = json.dumps(json.loads(encode(value)), ensure_ascii=True)
     assert decode(escaped.encode("ascii"), CONTRACT) == value
     assert decode(escaped, CONTRACT) == value
