@@ -63,14 +63,23 @@ def test_queries_default_to_the_nkc_base() -> None:
     assert aleph.DocumentQuery("1492461").library == "NKC01"
 
 
-def test_default_base_and_library_follow_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_constructors_never_read_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python defaults are the contract's constants; only decoding completes from settings."""
     monkeypatch.setenv("ALEPH_DEFAULT_BASE", "ckc")
     monkeypatch.setenv("ALEPH_DEFAULT_LIBRARY", "NKC02")
     settings.reload()
-    assert aleph.ISBNQuery("80-251-0225-4").base == "ckc"
-    assert aleph.DocumentQuery(1492461).library == "NKC02"
-    # An explicit value always wins over the setting.
-    assert aleph.ISBNQuery("80-251-0225-4", "nkc").base == "nkc"
+
+    def refuse() -> None:
+        raise AssertionError("a message constructor read the settings")
+
+    monkeypatch.setattr(settings, "get", refuse)
+    assert aleph.ISBNQuery("80-251-0225-4").base == "nkc"
+    assert aleph.DocumentQuery(1492461).library == "NKC01"
+    for query_class in (aleph.AuthorQuery, aleph.PublisherQuery, aleph.TitleQuery, aleph.ICZQuery):
+        assert query_class("x").base == aleph.DEFAULT_BASE == "nkc"
+    assert aleph.DocumentQuery(1).library == aleph.DEFAULT_LIBRARY == "NKC01"
+    # An explicit value is kept as it is.
+    assert aleph.ISBNQuery("80-251-0225-4", "ckc").base == "ckc"
 
 
 def test_construction_like_the_original_clients() -> None:

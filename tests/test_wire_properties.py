@@ -40,7 +40,10 @@ text = st.one_of(st.sampled_from(CZECH), st.text(max_size=20))
 text_lists = st.lists(text, max_size=3)
 #: Cheaper text for the many fields that share one code path with those using ``text``.
 word = st.sampled_from(["", "None", *CZECH])
-integers = st.one_of(st.integers(min_value=0, max_value=10**9), st.integers())
+#: Integers the wire format carries: the 64-bit range (larger ones are refused on writing).
+integers = st.one_of(
+    st.integers(min_value=0, max_value=10**9), st.integers(min_value=-(2**63), max_value=2**64 - 1)
+)
 
 
 def _query_strategies() -> dict[type[Message], st.SearchStrategy[Any]]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edeposit.amqp.errors import ConfigError
+from edeposit.amqp.wire.options import WireOptions
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -138,6 +139,17 @@ class Settings:
             field.name: (_MASK if field.name in SECRET_KEYS else getattr(self, field.name))
             for field in dataclasses.fields(self)
         }
+
+    def wire_options(self) -> WireOptions:
+        """How a service with these settings reads and writes messages.
+
+        A query that leaves out its ``base`` (a ``DocumentQuery`` its ``library``)
+        takes ``ALEPH_DEFAULT_BASE`` (``ALEPH_DEFAULT_LIBRARY``) of these settings, not
+        of the process: a daemon answers by its own configuration.
+        """
+        return WireOptions(
+            defaults={"base": self.ALEPH_DEFAULT_BASE, "library": self.ALEPH_DEFAULT_LIBRARY}
+        )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed, validated like any other source."""

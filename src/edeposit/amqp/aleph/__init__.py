@@ -16,6 +16,8 @@ exception classes exported here.
 from typing import Any
 
 from edeposit.amqp.aleph.queries import (
+    DEFAULT_BASE,
+    DEFAULT_LIBRARY,
     QUERY_TYPES,
     AuthorQuery,
     DocumentQuery,
@@ -52,6 +54,8 @@ from edeposit.amqp.errors import (
 )
 
 __all__ = [
+    "DEFAULT_BASE",
+    "DEFAULT_LIBRARY",
     "QUERY_TYPES",
     "REQUEST_TYPES",
     "RESULT_TYPES",

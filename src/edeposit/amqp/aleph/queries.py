@@ -1,8 +1,10 @@
 """Queries: what to look for in the catalogue. Wrapped in a Search or Count request.
 
-A query left without ``base`` (or a ``DocumentQuery`` without ``library``) takes the
-configured default (``ALEPH_DEFAULT_BASE``, ``ALEPH_DEFAULT_LIBRARY``; ``nkc`` and
-``NKC01`` unless overridden), both in Python and on the wire.
+Built in Python without ``base`` (or a ``DocumentQuery`` without ``library``), a query
+takes the contract's constants, ``nkc`` and ``NKC01``. Decoded without them, it takes
+the defaults whoever decodes passes to the codec: the contract's ``deserialize`` those
+of the process settings (``ALEPH_DEFAULT_BASE``, ``ALEPH_DEFAULT_LIBRARY``), a daemon
+those of its own settings. The model itself never reads settings.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from edeposit.amqp import settings
 from edeposit.amqp.wire import kinds
 from edeposit.amqp.wire.message import Message, WireField, register
 
 __all__ = [
+    "DEFAULT_BASE",
+    "DEFAULT_LIBRARY",
     "QUERY_TYPES",
     "AuthorQuery",
     "DocumentQuery",
@@ -27,44 +30,20 @@ __all__ = [
 ]
 
 
-class SettingDefault(str):
-    """A default argument that stands for a setting's value at construction time."""
-
-    setting: str
-
-    def __new__(cls, setting: str, shown: str) -> SettingDefault:
-        default = super().__new__(cls, shown)
-        default.setting = setting
-        return default
-
-
-DEFAULT_BASE = SettingDefault("ALEPH_DEFAULT_BASE", "nkc")
-DEFAULT_LIBRARY = SettingDefault("ALEPH_DEFAULT_LIBRARY", "NKC01")
-
-
-def _default_base() -> str:
-    return settings.get().ALEPH_DEFAULT_BASE
-
-
-def _default_library() -> str:
-    return settings.get().ALEPH_DEFAULT_LIBRARY
+#: The catalogue base a query searches unless it names one (the contract's constant).
+DEFAULT_BASE = "nkc"
+#: The library a ``DocumentQuery`` looks in unless it names one.
+DEFAULT_LIBRARY = "NKC01"
 
 
 class Query(Message):
-    """Base of the query classes: resolves settings-backed defaults when built."""
+    """Base of the query classes."""
 
     __slots__ = ()
 
-    def __post_init__(self) -> None:
-        current = None
-        for name in self._fields:
-            value = getattr(self, name)
-            if type(value) is SettingDefault:
-                current = current or settings.get()
-                object.__setattr__(self, name, getattr(current, value.setting))
 
-
-_BASE = WireField(kinds.STR, _default_base)
+#: Left out on the wire, a query's base is the decoding caller's default ``"base"``.
+_BASE = WireField(kinds.STR, default_from="base")
 
 
 @register
@@ -142,7 +121,7 @@ class DocumentQuery(Query):
 
     __wire__: ClassVar = {
         "doc_id": WireField(kinds.DOC_ID),
-        "library": WireField(kinds.STR, _default_library),
+        "library": WireField(kinds.STR, default_from="library"),
     }
 
 

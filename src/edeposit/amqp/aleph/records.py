@@ -13,15 +13,7 @@ import operator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from edeposit.amqp.wire import kinds
-from edeposit.amqp.wire.message import (
-    Builder,
-    Fallback,
-    FastBuilder,
-    Kind,
-    Message,
-    WireField,
-    register,
-)
+from edeposit.amqp.wire.message import Kind, Message, Reader, WireField, register
 
 if TYPE_CHECKING:
     from edeposit.amqp.marc.record import MarcRecord
@@ -107,12 +99,12 @@ _AUTHOR_TYPE = frozenset({Author})
 def _authors_kind() -> Kind:
     listed = kinds.message_list(lambda: (Author,), strings=Author.from_string)
 
-    def convert(value: Any, path: str, depth: int, build: Builder) -> Any:
-        if isinstance(value, str):  # one author given as a plain string
-            return [Author.from_string(value)] if value else []
-        return listed.decode(value, path, depth, build)
+    def convert(value: Any, reader: Reader) -> Any:
+        if type(value) is str:  # one author given as a plain string
+            return [Author.from_string(kinds.STR.convert(value, reader))] if value else []
+        return listed.convert(value, reader)
 
-    return Kind("array of Author objects or strings", convert, listed.fast)
+    return Kind("array of Author objects or strings", convert, list)
 
 
 @register
@@ -206,16 +198,10 @@ class EPublication(Message):
         return cls(**blank)
 
 
-def _fast_doc_number(value: Any, depth: int, build: FastBuilder) -> int:
-    if type(value) is int:
-        return value
-    raise Fallback
-
-
-def _doc_number(value: Any, path: str, depth: int, build: Builder) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+def _doc_number(value: Any, reader: Reader) -> int:
+    if type(value) is str and value.isascii() and value.isdigit():
         return int(value)
-    return kinds.INT.decode(value, path, depth, build)  # type: ignore[no-any-return]
+    return kinds.INT.convert(value, reader)  # type: ignore[no-any-return]
 
 
 @register
@@ -232,7 +218,7 @@ class AlephRecord(Message):
     __wire__: ClassVar = {
         "base": WireField(kinds.STR_LENIENT),
         "library": WireField(kinds.STR_LENIENT),
-        "docNumber": WireField(Kind("integer", _doc_number, _fast_doc_number)),
+        "docNumber": WireField(Kind("integer", _doc_number, int)),
         "xml": WireField(kinds.STR),
         "epublication": WireField(kinds.message(lambda: (EPublication,))),
     }

@@ -1,6 +1,7 @@
 """The Aleph daemon: answers Aleph requests from RabbitMQ (``alephdaemon start|stop|…``).
 
-Each message on the daemon queue is decoded (:mod:`edeposit.amqp.wire.codec`),
+Each message on the daemon queue is decoded (:mod:`edeposit.amqp.wire.codec`; a query
+without a base takes the default of the daemon's own settings, not the process's),
 handled by :class:`~edeposit.amqp.catalogue.service.AlephService` and answered on
 ``RABBITMQ_ALEPH_EXCHANGE`` with the request's ``UUID`` header echoed unchanged
 (DESIGN §4): a serialized result, or an ``application/text`` error whose headers
@@ -18,6 +19,8 @@ from typing import Any
 import pika
 from pika.spec import Basic, BasicProperties
 
+# Importing the model registers the message classes the daemon decodes.
+import edeposit.amqp.aleph  # noqa: F401
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
 from edeposit.amqp.daemon.answers import (
@@ -37,7 +40,7 @@ from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
-from edeposit.amqp.wire.codec import deserialize, serialize
+from edeposit.amqp.wire.codec import decode, encode
 
 __all__ = ["AlephDaemon", "getConnectionParameters"]
 
@@ -79,6 +82,8 @@ class AlephDaemon(PikaDaemon):
             log_level=cfg.LOG_LEVEL,
         )
         self.service = service
+        #: Query defaults (and output form) for the messages this daemon reads and writes.
+        self.wire_options = cfg.wire_options()
         self.ledger = AnswerLedger()
         #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
         self.app_id = app_id()
@@ -152,11 +157,11 @@ class AlephDaemon(PikaDaemon):
                 raise RequestTooLargeError(
                     f"request body of {len(body)} bytes is larger than the limit of {limit}"
                 )
-            request = deserialize(body)
+            request = decode(body, self.wire_options)
             log.info("UUID %r: %s", uuid, type(request).__name__)
             log.debug("UUID %r: request %r", uuid, request)
             result = self.service.handle(request)
-            payload = serialize(result).encode("utf-8")
+            payload = encode(result, self.wire_options)
         except Exception as error:  # noqa: BLE001 - every failure becomes an error answer
             self.count("error_replies")
             log.info("UUID %r: answered with %s: %s", uuid, type(error).__name__, error)

@@ -3,6 +3,10 @@
 Strict where the wire format is strict (a number is not a string, ``true`` is not a
 number), lenient exactly where DESIGN §3.2 says real clients differ: nulls, a string
 where a list of strings belongs, plain-string authors, ``doc_id`` as a number.
+
+Each kind names the JSON type clean bodies hold (``usual``), checks that form first, by
+exact type, and only then tries the lenient forms; its faults name the problem only
+(the decoder adds where).
 """
 
 from __future__ import annotations
@@ -11,12 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from edeposit.amqp.wire.message import (
-    Builder,
-    Fallback,
-    FastBuilder,
     Kind,
     Message,
-    checked_str,
+    Reader,
+    WireFault,
+    checked_text,
+    have_utf8_form,
     wrong_type,
 )
 
@@ -31,99 +35,80 @@ __all__ = [
     "message",
     "message_list",
     "str_or_message",
+    "text_list",
 ]
 
-
-def _str(value: Any, path: str, depth: int, build: Builder) -> str:
-    return checked_str(value, path)
+_ONLY_STRINGS = frozenset({str})
 
 
-def _str_lenient(value: Any, path: str, depth: int, build: Builder) -> str:
-    return "" if value is None else checked_str(value, path)
+def _str(value: Any, reader: Reader) -> str:
+    if type(value) is not str:
+        raise wrong_type("string", value)
+    return checked_text(value) if reader.check_strings else value
 
 
-def _int(value: Any, path: str, depth: int, build: Builder) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise wrong_type(path, "integer", value)
+def _str_lenient(value: Any, reader: Reader) -> str:
+    return "" if value is None else _str(value, reader)
+
+
+def _int(value: Any, reader: Reader) -> int:
+    if type(value) is not int:
+        raise wrong_type("integer", value)
     return value
 
 
-def _bool(value: Any, path: str, depth: int, build: Builder) -> bool:
-    if not isinstance(value, bool):
-        raise wrong_type(path, "boolean", value)
+def _bool(value: Any, reader: Reader) -> bool:
+    if type(value) is not bool:
+        raise wrong_type("boolean", value)
     return value
 
 
-def _doc_id(value: Any, path: str, depth: int, build: Builder) -> str | int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return checked_str(value, path)
-    raise wrong_type(path, "string or integer", value)
-
-
-def _str_list(value: Any, path: str, depth: int, build: Builder) -> list[str]:
-    if not isinstance(value, list):
-        raise wrong_type(path, "array of strings", value)
-    return [checked_str(item, f"{path}[{index}]") for index, item in enumerate(value)]
-
-
-def _str_list_lenient(value: Any, path: str, depth: int, build: Builder) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [checked_str(value, path)] if value else []
-    if not isinstance(value, list):
-        raise wrong_type(path, "array of strings, a string or null", value)
-    return [
-        "" if item is None else checked_str(item, f"{path}[{index}]")
-        for index, item in enumerate(value)
-    ]
-
-
-# The fast path (see Kind and edeposit.amqp.wire.fastwire): values already in their final
-# form, checked by exact type; nested messages are checked by the ``build`` given.
-# Strings are taken as they are: a body goes this way only if it cannot hold a lone
-# surrogate.
-
-
-def _fast_str(value: Any, depth: int, build: FastBuilder) -> str:
-    if type(value) is str:
-        return value
-    raise Fallback
-
-
-def _fast_int(value: Any, depth: int, build: FastBuilder) -> int:
+def _doc_id(value: Any, reader: Reader) -> str | int:
     if type(value) is int:
         return value
-    raise Fallback
+    if type(value) is str:
+        return checked_text(value) if reader.check_strings else value
+    raise wrong_type("string or integer", value)
 
 
-def _fast_bool(value: Any, depth: int, build: FastBuilder) -> bool:
-    if type(value) is bool:
-        return value
-    raise Fallback
+def text_list(items: list[Any], reader: Reader, *, nulls: bool = False) -> list[str]:
+    """A JSON array of strings as it is; ``nulls`` turns null items into ``""``."""
+    if _ONLY_STRINGS.issuperset(map(type, items)) and (
+        not reader.check_strings or have_utf8_form(items)
+    ):
+        return items
+    texts: list[str] = []
+    for index, item in enumerate(items):
+        try:
+            texts.append("" if nulls and item is None else _str(item, reader))
+        except WireFault as fault:
+            raise fault.at(f"[{index}]") from None
+    return texts
 
 
-def _fast_doc_id(value: Any, depth: int, build: FastBuilder) -> str | int:
-    if type(value) is str or type(value) is int:
-        return value
-    raise Fallback
+def _str_list(value: Any, reader: Reader) -> list[str]:
+    if type(value) is not list:
+        raise wrong_type("array of strings", value)
+    return text_list(value, reader)
 
 
-def _fast_str_list(value: Any, depth: int, build: FastBuilder) -> list[str]:
-    if type(value) is list and all(type(item) is str for item in value):
-        return value
-    raise Fallback
+def _str_list_lenient(value: Any, reader: Reader) -> list[str]:
+    if type(value) is list:
+        return text_list(value, reader, nulls=True)
+    if value is None:
+        return []
+    if type(value) is str:
+        return [_str(value, reader)] if value else []
+    raise wrong_type("array of strings, a string or null", value)
 
 
-STR = Kind("string", _str, _fast_str)
-STR_LENIENT = Kind("string or null", _str_lenient, _fast_str)
-INT = Kind("integer", _int, _fast_int)
-BOOL = Kind("boolean", _bool, _fast_bool)
-DOC_ID = Kind("string or integer", _doc_id, _fast_doc_id)
-STR_LIST = Kind("array of strings", _str_list, _fast_str_list)
-STR_LIST_LENIENT = Kind("array of strings, a string or null", _str_list_lenient, _fast_str_list)
+STR = Kind("string", _str, str)
+STR_LENIENT = Kind("string or null", _str_lenient, str)
+INT = Kind("integer", _int, int)
+BOOL = Kind("boolean", _bool, bool)
+DOC_ID = Kind("string or integer", _doc_id, str)
+STR_LIST = Kind("array of strings", _str_list, list)
+STR_LIST_LENIENT = Kind("array of strings, a string or null", _str_list_lenient, list)
 
 Classes = Callable[[], tuple[type[Message], ...]]
 
@@ -132,63 +117,50 @@ def _names(classes: tuple[type[Message], ...]) -> str:
     return " or ".join(cls.__name__ for cls in classes)
 
 
-def message(classes: Classes, *, nullable: bool = False) -> Kind:
+def message(classes: Classes) -> Kind:
     """A nested message of one of ``classes()`` (resolved late: classes refer to each other)."""
 
-    def convert(value: Any, path: str, depth: int, build: Builder) -> Any:
-        if value is None and nullable:
-            return None
-        if not isinstance(value, dict):
-            raise wrong_type(path, f"{_names(classes())} object", value)
-        return build(value, classes(), path, depth + 1)
+    def convert(value: Any, reader: Reader) -> Any:
+        if type(value) is not dict:
+            raise wrong_type(f"{_names(classes())} object", value)
+        return reader.message(value, classes())
 
-    def fast(value: Any, depth: int, build: FastBuilder) -> Any:
-        return build(value, classes(), depth + 1)
-
-    return Kind("message object", convert, fast)
+    return Kind("message object", convert, dict)
 
 
 def message_list(classes: Classes, *, strings: Callable[[str], Message] | None = None) -> Kind:
     """An array of messages; ``strings`` (if given) converts plain-string items, null is []."""
 
-    def convert(value: Any, path: str, depth: int, build: Builder) -> list[Any]:
-        if value is None and strings is not None:
-            return []
-        if not isinstance(value, list):
-            raise wrong_type(path, f"array of {_names(classes())}", value)
+    def convert(value: Any, reader: Reader) -> list[Any]:
+        if type(value) is not list:
+            if value is None and strings is not None:
+                return []
+            raise wrong_type(f"array of {_names(classes())}", value)
+        allowed = classes()
         items: list[Any] = []
         for index, item in enumerate(value):
-            item_path = f"{path}[{index}]"
-            if strings is not None and isinstance(item, str):
-                items.append(strings(checked_str(item, item_path)))
-            elif isinstance(item, dict):
-                items.append(build(item, classes(), item_path, depth + 1))
-            else:
-                raise wrong_type(item_path, f"{_names(classes())} object", item)
+            try:
+                if type(item) is dict:
+                    items.append(reader.message(item, allowed))
+                elif strings is not None and type(item) is str:
+                    items.append(strings(_str(item, reader)))
+                else:
+                    raise wrong_type(f"{_names(allowed)} object", item)
+            except WireFault as fault:
+                raise fault.at(f"[{index}]") from None
         return items
 
-    def fast(value: Any, depth: int, build: FastBuilder) -> list[Any]:
-        if type(value) is not list:
-            raise Fallback
-        allowed = classes()
-        return [build(item, allowed, depth + 1) for item in value]
-
-    return Kind("array of message objects", convert, fast)
+    return Kind("array of message objects", convert, list)
 
 
 def str_or_message(classes: Classes) -> Kind:
     """A string, or a nested message of one of ``classes()``."""
 
-    def convert(value: Any, path: str, depth: int, build: Builder) -> Any:
-        if isinstance(value, str):
-            return checked_str(value, path)
-        if isinstance(value, dict):
-            return build(value, classes(), path, depth + 1)
-        raise wrong_type(path, f"string or {_names(classes())} object", value)
-
-    def fast(value: Any, depth: int, build: FastBuilder) -> Any:
+    def convert(value: Any, reader: Reader) -> Any:
         if type(value) is str:
-            return value
-        return build(value, classes(), depth + 1)
+            return checked_text(value) if reader.check_strings else value
+        if type(value) is dict:
+            return reader.message(value, classes())
+        raise wrong_type(f"string or {_names(classes())} object", value)
 
-    return Kind("string or message object", convert, fast)
+    return Kind("string or message object", convert, str)

@@ -2,30 +2,32 @@
 
 Messages are frozen dataclasses. Each declares ``__wire__``: for every field, the
 :class:`Kind` that checks (and leniently converts) the JSON value a client sent, plus
-an optional wire default for fields real clients leave out. The serializer resolves
-``__nt_name`` only through :data:`REGISTRY`, filled by :func:`register`; nothing else
-can ever be built from a message.
+what a field real clients leave out becomes. The codec resolves ``__nt_name`` only
+through :data:`REGISTRY`, filled by :func:`register`; nothing else can ever be built
+from a message.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, Self, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-from edeposit.amqp.errors import MessageError
+from edeposit.amqp.errors import EdepositAMQPError
 
 __all__ = [
     "MISSING",
     "REGISTRY",
     "TYPE_KEY",
-    "Builder",
-    "Fallback",
-    "FastBuilder",
     "Kind",
     "Message",
+    "Reader",
+    "WireFault",
     "WireField",
+    "checked_text",
+    "have_utf8_form",
     "register",
+    "wrong_type",
 ]
 
 #: The key holding a structure's class name on the wire.
@@ -44,24 +46,62 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-#: Builds a nested message: ``builder(json_object, allowed_classes, path, depth)``.
-Builder = Callable[[Any, tuple[type["Message"], ...], str, int], "Message"]
-#: The fast path's check of a nested message (built already, inner objects first):
-#: ``builder(value, allowed_classes, depth)`` returns it or raises :class:`Fallback`.
-FastBuilder = Callable[[Any, tuple[type["Message"], ...], int], "Message"]
 
+class WireFault(EdepositAMQPError):  # noqa: N818 - internal: the codec turns it into its error
+    """What is wrong with a JSON value, located only while the error travels outwards.
 
-class Fallback(Exception):  # noqa: N818 - a signal between decoders, never an error shown
-    """Raised on the fast decoding path for anything it leaves to the careful one.
+    Raised where a value is refused, with the problem alone; each enclosing level
+    (a list item, an object key, a message field) adds its step as the fault passes
+    through it, so a body that decodes cleanly never pays for composing paths. The
+    codec turns it into the public error once it reaches the top.
 
-    The fast path takes only values already in their final form (no null to turn into
-    ``""``, no string where a list belongs) and builds no error text; lenient forms and
-    every malformed value go to the careful path, which converts or names the fault.
+    ``names_field`` says whether the message names the innermost message field the
+    value belongs to (``ISBNQuery.ISBN at $.query.ISBN: …``): true for a value of the
+    wrong kind, false for a fault of structure (an unknown class, a missing field).
     """
 
+    def __init__(self, problem: str, *, names_field: bool = True) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.names_field = names_field
+        #: ``"Class.field"`` of the innermost message field, once one was passed.
+        self.field: str | None = None
+        #: Path steps (``.name``, ``[3]``), innermost first.
+        self.steps: list[str] = []
 
-def _leave_to_the_careful_path(value: Any, depth: int, build: FastBuilder) -> Any:
-    raise Fallback
+    def at(self, step: str) -> WireFault:
+        """Note that the fault lies inside ``step`` (``.name``, ``[index]``); returns itself."""
+        self.steps.append(step)
+        return self
+
+    def in_field(self, cls: type[Message], name: str) -> WireFault:
+        """Note that the fault lies inside the message field ``cls.name``; returns itself."""
+        self.steps.append(f".{name}")
+        if self.names_field and self.field is None:
+            self.field = f"{cls.__name__}.{name}"
+        return self
+
+    @property
+    def path(self) -> str:
+        """The JSON path of the faulty value, ``$`` being the whole body."""
+        return "$" + "".join(reversed(self.steps))
+
+    def describe(self) -> str:
+        """The error text: the field (when one is named), the path and the problem."""
+        if self.field is not None:
+            return f"{self.field} at {self.path}: {self.problem}"
+        return f"{self.path}: {self.problem}"
+
+
+class Reader(Protocol):
+    """What a kind may ask of the decoding under way."""
+
+    #: Whether strings must be checked for lone surrogates (the body may hold one).
+    check_strings: bool
+
+    def message(self, data: dict[str, Any], allowed: tuple[type[Message], ...]) -> Message:
+        """The message of one of the ``allowed`` classes that the JSON object ``data`` holds."""
+        ...
 
 
 class Message:
@@ -95,34 +135,49 @@ class Message:
 
 
 class Kind:
-    """How one field's JSON value is checked and converted; ``describe`` names it in errors.
+    """What JSON one field accepts, and how a lenient form becomes the field's value.
 
-    ``fast`` (optional) takes the field's value when it is already exactly what the
-    field holds and raises :class:`Fallback` otherwise; ``convert`` does the rest.
+    Args:
+        describe: names the kind in errors and documentation (``"string"``).
+        convert: ``convert(value, reader)`` returns the field's value for a JSON value,
+            or raises :class:`WireFault` saying what is wrong with it.
+        usual: the JSON type of the value clean bodies hold (``str``, ``list``, ``dict``
+            for a message), or ``None``. The decoder checks all fields' types at once
+            against it: a string, integer or boolean of its usual type is then the
+            field's value as it is, an array or object still goes to ``convert``.
     """
+
+    __slots__ = ("convert", "describe", "usual")
 
     def __init__(
         self,
         describe: str,
-        convert: Callable[[Any, str, int, Builder], Any],
-        fast: Callable[[Any, int, FastBuilder], Any] = _leave_to_the_careful_path,
+        convert: Callable[[Any, Reader], Any],
+        usual: type | None = None,
     ) -> None:
         self.describe = describe
-        self._convert = convert
-        self.fast = fast
-
-    def decode(self, value: Any, path: str, depth: int, build: Builder) -> Any:
-        return self._convert(value, path, depth, build)
+        self.convert = convert
+        self.usual = usual
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WireField:
-    """A field on the wire: its kind and what a missing value becomes."""
+    """A field on the wire: its kind, and what it becomes when a message leaves it out.
+
+    ``default`` is a value (or a factory of one) that belongs to the model;
+    ``default_from`` names a default that belongs to whoever decodes (a query's
+    catalogue ``base``), looked up in the defaults the caller gives the codec. Without
+    either, leaving the field out is an error.
+    """
 
     kind: Kind
     default: Any = MISSING
+    default_from: str | None = None
 
-    def missing_value(self) -> Any:
+    def missing_value(self, defaults: Mapping[str, Any]) -> Any:
+        """The value of the field when a message leaves it out; ``MISSING`` if it has none."""
+        if self.default_from is not None:
+            return defaults.get(self.default_from, MISSING)
         return self.default() if callable(self.default) else self.default
 
 
@@ -143,12 +198,14 @@ def register(cls: M) -> M:
     return cls
 
 
-def wrong_type(path: str, expected: str, value: Any) -> MessageError:
-    got = "null" if value is None else _json_type_name(value)
-    return MessageError(f"{path}: expected {expected}, got {got}")
+def wrong_type(expected: str, value: Any) -> WireFault:
+    """The fault of a JSON value that is not of the ``expected`` kind."""
+    got = "null" if value is None else json_type_name(value)
+    return WireFault(f"expected {expected}, got {got}")
 
 
-def _json_type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How a JSON value's type is named in errors (an object by its ``__nt_name``)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -163,15 +220,23 @@ def _json_type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def checked_str(value: Any, path: str) -> str:
-    """A JSON string that can be encoded as UTF-8 (no lone surrogates)."""
-    if not isinstance(value, str):
-        raise wrong_type(path, "string", value)
+def checked_text(value: str) -> str:
+    """``value`` if it has a UTF-8 form; a :class:`WireFault` if it holds a lone surrogate."""
     if not value.isascii():
         try:
-            value.encode("utf-8")
+            value.encode("utf-16-le")  # the quickest codec that refuses surrogates
         except UnicodeEncodeError as error:
-            raise MessageError(
-                f"{path}: string holds a lone surrogate at character {error.start}"
-            ) from None
+            raise WireFault(f"string holds a lone surrogate at character {error.start}") from None
     return value
+
+
+def have_utf8_form(texts: Iterable[str]) -> bool:
+    """Whether none of ``texts`` holds a lone surrogate, found in one pass over them all."""
+    joined = "".join(texts)
+    if joined.isascii():
+        return True
+    try:
+        joined.encode("utf-16-le")
+    except UnicodeEncodeError:
+        return False
+    return True

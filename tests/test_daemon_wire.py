@@ -1,0 +1,79 @@
+"""The Aleph daemon reads and writes messages with its own settings, not the process's."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from pika.spec import BasicProperties
+
+from edeposit.amqp import aleph, settings
+from edeposit.amqp.config import Settings
+from edeposit.amqp.daemon.service import AlephDaemon
+from edeposit.amqp.serializers import deserialize
+
+WITHOUT_BASE = (
+    b'{"query": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery"}, "__nt_name": "CountRequest"}'
+)
+WITHOUT_LIBRARY = (
+    b'{"query": {"doc_id": 1492461, "__nt_name": "DocumentQuery"}, "__nt_name": "SearchRequest"}'
+)
+
+
+class RecordingService:
+    """Stands for the catalogue service: notes each request, answers with a count."""
+
+    def __init__(self) -> None:
+        self.requests: list[object] = []
+
+    def handle(self, request: object) -> aleph.CountResult:
+        self.requests.append(request)
+        return aleph.CountResult(1)
+
+
+def answered(daemon: AlephDaemon, body: bytes) -> object:
+    """The request the daemon's service was asked, after checking the answer's body."""
+    payload, properties = daemon.answer(body, "uuid-1", BasicProperties(headers={"UUID": "uuid-1"}))
+    assert properties.content_type == "application/json", payload
+    assert json.loads(payload) == {"num_of_records": 1, "__nt_name": "CountResult"}
+    assert isinstance(daemon.service, RecordingService)
+    return daemon.service.requests[-1]
+
+
+@pytest.fixture
+def process_defaults_elsewhere() -> None:
+    """Process settings whose defaults differ from both the contract's and the daemon's."""
+    os.environ["ALEPH_DEFAULT_BASE"] = "process-base"
+    os.environ["ALEPH_DEFAULT_LIBRARY"] = "PROCESS01"
+    settings.reload()
+
+
+@pytest.mark.usefixtures("process_defaults_elsewhere")
+def test_a_daemon_completes_a_query_from_its_own_settings() -> None:
+    own = Settings().replace(ALEPH_DEFAULT_BASE="ckc", ALEPH_DEFAULT_LIBRARY="NKC02")
+    daemon = AlephDaemon(settings=own, service=RecordingService())
+    assert answered(daemon, WITHOUT_BASE) == aleph.CountRequest(
+        aleph.ISBNQuery("80-251-0225-4", "ckc")
+    )
+    assert answered(daemon, WITHOUT_LIBRARY) == aleph.SearchRequest(
+        aleph.DocumentQuery(1492461, "NKC02")
+    )
+    # The contract's module-level function goes by the process settings.
+    assert deserialize(WITHOUT_BASE).query.base == "process-base"
+    assert deserialize(WITHOUT_LIBRARY).query.library == "PROCESS01"
+
+
+@pytest.mark.usefixtures("process_defaults_elsewhere")
+def test_a_daemon_keeps_what_the_client_sent() -> None:
+    daemon = AlephDaemon(
+        settings=Settings().replace(ALEPH_DEFAULT_BASE="ckc"), service=RecordingService()
+    )
+    body = WITHOUT_BASE.replace(b'"ISBNQuery"', b'"ISBNQuery", "base": "nkc"')
+    assert answered(daemon, body) == aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4", "nkc"))
+
+
+def test_settings_give_their_wire_options() -> None:
+    options = Settings().replace(ALEPH_DEFAULT_BASE="ckc").wire_options()
+    assert dict(options.defaults) == {"base": "ckc", "library": "NKC01"}
+    assert options.generation == "2014"
