@@ -80,6 +80,8 @@ class AlephDaemon(PikaDaemon):
             pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
             log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
             log_level=cfg.LOG_LEVEL,
+            log_format=cfg.LOG_FORMAT,
+            start_timeout=cfg.ALEPH_DAEMON_START_TIMEOUT,
         )
         self.service = service
         #: Query defaults (and output form) for the messages this daemon reads and writes.
@@ -246,13 +248,3 @@ class AlephDaemon(PikaDaemon):
             request=request,
             sender=self.app_id,
         )
-
-    def status_details(self) -> tuple[bool, str]:
-        """Whether the broker answers with these settings (a short, separate connection)."""
-        where = describe_broker(self.settings)
-        try:
-            connection = pika.BlockingConnection(connection_parameters(self.settings, quick=True))
-        except Exception as error:  # noqa: BLE001 - any failure means "unreachable"
-            return False, f"broker {where} unreachable: {type(error).__name__} {error}".strip()
-        connection.close()
-        return True, f"broker {where} reachable"
