@@ -19,7 +19,15 @@ from pika.adapters.utils.connection_workflow import (
     AMQPConnectionWorkflowFailed,
     AMQPConnectorSocketConnectError,
 )
+from prometheus_client import generate_latest
 
+from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics, outcome_of
+from edeposit.amqp.errors import (
+    AlephTimeoutError,
+    DeserializationError,
+    DocumentNotFoundException,
+    InvalidISBNException,
+)
 from edeposit.amqp.runtime import logs
 from edeposit.amqp.runtime.diagnosis import reason_of
 from edeposit.amqp.runtime.notify import Notifier, parse_report, sd_notify
@@ -262,3 +270,45 @@ def test_pika_connection_chatter_is_folded(level: str, kept: bool) -> None:
     assert ("TCP attempt failed" in text) is kept
     assert "ERROR pika.channel" in text
     assert "ERROR pika.adapters" not in text
+
+
+# --- metrics ------------------------------------------------------------------------
+
+
+def test_each_daemon_has_its_own_registry() -> None:
+    first = DaemonMetrics(in_flight=lambda: 2, watch=lambda: None)
+    second = DaemonMetrics(in_flight=lambda: 0, watch=lambda: None)
+    first.request_done("SearchRequest", "result", 0.02)
+    first.counted("dropped_without_uuid")
+    first.counted("results")  # not a drop
+    CatalogueMetrics(first).call_finished("find", "ok", 0.01)
+    text = generate_latest(first.registry).decode()
+    assert 'edeposit_requests_total{kind="SearchRequest",outcome="result"} 1.0' in text
+    assert 'edeposit_dropped_total{reason="without_uuid"} 1.0' in text
+    assert 'edeposit_catalogue_calls_total{op="find",outcome="ok"} 1.0' in text
+    assert "edeposit_requests_in_flight 2.0" in text
+    assert "edeposit_broker_connected 0.0" in text
+    assert "edeposit_requests_total{" not in generate_latest(second.registry).decode()
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (None, "result"),
+        (DocumentNotFoundException("gone"), "refused"),
+        (DeserializationError("bad"), "refused"),
+        (InvalidISBNException("x"), "refused"),
+        (AlephTimeoutError("slow"), "failed"),
+        (RuntimeError("bug"), "failed"),
+    ],
+)
+def test_outcomes(error: BaseException | None, outcome: str) -> None:
+    assert outcome_of(error) == outcome
+
+
+def test_only_the_daemon_knows_prometheus() -> None:
+    """The catalogue reports to an observer; runtime and catalogue never import Prometheus."""
+    root = Path(__file__).resolve().parents[1] / "src" / "edeposit" / "amqp"
+    for folder in ("catalogue", "runtime", "aleph", "wire", "marc"):
+        for path in (root / folder).glob("*.py"):
+            assert "prometheus" not in path.read_text(), path

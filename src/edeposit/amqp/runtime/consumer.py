@@ -166,7 +166,6 @@ class PikaDaemon(DaemonRunnerWrapper):
                 supervisor.round()
             fatal = next((c.fatal_error for c in connections if c.fatal_error), None)
             if fatal is not None:
-                log.error("cannot serve: %s", fatal)
                 self.notify_failure(str(fatal), ExitCode.CONFIG)
                 return
             self._draining = True

@@ -168,6 +168,7 @@ class DaemonRunnerWrapper:
 
     def notify_failure(self, reason: str, code: int = ExitCode.FAILURE) -> None:
         """Report that the daemon cannot serve; it ends with exit ``code``."""
+        log.error("cannot serve: %s", reason)
         self.exit_code = code
         self.notifier.failed(reason, code)
 
