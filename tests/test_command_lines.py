@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,10 @@ def test_quiet_broken_pipe(capfd: pytest.CaptureFixture[str]) -> None:
         return 3
 
     assert fine() == 3
+
+
+def test_readme_says_which_module_each_command_runs_as() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for command, module in COMMANDS.items():
+        assert any(f"`{command}" in row and f"`{module}`" in row for row in rows), command
