@@ -271,7 +271,7 @@ class DaemonRunnerWrapper:
             why = state.get("activity") or state.get("last_error") or "no report"
             print(
                 f"failed to start: not serving after {self.start_timeout:.0f} s ({why}); "
-                f"pid {pid} goes on trying: see `alephdaemon status` and {self.log_path}",
+                f"pid {pid} goes on trying: see `status` and {self.log_path}",
                 file=sys.stderr,
             )
             return ExitCode.NOT_SERVING
