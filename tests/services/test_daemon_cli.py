@@ -139,8 +139,9 @@ def test_status_reports_the_daemons_own_state_not_a_probe(daemon_env: dict[str, 
         ({"RABBITMQ_ALEPH_VIRTUALHOST": "edeposit-no-such-vhost"}, "rabbitmqctl add_vhost"),
         ({"RABBITMQ_PORT": "many"}, "setting RABBITMQ_PORT must be int"),
         ({"ALEPH_DAEMON_PIDFILE": "/dev/null/alephdaemon.pid"}, "cannot write /dev/null"),
+        ({"RABBITMQ_ALEPH_QUEUE_TYPE": "quorum"}, "the broker refused a declaration"),
     ],
-    ids=["refused-login", "missing-vhost", "bad-settings", "unwritable-pidfile"],
+    ids=["refused-login", "missing-vhost", "bad-settings", "unwritable-pidfile", "topology"],
 )
 def test_a_daemon_that_cannot_start_fails_start_with_the_reason(
     daemon_env: dict[str, str], override: dict[str, str], reason: str
@@ -150,7 +151,10 @@ def test_a_daemon_that_cannot_start_fails_start_with_the_reason(
     assert reason in started.stderr
     assert "Traceback" not in started.stderr
     assert "started (pid" not in started.stdout
+    assert "daemon: daemon:" not in started.stderr
     assert alephdaemon(daemon_env, "status").returncode == 3
+    log = Path(daemon_env["ALEPH_DAEMON_LOGFILE"])
+    assert "daemon: daemon:" not in (log.read_text() if log.exists() else "")
 
 
 def test_foreground_exits_78_for_a_refused_login(daemon_env: dict[str, str]) -> None:
