@@ -7,6 +7,9 @@ Servers run as subprocesses (so their CPU time and peak RSS are their own):
 * ``noop``      PikaDaemon answering each ~300 B request with a ~4 KB reply at once;
 * ``sleep20``   the same after 20 ms of "catalogue" time;
 * ``aleph``     the real Aleph daemon against the emulator with 20 ms added latency;
+* ``aleph-metrics``  the same with its metrics endpoint on (ALEPH_DAEMON_METRICS_PORT),
+  scraped every second while it runs — ``--metrics-overhead`` measures only these two,
+  alternating, and prints the throughput ratio;
 * ``baseline-noop`` / ``baseline-sleep20`` / ``baseline-aleph``  the original design,
   measured in the same run: one thread, prefetch 1, publish without confirms, ack after
   answering (``baseline-aleph`` asks the emulator like the Aleph daemon does);
@@ -25,13 +28,16 @@ import argparse
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -188,10 +194,11 @@ def serve_minimal(delay: float) -> None:
 
 
 def serve_aleph() -> None:
+    from edeposit.amqp import settings  # noqa: PLC0415
     from edeposit.amqp.alephdaemon import AlephDaemon  # noqa: PLC0415
 
-    daemon = AlephDaemon()
-    daemon.pid_path = Path(f"/tmp/edeposit-bench-{os.getpid()}.pid")
+    pidfile = f"/tmp/edeposit-bench-{os.getpid()}.pid"
+    daemon = AlephDaemon(settings=settings.get().replace(ALEPH_DAEMON_PIDFILE=pidfile))
     daemon.configure_logging(foreground=True)
     daemon.run()
 
@@ -347,10 +354,42 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _scraping(port: int | None) -> Iterator[None]:
+    """Fetch the daemon's /metrics every second meanwhile (Prometheus scrapes every 15 s)."""
+    if port is None:
+        yield
+        return
+    done = threading.Event()
+
+    def scrape() -> None:
+        while not done.wait(1.0):
+            url = f"http://127.0.0.1:{port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                reply.read()
+
+    scraper = threading.Thread(target=scrape, daemon=True)
+    scraper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        scraper.join()
+
+
 def run_one(
     mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
 ) -> dict[str, Any]:
     _reset_queues()
+    port = _free_port() if mode == "aleph-metrics" else None
+    if port is not None:
+        env = {**env, "ALEPH_DAEMON_METRICS_PORT": str(port)}
     server = _start_server(mode, env)
     try:
         warmup = max(20, total // 20)
@@ -358,7 +397,8 @@ def run_one(
         drive(warmup, in_flight)
         cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
-        latencies = drive(total, in_flight)
+        with _scraping(port):
+            latencies = drive(total, in_flight)
         elapsed = time.perf_counter() - started
         cpu = _cpu_seconds(server.pid) - cpu_before
         rss = _peak_rss_mb(server.pid)
@@ -397,6 +437,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer requests per run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--metrics-overhead",
+        action="store_true",
+        help="only the Aleph daemon with its metrics endpoint off and on, alternating",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--metrics-overhead: rounds")
     arguments = parser.parse_args()
     scale = 0.25 if arguments.quick else 1.0
 
@@ -419,18 +465,27 @@ def main() -> int:
     def count(base: int) -> int:
         return max(50, int(base * scale))
 
+    if arguments.metrics_overhead:
+        try:
+            return _metrics_overhead(env, count(3000), arguments.rounds)
+        finally:
+            emulator.terminate()
+            emulator.wait(10)
+
     plan = []
     for mode, sizes in (
         ("noop", {1: 1500, 32: 8000}),
         ("sleep20", {1: 150, 32: 4000}),
         ("aleph", {1: 150, 32: 3000}),
+        ("aleph-metrics", {32: 3000}),
         ("baseline-noop", {1: 1500, 32: 3000}),
         ("baseline-sleep20", {1: 100, 32: 150}),
         ("baseline-aleph", {1: 100, 32: 150}),
         ("minimal-noop", {32: 8000}),
         ("minimal-sleep20", {32: 4000}),
     ):
-        drivers = ("raw",) if mode.startswith(("baseline", "minimal")) else ("raw", "client")
+        single = mode.startswith(("baseline", "minimal")) or mode == "aleph-metrics"
+        drivers = ("raw",) if single else ("raw", "client")
         for in_flight, total in sizes.items():
             for driver in drivers:
                 plan.append((mode, driver, in_flight, count(total)))
@@ -477,6 +532,10 @@ def main() -> int:
         ("aleph raw / original design (20 ms)", rate("aleph", "raw", 32) / baseline_slow),
         ("aleph raw / original design (Aleph)", rate("aleph", "raw", 32) / baseline_aleph),
         ("aleph client / original design (Aleph)", rate("aleph", "client", 32) / baseline_aleph),
+        (
+            "aleph raw, metrics on / off",
+            rate("aleph-metrics", "raw", 32) / rate("aleph", "raw", 32),
+        ),
     ]
     print("\nratios at 32 in flight:")
     for label, value in ratios:
@@ -486,10 +545,64 @@ def main() -> int:
     return 0
 
 
+def _metrics_cost() -> tuple[float, float]:
+    """CPU seconds the metrics add to one search (its catalogue calls included), and of
+    one scrape: measured alone, so the figure holds on a busy machine too."""
+    from prometheus_client import generate_latest  # noqa: PLC0415
+
+    from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics  # noqa: PLC0415
+
+    metrics = DaemonMetrics(in_flight=lambda: 0, watch=lambda: None)
+    observer = CatalogueMetrics(metrics)
+    rounds = 20000
+    started = time.process_time()
+    for _ in range(rounds):  # a search: find and present, each paced by the rate limit
+        observer.rate_limited(0.0)
+        observer.call_finished("find", "ok", 0.02)
+        observer.rate_limited(0.0)
+        observer.call_finished("present", "ok", 0.02)
+        metrics.request_done("SearchRequest", "result", 0.05)
+    recording = (time.process_time() - started) / rounds
+    started = time.process_time()
+    for _ in range(200):
+        generate_latest(metrics.registry)
+    return recording, (time.process_time() - started) / 200
+
+
+def _metrics_overhead(env: dict[str, str], total: int, rounds: int) -> int:
+    """The Aleph daemon with the metrics endpoint off and on, alternating; the ratio."""
+    rates: dict[str, list[float]] = {"aleph": [], "aleph-metrics": []}
+    cpu: dict[str, list[float]] = {"aleph": [], "aleph-metrics": []}
+    print(
+        f"{'server':17} {'round':>5} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'cpu ms/req':>10}"
+    )
+    for index in range(rounds):
+        for mode in ("aleph", "aleph-metrics") if index % 2 == 0 else ("aleph-metrics", "aleph"):
+            row = run_one(mode, "raw", 32, total, env)
+            rates[mode].append(row["rate"])
+            cpu[mode].append(row["cpu_ms"])
+            print(
+                f"{mode:17} {index + 1:5d} {row['requests']:8d} {row['rate']:8.0f} "
+                f"{row['p50_ms']:8.2f} {row['cpu_ms']:10.3f}",
+                flush=True,
+            )
+    off, on = statistics.median(rates["aleph"]), statistics.median(rates["aleph-metrics"])
+    print(f"\nmedian req/s: metrics off {off:.0f}, on {on:.0f}; on / off = {on / off:.3f}")
+    off, on = statistics.median(cpu["aleph"]), statistics.median(cpu["aleph-metrics"])
+    print(f"median CPU ms/request: off {off:.3f}, on {on:.3f}; on / off = {on / off:.3f}")
+    recording, scrape = _metrics_cost()
+    print(
+        f"metrics work per request {1e6 * recording:.1f} us "
+        f"({100 * recording / (off / 1000):.2f} % of the daemon's CPU per request); "
+        f"one scrape {1e3 * scrape:.2f} ms"
+    )
+    return 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "serve":
         mode = sys.argv[2]
-        if mode == "aleph":
+        if mode in ("aleph", "aleph-metrics"):
             serve_aleph()
         elif mode == "baseline-aleph":
             serve_baseline(catalogue_answer())

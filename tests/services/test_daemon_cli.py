@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,8 +67,9 @@ def test_start_status_stop_restart(daemon_env: dict[str, str], peer: Peer) -> No
     assert "already running" in again.stdout
 
     status = alephdaemon(daemon_env, "status")
-    assert status.returncode == 0
-    assert f"running (pid {pid})" in status.stdout and "reachable" in status.stdout
+    assert status.returncode == 0, status.stdout
+    assert f"running (pid {pid}," in status.stdout and ": serving" in status.stdout
+    assert "consuming:  daemon" in status.stdout
 
     peer.publish(serialize(aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4"))), {"UUID": "cli"})
     [(_, properties, body)] = peer.receive(1)
@@ -94,6 +95,8 @@ def test_start_status_stop_restart(daemon_env: dict[str, str], peer: Peer) -> No
 
     log = Path(daemon_env["ALEPH_DAEMON_LOGFILE"]).read_text()
     assert "started as daemon" in log and "ready" in log
+    state = Path(daemon_env["ALEPH_DAEMON_PIDFILE"]).with_name("alephdaemon.state.json")
+    assert not state.exists(), "the state file goes with the daemon"
 
 
 def test_stale_pidfile_is_recovered(daemon_env: dict[str, str]) -> None:
@@ -108,15 +111,76 @@ def test_stale_pidfile_is_recovered(daemon_env: dict[str, str]) -> None:
     assert alephdaemon(daemon_env, "stop").returncode == 0
 
 
-def test_status_says_when_the_broker_is_unreachable(daemon_env: dict[str, str]) -> None:
-    assert alephdaemon(daemon_env, "start").returncode == 0
-    deadline = time.monotonic() + 10
-    while "reachable" not in alephdaemon(daemon_env, "status").stdout:
-        assert time.monotonic() < deadline
-    broken = {**daemon_env, "RABBITMQ_PORT": "1"}
-    status = alephdaemon(broken, "status")
-    assert status.returncode == 4
-    assert "unreachable" in status.stdout
+def test_status_reports_the_daemons_own_state_not_a_probe(daemon_env: dict[str, str]) -> None:
+    """A daemon started with a broker port nobody listens on: ``start`` says it does not
+    serve; a plain ``status`` (the caller's settings are fine) still says so."""
+    started = alephdaemon(
+        {**daemon_env, "RABBITMQ_PORT": "5999", "ALEPH_DAEMON_START_TIMEOUT": "3"}, "start"
+    )
+    assert started.returncode == 4, started.stdout + started.stderr
+    assert "not serving after 3 s" in started.stderr
+    assert "cannot connect to amqp://127.0.0.1:5999" in started.stderr
+    assert "Connection refused" in started.stderr
+    status = alephdaemon(daemon_env, "status")
+    assert status.returncode == 4, status.stdout
+    assert "NOT serving" in status.stdout
+    assert "127.0.0.1:5999" in status.stdout and "Connection refused" in status.stdout
+    assert "reachable" not in status.stdout
+    log = Path(daemon_env["ALEPH_DAEMON_LOGFILE"]).read_text()
+    attempts = log.count("cannot connect to amqp://127.0.0.1:5999")
+    assert attempts >= 2 and log.count("next attempt in") == attempts, "one line per attempt"
+    assert "ERROR pika" not in log, "pika's own lines for each attempt are folded away"
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"RABBITMQ_USER_PASSWORD": "wrong"}, "login to amqp://127.0.0.1:5672"),
+        ({"RABBITMQ_ALEPH_VIRTUALHOST": "edeposit-no-such-vhost"}, "rabbitmqctl add_vhost"),
+        ({"RABBITMQ_PORT": "many"}, "setting RABBITMQ_PORT must be int"),
+        ({"ALEPH_DAEMON_PIDFILE": "/dev/null/alephdaemon.pid"}, "cannot write /dev/null"),
+        ({"RABBITMQ_ALEPH_QUEUE_TYPE": "quorum"}, "the broker refused a declaration"),
+    ],
+    ids=["refused-login", "missing-vhost", "bad-settings", "unwritable-pidfile", "topology"],
+)
+def test_a_daemon_that_cannot_start_fails_start_with_the_reason(
+    daemon_env: dict[str, str], override: dict[str, str], reason: str
+) -> None:
+    started = alephdaemon({**daemon_env, **override}, "start")
+    assert started.returncode == 78, started.stdout + started.stderr
+    assert reason in started.stderr
+    assert "Traceback" not in started.stderr
+    assert "started (pid" not in started.stdout
+    assert "daemon: daemon:" not in started.stderr
+    assert alephdaemon(daemon_env, "status").returncode == 3
+    log = Path(daemon_env["ALEPH_DAEMON_LOGFILE"])
+    assert "daemon: daemon:" not in (log.read_text() if log.exists() else "")
+
+
+def test_foreground_exits_78_for_a_refused_login(daemon_env: dict[str, str]) -> None:
+    """systemd's RestartPreventExitStatus=78 then stops restarting it."""
+    foreground = alephdaemon({**daemon_env, "RABBITMQ_USER_PASSWORD": "wrong"}, "--foreground")
+    assert foreground.returncode == 78
+    assert "login to amqp://127.0.0.1:5672" in foreground.stderr
+    assert "daemon: daemon:" not in foreground.stderr
+
+
+def test_command_line_overrides_settings(daemon_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "amqp.json"
+    pidfile = tmp_path / "elsewhere" / "alephdaemon.pid"
+    config.write_text(json.dumps({"ALEPH_DAEMON_PIDFILE": str(pidfile)}))
+    env = {key: value for key, value in daemon_env.items() if key != "ALEPH_DAEMON_PIDFILE"}
+    started = alephdaemon(env, "--config", str(config), "--workers", "3", "start")
+    assert started.returncode == 0, started.stderr
+    assert pidfile.exists()
+    status = alephdaemon(env, "status", "--config", str(config))
+    assert status.returncode == 0 and str(pidfile) in status.stdout
+    assert "3 workers" in Path(daemon_env["ALEPH_DAEMON_LOGFILE"]).read_text()
+    assert alephdaemon(env, "--config", str(config), "stop").returncode == 0
+    wrong = alephdaemon(env, "--log-level", "LOUD", "status")
+    assert wrong.returncode == 78 and "LOG_LEVEL" in wrong.stderr
+    version = alephdaemon(env, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("alephdaemon ")
 
 
 def test_foreground_refuses_a_second_instance(daemon_env: dict[str, str]) -> None:

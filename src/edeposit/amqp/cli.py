@@ -6,16 +6,22 @@
     aleph count --author Raymond
     aleph validate 80-251-0225-4
     aleph export publication.json
+
+Options go before or after the subcommand (``aleph search --isbn X --timeout 5``). The
+exit codes are :class:`Exit`; they tell "the ISBN is invalid" from "nobody answered".
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.aleph.queries import (
     AuthorQuery,
@@ -30,10 +36,48 @@ from edeposit.amqp.aleph.queries import (
 from edeposit.amqp.aleph.records import AlephRecord, EPublication
 from edeposit.amqp.client import AlephClient, ClientError, RemoteError
 from edeposit.amqp.config import ConfigError
-from edeposit.amqp.errors import MessageError
+from edeposit.amqp.errors import (
+    BrokerError,
+    BrokerUnavailableError,
+    CallTimeoutError,
+    MessageError,
+)
+from edeposit.amqp.runtime.console import EXIT_BROKEN_PIPE, quiet_broken_pipe
 from edeposit.amqp.serializers import deserialize
 
-__all__ = ["build_parser", "format_records", "main"]
+__all__ = ["EPILOG", "Exit", "build_parser", "format_records", "main"]
+
+
+class Exit(enum.IntEnum):
+    """Exit codes of ``aleph``."""
+
+    OK = 0
+    #: ``validate``: the daemon answered that the ISBN is not valid.
+    INVALID = 1
+    USAGE = 2
+    #: No daemon answered before the timeout (none running, or too slow).
+    NO_ANSWER = 3
+    #: The daemon answered with an error: the catalogue's refusal or its own failure.
+    ERROR_ANSWER = 4
+    #: The broker could not be reached, or the request not published.
+    BROKER = 5
+    #: A settings problem.
+    CONFIG = 78
+    #: The reader of the output went away (``aleph … | head``).
+    BROKEN_PIPE = EXIT_BROKEN_PIPE
+
+
+EPILOG = """exit codes:
+  0    done (validate: the ISBN is valid)
+  1    validate: the ISBN is not valid
+  2    wrong usage, or an unreadable input file
+  3    no daemon answered within --timeout (is alephdaemon running? `alephdaemon status`)
+  4    the daemon answered with an error (the catalogue said no, could not be asked,
+       or the daemon refused the request); the message says which
+  5    the broker could not be reached
+  78   a settings problem
+  141  the output was closed early (| head)
+"""
 
 
 def format_records(records: Sequence[AlephRecord]) -> str:
@@ -102,18 +146,38 @@ def _add_query_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aleph", description="Query the Aleph catalogue through the Aleph daemon."
+        prog="aleph",
+        description="Query the Aleph catalogue through the Aleph daemon.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (60)")
+    # The same option after the subcommand; SUPPRESS keeps the one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS, help="seconds to wait (60)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    search = commands.add_parser("search", help="print the matching records as a table")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=text,
+            description=text,
+            parents=[common],
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    search = command("search", "print the matching records as a table")
     _add_query_options(search)
     search.add_argument("--json", action="store_true", help="print the records as JSON")
-    count = commands.add_parser("count", help="print how many records match")
+    count = command("count", "print how many records match")
     _add_query_options(count)
-    validate = commands.add_parser("validate", help="is this ISBN valid?")
+    validate = command("validate", "is this ISBN valid? (exit 0 valid, 1 invalid)")
     validate.add_argument("isbn")
-    export = commands.add_parser("export", help="export a publication (JSON EPublication file)")
+    export = command("export", "export a publication (JSON EPublication file)")
     export.add_argument("file", type=Path)
     return parser
 
@@ -135,7 +199,7 @@ def run(arguments: argparse.Namespace, client: AlephClient) -> int:
     elif arguments.command == "validate":
         valid = client.validate_isbn(arguments.isbn, arguments.timeout)
         print(f"{arguments.isbn}: {'valid' if valid else 'invalid'}")
-        return 0 if valid else 1
+        return Exit.OK if valid else Exit.INVALID
     else:
         publication = deserialize(arguments.file.read_bytes())
         if not isinstance(publication, EPublication):
@@ -144,20 +208,74 @@ def run(arguments: argparse.Namespace, client: AlephClient) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``aleph`` command."""
-    arguments = build_parser().parse_args(argv)
+def _warn_without_daemon(client: AlephClient, timeout: float) -> None:
+    """Say at once when no daemon consumes the request queue, instead of a silent wait."""
     try:
-        with AlephClient(timeout=arguments.timeout) as client:
-            return run(arguments, client)
-    except RemoteError as error:
+        consumers = client.daemon_consumers()
+    except Exception:  # noqa: BLE001 - only a hint: the call itself tells what fails
+        return
+    if consumers == 0:
+        queue = client.settings.RABBITMQ_ALEPH_DAEMON_QUEUE
         print(
-            f"aleph: the catalogue answered {error.exception_name}: {error.message}",
+            f"aleph: no daemon consumes queue {queue!r} right now; is alephdaemon running? "
+            f"(`alephdaemon status`) Waiting up to {timeout:g} s anyway.",
             file=sys.stderr,
         )
-    except (ClientError, ConfigError, MessageError, OSError) as error:
-        print(f"aleph: {error}", file=sys.stderr)
-    return 1
+
+
+def _remote_error(error: RemoteError) -> str:
+    """Who failed, in words."""
+    if error.origin == "catalogue":
+        return f"the catalogue answered {error.exception_name}: {error.message}"
+    if error.origin == "catalogue-unreachable":
+        return f"the daemon could not ask the catalogue ({error.exception_name}): {error.message}"
+    return f"the daemon answered with an error, {error.exception_name}: {error.message}"
+
+
+def _ask(arguments: argparse.Namespace) -> int:
+    settings_module.get()
+    if arguments.command == "export":
+        arguments.file.stat()  # a missing file is told before the broker is asked
+    try:
+        client = AlephClient(timeout=arguments.timeout)
+    except ClientError as error:
+        raise BrokerUnavailableError(str(error)) from error
+    with client:
+        _warn_without_daemon(client, arguments.timeout)
+        return run(arguments, client)
+
+
+def _failure(error: Exception) -> tuple[int, str]:
+    """The exit code and the message of a failed command."""
+    if isinstance(error, RemoteError):
+        return Exit.ERROR_ANSWER, _remote_error(error)
+    if isinstance(error, CallTimeoutError):
+        hint = "Is alephdaemon running? (`alephdaemon status`)"
+        return Exit.NO_ANSWER, f"{error}; no daemon answered. {hint}"
+    if isinstance(error, BrokerError):
+        return Exit.BROKER, f"cannot reach the broker: {error}"
+    if isinstance(error, ConfigError):
+        return Exit.CONFIG, str(error)
+    if isinstance(error, ClientError):
+        return Exit.BROKER, str(error)
+    return Exit.USAGE, str(error)
+
+
+@quiet_broken_pipe
+def main(argv: list[str] | None = None) -> int:
+    """The ``aleph`` command; the exit code (:class:`Exit`)."""
+    arguments = build_parser().parse_args(argv)
+    # The libraries' lines (each reconnect attempt, pika's errors) are for daemons' logs;
+    # a command says what went wrong once, at the end.
+    logging.basicConfig(level=logging.CRITICAL, format="aleph: %(message)s")
+    try:
+        return _ask(arguments)
+    except BrokenPipeError:
+        raise  # the reader went away: quiet_broken_pipe ends quietly
+    except (BrokerError, ClientError, ConfigError, MessageError, OSError) as error:
+        code, message = _failure(error)
+        print(f"aleph: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

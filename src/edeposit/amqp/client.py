@@ -15,7 +15,9 @@ dropped, never handed to another call.
 
 Answers come back on a private queue of the client, not on the shared answer queue:
 requests go out with the routing key ``<client>.request`` (bound to the daemon queue
-while the client lives), which the daemon answers on ``<client>.result``.
+while the client lives), which the daemon answers on ``<client>.result``. The queue is
+redeclared after a broker blip and deleted by :meth:`AlephClient.close`; one left by a
+client that died expires after ten minutes unused.
 """
 
 from __future__ import annotations
@@ -162,8 +164,12 @@ class AlephClient:
         if not self.connection.wait_ready(connect_timeout):
             self.connection.stop(timeout=2.0)
             error = self.connection.fatal_error
+            last = self.connection.watch.last_error
             raise ClientError(
-                str(error) if error else f"broker not reachable in {connect_timeout} s"
+                str(error)
+                if error
+                else f"broker not reachable in {connect_timeout:g} s"
+                + (f": {last}" if last else "")
             )
 
     # --- calls ------------------------------------------------------------------------
@@ -258,8 +264,16 @@ class AlephClient:
 
     # --- life cycle ---------------------------------------------------------------------
 
+    def daemon_consumers(self, timeout: float = 5.0) -> int:
+        """How many consumers (daemons) the request queue has now."""
+        queue = self.settings.RABBITMQ_ALEPH_DAEMON_QUEUE
+        declared = self.connection.call(
+            lambda channel, done: channel.queue_declare(queue, passive=True, callback=done)
+        )
+        return int(declared.result(timeout=timeout).method.consumer_count)
+
     def close(self) -> None:
-        """Remove the client's request binding, then close the connection."""
+        """Remove the client's request binding and its answer queue, then disconnect."""
         cfg = self.settings
         if self.connection.is_ready:
             unbound = self.connection.call(
@@ -270,10 +284,14 @@ class AlephClient:
                     callback=done,
                 )
             )
-            try:
-                unbound.result(timeout=5.0)
-            except Exception as error:  # noqa: BLE001 - the binding expires with nothing
-                log.warning("could not remove binding %r: %s", self.request_key, error)
+            deleted = self.connection.call(
+                lambda channel, done: channel.queue_delete(self.reply_queue, callback=done)
+            )
+            for what, future in (("binding", unbound), ("answer queue", deleted)):
+                try:
+                    future.result(timeout=5.0)
+                except Exception as error:  # noqa: BLE001 - both expire unused anyway
+                    log.warning("could not remove the %s of %s: %s", what, self.name, error)
         self.connection.stop(timeout=5.0)
         with self._lock:
             pending = list(self._calls.values())

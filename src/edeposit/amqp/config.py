@@ -8,6 +8,10 @@ Overrides are applied in this order, later wins:
 4. the JSON file named by ``$EDEPOSIT_AMQP_CONFIG``,
 5. environment variables named exactly like the settings.
 
+A password file (``RABBITMQ_USER_PASSWORD_FILE``) is read last and replaces
+``RABBITMQ_USER_PASSWORD``; a relative name is looked up in ``$CREDENTIALS_DIRECTORY``,
+where systemd's ``LoadCredential=`` puts it.
+
 A file that is not a JSON object, an unknown key or a value of the wrong type is a
 :class:`ConfigError` naming the file (or variable) and the key. Missing files are
 skipped, except the one named by ``EDEPOSIT_AMQP_CONFIG``: asking for it and not
@@ -35,10 +39,13 @@ __all__ = [
     "ConfigError",
     "Settings",
     "load_settings",
+    "read_password_file",
 ]
 
 #: Environment variable naming an extra JSON settings file.
 CONFIG_ENV_VAR = "EDEPOSIT_AMQP_CONFIG"
+#: Where systemd puts the credentials of ``LoadCredential=`` (a relative password file).
+CREDENTIALS_ENV_VAR = "CREDENTIALS_DIRECTORY"
 #: System-wide settings file.
 SYSTEM_CONFIG_PATH = Path("/etc/edeposit/amqp.json")
 #: Settings whose values are never shown.
@@ -51,9 +58,13 @@ class Settings:
     """Every setting of the project, typed; field names are the public setting names."""
 
     # --- RabbitMQ connection -------------------------------------------------------
+    #: Host name or address of the broker.
     RABBITMQ_HOST: str = "127.0.0.1"
+    #: AMQP port of the broker (5671 for TLS, usually).
     RABBITMQ_PORT: int = 5672
+    #: User the services log in as.
     RABBITMQ_USER_NAME: str = "guest"
+    #: Its password; never logged or shown. Prefer RABBITMQ_USER_PASSWORD_FILE.
     RABBITMQ_USER_PASSWORD: str = dataclasses.field(default="guest", repr=False)
     #: Seconds between AMQP heartbeats; slow handlers never delay them (own I/O thread).
     RABBITMQ_HEARTBEAT: int = 30
@@ -61,19 +72,33 @@ class Settings:
     RABBITMQ_CONNECT_TIMEOUT: float = 10.0
     #: Use TLS (amqps); the CA, certificate and key files below are then read.
     RABBITMQ_USE_TLS: bool = False
+    #: The CA certificate(s) that signed the broker's certificate (PEM; empty: system CAs).
     RABBITMQ_TLS_CA_FILE: str = ""
+    #: A client certificate (PEM) where the broker asks for one.
     RABBITMQ_TLS_CERT_FILE: str = ""
+    #: The client certificate's key (PEM).
     RABBITMQ_TLS_KEY_FILE: str = ""
     #: Check the broker's certificate against RABBITMQ_HOST.
     RABBITMQ_TLS_VERIFY_HOSTNAME: bool = True
+    #: A file holding the password (one line), read at start-up; it replaces
+    #: RABBITMQ_USER_PASSWORD. A relative name is looked up in ``$CREDENTIALS_DIRECTORY``
+    #: (systemd's ``LoadCredential=``).
+    RABBITMQ_USER_PASSWORD_FILE: str = ""
 
     # --- Aleph topology (names real clients use) -----------------------------------
+    #: The vhost of the Aleph exchanges and queues.
     RABBITMQ_ALEPH_VIRTUALHOST: str = "aleph"
+    #: The queue the daemons consume requests from.
     RABBITMQ_ALEPH_DAEMON_QUEUE: str = "daemon"
+    #: The shared queue answers wait in for the front-end.
     RABBITMQ_ALEPH_PLONE_QUEUE: str = "plone"
+    #: The exchange answers are published to (requests come through all four).
     RABBITMQ_ALEPH_EXCHANGE: str = "search"
+    #: Routing key of requests.
     RABBITMQ_ALEPH_DAEMON_KEY: str = "request"
+    #: Routing key of answers.
     RABBITMQ_ALEPH_PLONE_KEY: str = "result"
+    #: Routing key bound to the answer queue for the original clients' exceptions.
     RABBITMQ_ALEPH_EXCEPTION_KEY: str = "exception"
     #: ``classic`` (what the original clients declare) or ``quorum``: a replicated queue
     #: with a delivery limit, past which a request is dead-lettered and answered with an
@@ -83,9 +108,13 @@ class Settings:
     RABBITMQ_ALEPH_DELIVERY_LIMIT: int = 5
 
     # --- Aleph catalogue ------------------------------------------------------------
+    #: The catalogue's address; X-Services answer at ``{ALEPH_URL}/X``.
     ALEPH_URL: str = "http://aleph.nkp.cz"
+    #: Logical base searched when a query names none.
     ALEPH_DEFAULT_BASE: str = "nkc"
+    #: Physical library of documents fetched by system number.
     ALEPH_DEFAULT_LIBRARY: str = "NKC01"
+    #: The e-deposit form new publications are posted to.
     ALEPH_EXPORT_URL: str = "http://aleph.nkp.cz/aleph-cgi/e-deposit"
     #: Seconds for one HTTP call to Aleph (connect, read and write each).
     ALEPH_TIMEOUT: float = 20.0
@@ -98,6 +127,7 @@ class Settings:
     #: Transport failures in a row after which calls to the catalogue fail at once for
     #: ALEPH_CIRCUIT_RESET seconds, then one call probes it (0 = never).
     ALEPH_CIRCUIT_FAILURES: int = 5
+    #: Seconds an open circuit fails calls at once before one call probes the catalogue.
     ALEPH_CIRCUIT_RESET: float = 10.0
     #: Calls per second this process makes to Aleph at most (0 = unlimited).
     ALEPH_RATE_LIMIT: float = 5.0
@@ -105,8 +135,9 @@ class Settings:
     ALEPH_MAX_RECORDS: int = 2500
     #: Largest reply accepted from Aleph, in bytes.
     ALEPH_MAX_REPLY_BYTES: int = 32 * 1024 * 1024
-    #: Sender signature (`sid`) and Referer sent with exports.
+    #: Sender signature (``sid``) sent with exports.
     ALEPH_EXPORT_SIGNATURE: str = "edeposit"
+    #: Referer sent with exports.
     ALEPH_EXPORT_REFERER: str = "http://edeposit.nkp.cz/"
 
     # --- Aleph daemon -------------------------------------------------------------------
@@ -122,12 +153,26 @@ class Settings:
     #: Seconds after which a request that was neither answered nor rejected is released
     #: (requeued once, then dead-lettered): no prefetch slot is ever lost.
     ALEPH_DAEMON_SETTLE_TIMEOUT: float = 300.0
-    #: Pidfile and log file of the detached daemon; empty means ``alephdaemon.pid`` and
-    #: ``alephdaemon.log`` in ``$XDG_STATE_HOME/edeposit`` (``~/.local/state/edeposit``).
+    #: Pidfile of the daemon; its live state is written beside it
+    #: (``alephdaemon.state.json``). Empty means ``alephdaemon.pid`` in
+    #: ``$RUNTIME_DIRECTORY`` (set by systemd's ``RuntimeDirectory=``), else in
+    #: ``$XDG_STATE_HOME/edeposit`` (``~/.local/state/edeposit``).
     ALEPH_DAEMON_PIDFILE: str = ""
+    #: Log file of the detached daemon; empty means ``alephdaemon.log`` beside the pidfile.
+    #: Reopened when logrotate moves it.
     ALEPH_DAEMON_LOGFILE: str = ""
     #: Python logging level name for the daemons.
     LOG_LEVEL: str = "INFO"
+    #: Seconds ``alephdaemon start`` waits for the daemon to consume before it gives up.
+    ALEPH_DAEMON_START_TIMEOUT: float = 30.0
+    #: Port of the daemon's HTTP endpoint: ``/metrics`` (Prometheus), ``/healthz`` and
+    #: ``/readyz`` (0 = off).
+    ALEPH_DAEMON_METRICS_PORT: int = 0
+    #: Address that endpoint listens on.
+    ALEPH_DAEMON_METRICS_HOST: str = "127.0.0.1"
+    #: ``text``, or ``json``: one JSON object a line (ts, level, logger, message, and the
+    #: request's uuid and kind while one is handled).
+    LOG_FORMAT: str = "text"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{key}={value!r}" for key, value in self.describe().items())
@@ -249,11 +294,16 @@ def _validated(result: Settings, source: str) -> Settings:
         "ALEPH_REQUEST_DEADLINE",
         "ALEPH_DAEMON_SETTLE_TIMEOUT",
         "ALEPH_DAEMON_RECONNECT_MAX_DELAY",
+        "ALEPH_DAEMON_START_TIMEOUT",
     ):
         if getattr(result, key) <= 0:
             raise ConfigError(f"{source}: setting {key} must be positive")
     if result.LOG_LEVEL.upper() not in logging.getLevelNamesMapping():
         raise ConfigError(f"{source}: setting LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    if result.LOG_FORMAT not in ("text", "json"):
+        raise ConfigError(f"{source}: setting LOG_FORMAT must be text or json")
+    if not 0 <= result.ALEPH_DAEMON_METRICS_PORT < 65536:
+        raise ConfigError(f"{source}: setting ALEPH_DAEMON_METRICS_PORT must be 0-65535")
     if result.RABBITMQ_ALEPH_QUEUE_TYPE not in ("classic", "quorum"):
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
     if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
@@ -316,4 +366,32 @@ def load_settings(
             continue
         result = _apply(result, _read_json_file(path), str(path), from_text=False)
     from_env = {key: environ[key] for key in _FIELD_TYPES if key in environ}
-    return _apply(result, from_env, "environment", from_text=True)
+    result = _apply(result, from_env, "environment", from_text=True)
+    if result.RABBITMQ_USER_PASSWORD_FILE:
+        password = read_password_file(result.RABBITMQ_USER_PASSWORD_FILE, environ)
+        result = dataclasses.replace(result, RABBITMQ_USER_PASSWORD=password)
+    return result
+
+
+def read_password_file(name: str, environ: Mapping[str, str]) -> str:
+    """The password in file ``name`` (its first line); a relative name is looked up in
+    ``$CREDENTIALS_DIRECTORY`` when systemd set it.
+
+    Raises:
+        ConfigError: the file cannot be read or is empty (naming the file, never its text).
+    """
+    path = Path(name)
+    credentials = environ.get(CREDENTIALS_ENV_VAR)
+    if not path.is_absolute() and credentials:
+        path = Path(credentials) / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"{path}: cannot read the password file named by RABBITMQ_USER_PASSWORD_FILE ({reason})"
+        ) from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise ConfigError(f"{path}: the password file (RABBITMQ_USER_PASSWORD_FILE) is empty")
+    return password

@@ -4,10 +4,18 @@ Builds the broker topology, starts the Aleph emulator (default corpus) and the A
 daemon (a real subprocess), sends the original documentation's request —
 ``SearchRequest(ISBNQuery("80-251-0225-4"))`` with a ``UUID`` header — reads the answer
 from the answer queue, prints it, and stops what it started.
+
+The demo shares the vhost with whatever else runs there, so it routes privately: its
+own request and answer queues and routing keys (``edeposit-demo-<id>.request`` …), on
+the same exchanges. Its daemon never takes a request meant for a daemon already
+serving the vhost, and no such daemon answers the demo's; its queues are deleted at the
+end.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,16 +27,50 @@ from pathlib import Path
 
 import pika
 
-from edeposit.amqp import aleph, alephdaemon, amqp_tool, settings
+from edeposit.amqp import __version__, aleph, alephdaemon, amqp_tool, settings
 from edeposit.amqp.cli import format_records
 from edeposit.amqp.config import ConfigError, Settings
 from edeposit.amqp.emulator import AlephEmulator
+from edeposit.amqp.runtime.console import quiet_broken_pipe
 from edeposit.amqp.serializers import deserialize, serialize
 
 __all__ = ["main"]
 
 #: Seconds to wait for the daemon to consume, and for the answer.
 WAIT = 30.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="edeposit-demo",
+        description="Run the whole path once on this machine: broker topology, the Aleph "
+        "emulator, the Aleph daemon, the original documentation's request and its answer. "
+        "It uses the configured broker and vhost (RABBITMQ_*) with queues and routing keys "
+        "of its own, so it never takes or answers another daemon's requests; it stops and "
+        "deletes what it started. Exit 0 when the answer was a result.",
+    )
+
+
+def private_routing() -> dict[str, str]:
+    """Settings giving this run queues and routing keys no one else uses."""
+    tag = f"edeposit-demo-{uuid.uuid4().hex[:8]}"
+    return {
+        "RABBITMQ_ALEPH_DAEMON_QUEUE": f"{tag}.requests",
+        "RABBITMQ_ALEPH_PLONE_QUEUE": f"{tag}.answers",
+        "RABBITMQ_ALEPH_DAEMON_KEY": f"{tag}.request",
+        "RABBITMQ_ALEPH_PLONE_KEY": f"{tag}.result",
+        "RABBITMQ_ALEPH_EXCEPTION_KEY": f"{tag}.exception",
+        "RABBITMQ_ALEPH_QUEUE_TYPE": "classic",
+    }
+
+
+def _delete_queues(config: Settings) -> None:
+    with contextlib.suppress(Exception):  # best effort: the broker may be gone
+        connection = pika.BlockingConnection(alephdaemon.getConnectionParameters(config))
+        channel = connection.channel()
+        for queue in (config.RABBITMQ_ALEPH_DAEMON_QUEUE, config.RABBITMQ_ALEPH_PLONE_QUEUE):
+            channel.queue_delete(queue)
+        connection.close()
 
 
 def _step(text: str) -> None:
@@ -114,17 +156,34 @@ def _print_answer(properties: pika.BasicProperties, body: bytes) -> None:
                 print(f"  {name:21} {value!r}")
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 when the answer arrived and was a result."""
+    parser = build_parser()
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.parse_args(argv)
     try:
-        config = settings.get()
+        settings.get()
+        os.environ.update(private_routing())  # also for the daemon subprocess
+        config = settings.reload()
     except ConfigError as error:
         print(f"edeposit-demo: {error}", file=sys.stderr)
-        return 2
+        return 78
+    try:
+        return _run(config)
+    finally:
+        _delete_queues(config)
+
+
+def _run(config: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="edeposit-demo-") as tmp:
         workdir = Path(tmp)
         _step(
             f"broker topology in vhost '{config.RABBITMQ_ALEPH_VIRTUALHOST}' (amqp_tool --create)"
+        )
+        print(
+            f"with the demo's own queues and keys ({config.RABBITMQ_ALEPH_DAEMON_KEY} …): "
+            "daemons already serving this vhost neither see nor answer its request"
         )
         if amqp_tool.main(["--create"]) != 0:
             return 1

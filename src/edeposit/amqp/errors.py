@@ -238,7 +238,12 @@ class CallTimeoutError(ClientError, TimeoutError):
 
 
 class RemoteError(ClientError):
-    """The daemon answered with an error; its name, message and traceback are kept."""
+    """The daemon answered with an error; its name, message and traceback are kept.
+
+    :attr:`origin` says who failed: ``catalogue`` (the catalogue answered no),
+    ``catalogue-unreachable`` (the daemon could not ask it) or ``daemon`` (the daemon
+    refused the request or failed itself).
+    """
 
     def __init__(
         self, exception_name: str, message: str, traceback: str = "", exception_type: str = ""
@@ -248,3 +253,39 @@ class RemoteError(ClientError):
         self.message = message
         self.traceback = traceback
         self.exception_type = exception_type
+
+    @property
+    def origin(self) -> str:
+        """``catalogue``, ``catalogue-unreachable`` or ``daemon`` (see the class)."""
+        if self.exception_name in _CATALOGUE_ANSWERS:
+            return "catalogue"
+        if self.exception_name in _CATALOGUE_UNREACHABLE:
+            return "catalogue-unreachable"
+        return "daemon"
+
+
+#: Errors the catalogue itself answered (its refusals), by ``exception_name``.
+_CATALOGUE_ANSWERS = frozenset(
+    cls.__name__
+    for cls in (
+        AlephException,
+        InvalidAlephBaseException,
+        InvalidAlephFieldException,
+        LibraryNotFoundException,
+        DocumentNotFoundException,
+        ExportRejectedException,
+    )
+)
+#: Errors that mean the catalogue could not be asked.
+_CATALOGUE_UNREACHABLE = frozenset(
+    cls.__name__
+    for cls in (
+        AlephTransportError,
+        AlephConnectError,
+        AlephTimeoutError,
+        AlephProtocolError,
+        AlephUnavailableError,
+        AlephReplyError,
+        OversizedReplyError,
+    )
+)

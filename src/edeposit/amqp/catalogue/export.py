@@ -27,6 +27,7 @@ from edeposit.amqp.catalogue.transport import (
     Response,
     call_with_retries,
     fetch,
+    observed,
 )
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import (
@@ -231,19 +232,24 @@ class Exporter(HTTPUser):
                 max_bytes=_MAX_REPLY,
                 data=form,
                 headers={"Referer": self._referer},
+                observer=self.observer,
             )
 
-        try:
-            reply = call_with_retries(
-                attempt,
-                retries=self._retries,
-                backoff=self._backoff,
-                retryable=_before_sending,
-                what="Aleph export",
-                breaker=self.breaker,
-            )
-        except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
-            raise ExportException(f"export to {self.url} failed: {error!r}") from error
+        def with_retries() -> Response:
+            try:
+                return call_with_retries(
+                    attempt,
+                    retries=self._retries,
+                    backoff=self._backoff,
+                    retryable=_before_sending,
+                    what="Aleph export",
+                    breaker=self.breaker,
+                    on_retry=lambda: self.observer.retried("export"),
+                )
+            except (*TRANSPORT_ERRORS, OversizedReplyError) as error:
+                raise ExportException(f"export to {self.url} failed: {error!r}") from error
+
+        reply = observed(self.observer, "export", with_retries)
         reason = rejection_of(reply)
         if reason is not None:
             raise ExportRejectedException(

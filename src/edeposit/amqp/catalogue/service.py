@@ -45,6 +45,7 @@ from edeposit.amqp.aleph.results import (
 from edeposit.amqp.catalogue import search as searching
 from edeposit.amqp.catalogue.deadline import request_deadline
 from edeposit.amqp.catalogue.export import Exporter
+from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
 from edeposit.amqp.catalogue.transport import HTTPUser
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.config import Settings
@@ -64,13 +65,21 @@ class AlephService(HTTPUser):
             retries, rate limit, reply and record limits, export signature).
         client: a ``urllib3.PoolManager`` to share (kept open); by default one is made and
             closed by :meth:`close` (also a context manager).
+        observer: hears about every catalogue call, retry and rate-limit wait (metrics).
     """
 
-    def __init__(self, settings: Settings, *, client: urllib3.PoolManager | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: urllib3.PoolManager | None = None,
+        observer: CatalogueObserver = NO_OBSERVER,
+    ) -> None:
         super().__init__(client, settings.ALEPH_TIMEOUT, settings.ALEPH_DAEMON_WORKERS)
         self.settings = settings
         self.xservices = XServicesClient.from_settings(settings, client=self._client)
         self.exporter = Exporter.from_settings(settings, client=self._client)
+        self.observer = self.xservices.observer = self.exporter.observer = observer
 
     def __repr__(self) -> str:
         return f"AlephService({self.settings.ALEPH_URL!r})"

@@ -33,6 +33,7 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from edeposit.amqp.catalogue import deadline
 from edeposit.amqp.catalogue.breaker import CircuitBreaker
+from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.errors import (
     AlephConnectError,
@@ -50,6 +51,7 @@ __all__ = [
     "backoff_delay",
     "call_with_retries",
     "fetch",
+    "observed",
     "transport_error",
 ]
 
@@ -99,6 +101,7 @@ def fetch(
     params: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    observer: CatalogueObserver = NO_OBSERVER,
 ) -> Response:
     """Make one request once the rate limit allows it, reading at most ``max_bytes``.
 
@@ -111,7 +114,7 @@ def fetch(
         urllib3.exceptions.HTTPError: the request failed (connect, timeout, protocol…).
         urllib3.exceptions.LocationValueError: the URL cannot be used.
     """
-    limiter.wait()
+    observer.rate_limited(limiter.wait())
     left = deadline.remaining()
     if left is not None:
         deadline.check(f"{method} {url}")
@@ -160,6 +163,7 @@ def call_with_retries(
     retryable: Callable[[Exception], bool],
     what: str,
     breaker: CircuitBreaker | None = None,
+    on_retry: Callable[[], None] | None = None,
 ) -> T:
     """Run ``call``; after a failure ``retryable`` accepts, try again up to ``retries`` times.
 
@@ -196,6 +200,8 @@ def call_with_retries(
                 retries,
                 delay,
             )
+            if on_retry is not None:
+                on_retry()
             time.sleep(delay)
         else:
             if breaker is not None:
@@ -210,11 +216,26 @@ def _is_transport_failure(error: Exception) -> bool:
     return isinstance(error, HTTPError | AlephProtocolError | AlephTimeoutError)
 
 
+def observed(observer: CatalogueObserver, op: str, call: Callable[[], T]) -> T:
+    """``call()``, with its duration and outcome (``ok`` or the error's class) told."""
+    started = time.perf_counter()
+    try:
+        result = call()
+    except Exception as error:
+        observer.call_finished(op, type(error).__name__, time.perf_counter() - started)
+        raise
+    observer.call_finished(op, "ok", time.perf_counter() - started)
+    return result
+
+
 class HTTPUser:
     """Base of the catalogue's clients: a connection pool given (kept open) or owned (closed).
 
-    A context manager; :meth:`close` closes only a client it made itself.
+    A context manager; :meth:`close` closes only a client it made itself. Its
+    :attr:`observer` hears about every call (see :mod:`~edeposit.amqp.catalogue.observer`).
     """
+
+    observer: CatalogueObserver = NO_OBSERVER
 
     def __init__(
         self,

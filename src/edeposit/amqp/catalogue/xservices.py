@@ -34,6 +34,7 @@ from edeposit.amqp.catalogue.transport import (
     HTTPUser,
     call_with_retries,
     fetch,
+    observed,
     transport_error,
 )
 from edeposit.amqp.config import Settings
@@ -152,17 +153,21 @@ class XServicesClient(HTTPUser):
         def attempt() -> etree._Element:
             return self._attempt(op, query, expect)
 
-        try:
-            return call_with_retries(
-                attempt,
-                retries=self._retries,
-                backoff=self._backoff,
-                retryable=_retryable,
-                what=f"Aleph {op}",
-                breaker=self.breaker,
-            )
-        except TRANSPORT_ERRORS as error:
-            raise transport_error(error, f"Aleph {op} at {self.base_url}") from error
+        def with_retries() -> etree._Element:
+            try:
+                return call_with_retries(
+                    attempt,
+                    retries=self._retries,
+                    backoff=self._backoff,
+                    retryable=_retryable,
+                    what=f"Aleph {op}",
+                    breaker=self.breaker,
+                    on_retry=lambda: self.observer.retried(op),
+                )
+            except TRANSPORT_ERRORS as error:
+                raise transport_error(error, f"Aleph {op} at {self.base_url}") from error
+
+        return observed(self.observer, op, with_retries)
 
     def _attempt(self, op: str, query: Mapping[str, str], expect: str) -> etree._Element:
         try:
@@ -174,6 +179,7 @@ class XServicesClient(HTTPUser):
                 timeout=self.timeout,
                 max_bytes=self._max_bytes,
                 params=query,
+                observer=self.observer,
             )
         except OversizedReplyError as error:
             raise OversizedReplyError(f"Aleph {op}: {error}") from error

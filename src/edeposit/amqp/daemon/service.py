@@ -9,11 +9,17 @@ handled by :class:`~edeposit.amqp.catalogue.service.AlephService` and answered o
 A request key ``a.b.request`` is answered on ``a.b.result``; a request with
 ``reply_to`` is also answered there, with ``correlation_id``. A message without a
 ``UUID`` header is acked, logged and counted, and gets no answer.
+
+Everything logged while a request is handled carries its UUID and kind (a logging
+context, :mod:`edeposit.amqp.runtime.logs`), and each request ends with one line giving
+its outcome and duration. With ``ALEPH_DAEMON_METRICS_PORT`` the daemon serves its
+metrics, health and readiness over HTTP (:mod:`~edeposit.amqp.daemon.endpoint`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pika
@@ -22,6 +28,7 @@ from pika.spec import Basic, BasicProperties
 # Importing the model registers the message classes the daemon decodes.
 import edeposit.amqp.aleph  # noqa: F401
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
 from edeposit.amqp.config import Settings
 from edeposit.amqp.daemon.answers import (
     Answer,
@@ -34,11 +41,15 @@ from edeposit.amqp.daemon.answers import (
     result_key,
 )
 from edeposit.amqp.daemon.dead_letters import REVIVED_HEADER, dead_letter_record, revived
+from edeposit.amqp.daemon.endpoint import Endpoint
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
+from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics, outcome_of
 from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLargeError
 from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.envelopes import Outgoing
+from edeposit.amqp.runtime.logs import request_context, set_request_kind
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
+from edeposit.amqp.runtime.runner import ExitCode
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
 from edeposit.amqp.wire.codec import decode, encode
 
@@ -80,24 +91,39 @@ class AlephDaemon(PikaDaemon):
             pid_filename=cfg.ALEPH_DAEMON_PIDFILE or "alephdaemon",
             log_filename=cfg.ALEPH_DAEMON_LOGFILE or None,
             log_level=cfg.LOG_LEVEL,
+            log_format=cfg.LOG_FORMAT,
+            start_timeout=cfg.ALEPH_DAEMON_START_TIMEOUT,
         )
         self.service = service
         #: Query defaults (and output form) for the messages this daemon reads and writes.
         self.wire_options = cfg.wire_options()
+        #: The metrics and their HTTP endpoint (with ALEPH_DAEMON_METRICS_PORT only).
+        self.metrics: DaemonMetrics | None = None
+        self.endpoint: Endpoint | None = None
         self.ledger = AnswerLedger()
         #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
         self.app_id = app_id()
         if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
             self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
 
+    def count(self, event: str) -> None:
+        super().count(event)
+        if self.metrics is not None:
+            self.metrics.counted(event)
+
     def body(self) -> None:
         """Build the Aleph service (after detaching: no sockets cross a fork), then serve."""
         self.app_id = app_id()  # the pid after a fork
+        if self.settings.ALEPH_DAEMON_METRICS_PORT and not self._start_endpoint():
+            return
         owned = self.service is None
         if owned:
             from edeposit.amqp.catalogue.service import AlephService  # noqa: PLC0415 - after fork
 
-            self.service = AlephService(self.settings)
+            observer: CatalogueObserver = NO_OBSERVER
+            if self.metrics is not None:
+                observer = CatalogueMetrics(self.metrics)
+            self.service = AlephService(self.settings, observer=observer)
         log.info(
             "Aleph daemon: broker %s, queue %r, Aleph %s, %d workers",
             describe_broker(self.settings),
@@ -110,12 +136,46 @@ class AlephDaemon(PikaDaemon):
         finally:
             if owned:
                 self.service.close()
+            if self.endpoint is not None:
+                self.endpoint.stop()
+
+    def _start_endpoint(self) -> bool:
+        """Serve metrics, health and readiness; False (and the reason told) if it cannot."""
+        host = self.settings.ALEPH_DAEMON_METRICS_HOST
+        port = self.settings.ALEPH_DAEMON_METRICS_PORT
+        self.metrics = DaemonMetrics(
+            in_flight=lambda: self.in_flight,
+            watch=lambda: self.connection.watch if self.connection is not None else None,
+        )
+        try:
+            self.endpoint = Endpoint(
+                host, port, self.metrics.registry, self._io_healthy, self._readiness
+            )
+        except OSError as error:
+            reason = f"cannot serve metrics on {host}:{port} (ALEPH_DAEMON_METRICS_PORT)"
+            self.notify_failure(f"{reason}: {error.strerror}", ExitCode.CONFIG)
+            return False
+        self.endpoint.start()
+        return True
+
+    def _io_healthy(self) -> bool:
+        return self.connection is None or self.connection.watch.io_healthy()
+
+    def _readiness(self) -> tuple[bool, str]:
+        connection = self.connection
+        if self.draining:
+            return False, "stopping"
+        if connection is None or not connection.is_ready:
+            last = connection.watch.last_error if connection is not None else None
+            return False, f"not connected ({last})" if last else "connecting"
+        return True, ""
 
     # --- one message --------------------------------------------------------------
 
     def onMessageReceived(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> bool:
+        received = time.perf_counter()
         uuid = request_uuid(properties)
         if uuid is None:
             self.count("dropped_without_uuid")
@@ -125,6 +185,17 @@ class AlephDaemon(PikaDaemon):
                 len(body),
             )
             return True
+        with request_context(header_text(uuid)):
+            return self._handle_request(method_frame, properties, body, uuid, received)
+
+    def _handle_request(
+        self,
+        method_frame: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
+        uuid: Any,
+        received: float,
+    ) -> bool:
         key = request_key(uuid, body)
         earlier = None
         if method_frame.redelivered:
@@ -132,25 +203,43 @@ class AlephDaemon(PikaDaemon):
         else:
             self.ledger.start(key)
         if earlier is not None and earlier.answered:
-            log.info("UUID %r: redelivered, already answered; acking", uuid)
+            log.info("redelivered, already answered; acking")
             self.ledger.finish(key, answer=None, answered=True)
             return True
+        kind, outcome = "", "result"
         if earlier is not None and earlier.answer is not None:
             answer: Answer = earlier.answer
+            outcome = "failed" if "exception" in (answer[1].headers or {}) else outcome
         else:
-            answer = self.answer(body, uuid, properties)
+            answer, kind, outcome = self._work_out(body, uuid, properties)
+        request = {"uuid": header_text(uuid), "kind": kind or None}
 
         def answered(error: BaseException | None) -> None:
             self.ledger.finish(key, answer=answer, answered=error is None)
+            seconds = time.perf_counter() - received
+            done = {**request, "outcome": outcome, "duration_ms": round(1000 * seconds, 1)}
             if error is not None:
-                log.warning("UUID %r: answer not confirmed (%s); left to redelivery", uuid, error)
+                done["outcome"] = "unconfirmed"
+                log.warning("answer not confirmed (%s); left to redelivery", error, extra=done)
+            else:
+                log.info("answered (%s) in %.1f ms", outcome, 1000 * seconds, extra=done)
+            if self.metrics is not None:
+                self.metrics.request_done(kind or "unknown", str(done["outcome"]), seconds)
 
         self.respond(self.outgoing(answer, method_frame.routing_key, properties), answered)
         return True
 
     def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Answer:
         """The result of the request in ``body``, or the error it caused, ready to publish."""
+        return self._work_out(body, uuid, properties)[0]
+
+    def _work_out(
+        self, body: bytes, uuid: Any, properties: BasicProperties
+    ) -> tuple[Answer, str, str]:
+        """The answer to ``body``, the request's kind (class name; ``undecodable`` when it
+        cannot be read) and the outcome (:func:`~edeposit.amqp.daemon.metrics.outcome_of`)."""
         assert self.service is not None
+        kind = "undecodable"
         try:
             limit = self.settings.ALEPH_DAEMON_MAX_BODY_BYTES
             if len(body) > limit:
@@ -158,16 +247,18 @@ class AlephDaemon(PikaDaemon):
                     f"request body of {len(body)} bytes is larger than the limit of {limit}"
                 )
             request = decode(body, self.wire_options)
-            log.info("UUID %r: %s", uuid, type(request).__name__)
-            log.debug("UUID %r: request %r", uuid, request)
+            kind = type(request).__name__
+            set_request_kind(kind)
+            log.info("received (%d bytes)", len(body))
+            log.debug("request %r", request)
             result = self.service.handle(request)
             payload = encode(result, self.wire_options)
         except Exception as error:  # noqa: BLE001 - every failure becomes an error answer
             self.count("error_replies")
-            log.info("UUID %r: answered with %s: %s", uuid, type(error).__name__, error)
-            return error_answer(error, uuid, properties)
+            log.info("error answer %s: %s", type(error).__name__, error)
+            return error_answer(error, uuid, properties), kind, outcome_of(error)
         self.count("results")
-        return result_answer(payload, uuid, properties)
+        return result_answer(payload, uuid, properties), kind, "result"
 
     def onUndecodableMessage(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
@@ -246,13 +337,3 @@ class AlephDaemon(PikaDaemon):
             request=request,
             sender=self.app_id,
         )
-
-    def status_details(self) -> tuple[bool, str]:
-        """Whether the broker answers with these settings (a short, separate connection)."""
-        where = describe_broker(self.settings)
-        try:
-            connection = pika.BlockingConnection(connection_parameters(self.settings, quick=True))
-        except Exception as error:  # noqa: BLE001 - any failure means "unreachable"
-            return False, f"broker {where} unreachable: {type(error).__name__} {error}".strip()
-        connection.close()
-        return True, f"broker {where} reachable"

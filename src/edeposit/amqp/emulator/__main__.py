@@ -7,6 +7,7 @@ a parent process can read the port when it passed ``--port 0``.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import signal
 import sys
@@ -27,12 +28,20 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("edeposit-amqp")
+    except importlib.metadata.PackageNotFoundError:  # a source tree
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
     parser = argparse.ArgumentParser(
         prog="aleph-emulator",
         description="A fake Aleph X-Server (X-Services and the e-deposit export form).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     parser.add_argument(

@@ -33,12 +33,13 @@ from edeposit.amqp.runtime import frames
 from edeposit.amqp.runtime.backoff import Backoff
 from edeposit.amqp.runtime.confirms import Confirmed, resolver
 from edeposit.amqp.runtime.consumers import Consumers
-from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal
+from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, reason_of
 from edeposit.amqp.runtime.envelopes import Delivery, OnMessage, Outgoing
 from edeposit.amqp.runtime.mailbox import Mailbox, OnDown
 from edeposit.amqp.runtime.parameters import where
 from edeposit.amqp.runtime.session import Counter, Session
 from edeposit.amqp.runtime.topology import Topology
+from edeposit.amqp.runtime.watch import TICK_PERIOD, ConnectionWatch
 
 __all__ = ["BrokerConnection"]
 
@@ -57,6 +58,7 @@ class BrokerConnection:
         settle_timeout: a delivery neither acked nor rejected after this many seconds
             is released (None: never).
         count: counts the sessions' events (released deliveries, failed copies).
+        watch: hears what the connection goes through (status, health, metrics).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class BrokerConnection:
         reconnect_base_delay: float = 0.25,
         settle_timeout: float | None = None,
         count: Counter | None = None,
+        watch: ConnectionWatch | None = None,
     ) -> None:
         frames.install()
         self.parameters = parameters
@@ -79,6 +82,7 @@ class BrokerConnection:
         self.backoff = Backoff(reconnect_base_delay, reconnect_max_delay)
         self.settle_timeout = settle_timeout
         self.count = count
+        self.watch = watch or ConnectionWatch()
         #: Increments with every channel opened; deliveries of older ones cannot be acked.
         self.generation = 0
         #: Successful connections so far (1 after the first; more after reconnects).
@@ -95,6 +99,7 @@ class BrokerConnection:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: str | None = None  # why the last attempt failed, logged with the pause
 
     # --- life cycle (any thread) --------------------------------------------------
 
@@ -128,6 +133,11 @@ class BrokerConnection:
     @property
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def node(self) -> str:
+        """The broker node this connection uses (``amqp://host:port/vhost``)."""
+        return where(self.parameters)
 
     def stop_consuming(self) -> Future[None]:
         """Cancel every consumer; the future resolves when the broker confirmed it."""
@@ -286,18 +296,28 @@ class BrokerConnection:
                 )
                 self._connection = connection
                 self._mailbox.open(connection.ioloop)
+                self._tick(connection.ioloop)
                 connection.ioloop.start()
                 self._after_connection()
                 connection.ioloop.close()  # its wake-up socket pair
                 if self._stopping.is_set():
                     break
                 delay = self.backoff.next_delay()
-                log.warning("%s: reconnecting in %.2f s", self.name, delay)
+                failure, self._failure = self._failure, None
+                if failure:  # one line per failed attempt
+                    log.warning("%s: %s; next attempt in %.2f s", self.name, failure, delay)
+                else:
+                    log.warning("%s: reconnecting in %.2f s", self.name, delay)
+                self.watch.pausing(delay)
                 self._stopping.wait(delay)
         finally:
             self._stopped.set()
             self._ready.set()  # wake waiters; fatal_error / is_running tell what happened
             self._mailbox.close(BrokerUnavailableError(f"{self.name}: connection stopped"))
+
+    def _tick(self, ioloop: Any) -> None:
+        self.watch.tick()
+        ioloop.call_later(TICK_PERIOD, lambda: self._tick(ioloop))
 
     def _after_connection(self) -> None:
         """Between connections: forget the session, fail what waited on it."""
@@ -310,7 +330,8 @@ class BrokerConnection:
             session.lost(lost)
 
     def _on_connection_open(self, connection: Any) -> None:
-        log.info("%s: connected to %s", self.name, where(self.parameters))
+        log.info("%s: connected to %s", self.name, self.node)
+        self.watch.opened(self.node)
         self.generation += 1
         self._session = Session(
             self.name,
@@ -329,30 +350,36 @@ class BrokerConnection:
     def _on_session_ready(self, session: Session) -> None:
         self.connections += 1
         self.backoff.reset()
+        self.watch.became_ready()
         self._ready.set()
         for callback in self._on_ready:
             callback()
 
     def _on_refused(self, error: FatalBrokerError) -> None:
+        self.watch.failed(str(error))
         if self.connections == 0 and not self._stopping.is_set():
             self._fatal(error)
         else:
-            log.error("%s", error)
+            log.error("%s: %s", self.name, error)
 
     def _on_connection_open_error(self, connection: Any, error: BaseException) -> None:
+        self._failure = f"cannot connect to {self.node}: {reason_of(error)}"
+        self.watch.failed(self._failure)
         if is_refusal(error) and self.connections == 0:
             self._fatal(FatalBrokerError(describe_open_error(self.parameters, error)))
-        else:
-            log.warning("%s: cannot connect to %s: %s", self.name, where(self.parameters), error)
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:
-        if not self._stopping.is_set():
-            log.warning("%s: connection closed: %s", self.name, reason)
+        if self._stopping.is_set():
+            self.watch.closed()
+        else:
+            self.watch.failed(f"connection to {self.node} lost: {reason_of(reason)}")
+            log.warning("%s: connection closed: %s", self.name, reason_of(reason))
         connection.ioloop.stop()
 
     def _fatal(self, error: FatalBrokerError) -> None:
         log.error("%s: %s", self.name, error)
+        self.watch.failed(str(error))
         self.fatal_error = error
         self._stopping.set()
 

@@ -16,7 +16,9 @@ properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
 * broker restarts and network loss: reconnect with backoff, redeclare, resume;
   deliveries of the lost channel are redelivered by the broker;
 * SIGTERM drains: stop consuming, send unstarted deliveries back to the queue, let
-  in-flight handlers finish, answer and ack, close, all within ``shutdown_timeout``.
+  in-flight handlers finish, answer and ack, close, all within ``shutdown_timeout``;
+* it reports ready (``start``, systemd) only once it consumes, and keeps its state where
+  ``status`` reads it (:mod:`edeposit.amqp.runtime.supervisor`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pika
@@ -37,6 +39,7 @@ from edeposit.amqp.runtime.confirms import Confirmed
 from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
 from edeposit.amqp.runtime.runner import DaemonRunnerWrapper, ExitCode
+from edeposit.amqp.runtime.supervisor import Supervisor
 from edeposit.amqp.runtime.topology import Queue, Topology
 from edeposit.amqp.runtime.workers import WorkerPool
 
@@ -64,6 +67,7 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     #: Content type of :meth:`sendResponse` messages.
     content_type = "application/json"
+    reports_ready = True
 
     def __init__(
         self,
@@ -81,12 +85,16 @@ class PikaDaemon(DaemonRunnerWrapper):
         pid_filename: str | None = None,
         log_filename: str | None = None,
         log_level: str = "INFO",
+        log_format: str = "text",
+        start_timeout: float = 30.0,
     ) -> None:
         super().__init__(
             pid_filename or queue,
             log_filename,
             stop_timeout=shutdown_timeout + 15.0,
             log_level=log_level,
+            log_format=log_format,
+            start_timeout=start_timeout,
         )
         self.connection_param = connection_param
         self.queue = queue
@@ -116,6 +124,26 @@ class PikaDaemon(DaemonRunnerWrapper):
         with self._stats_lock:
             self.stats[event] += 1
 
+    def counters(self) -> Mapping[str, int]:
+        """A copy of :attr:`stats`."""
+        with self._stats_lock:
+            return dict(self.stats)
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries handed to workers and not yet handled."""
+        return self._pool.pending if self._pool is not None else 0
+
+    @property
+    def draining(self) -> bool:
+        """Stopping: no new messages are taken."""
+        return self._draining
+
+    @property
+    def consuming(self) -> list[str]:
+        """The queues this daemon consumes."""
+        return [self.queue, *self.extra_queues]
+
     # --- the service loop (main thread) -----------------------------------------
 
     def body(self) -> None:
@@ -130,19 +158,25 @@ class PikaDaemon(DaemonRunnerWrapper):
             connections.append(self.side_connection)
         for connection in connections:
             connection.start()
+        supervisor = Supervisor(self, self, self.connection)
+        supervisor.write()
         try:
             while all(c.is_running for c in connections) and not self.stop_requested:
                 time.sleep(0.05)
+                supervisor.round()
             fatal = next((c.fatal_error for c in connections if c.fatal_error), None)
             if fatal is not None:
-                log.error("cannot serve: %s", fatal)
-                self.exit_code = ExitCode.FAILURE
+                self.notify_failure(str(fatal), ExitCode.CONFIG)
                 return
+            self._draining = True
+            supervisor.write()
+            self.notifier.stopping()
             self._drain(connections)
         finally:
             for connection in connections:
                 connection.stop(timeout=5.0)
             self._pool.shutdown()
+            supervisor.close()
 
     def _connect(self, name: str, handlers: dict[str, Handler], *, main: bool) -> BrokerConnection:
         connection = BrokerConnection(
@@ -340,6 +374,10 @@ class PikaDaemon(DaemonRunnerWrapper):
     def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
         """Publish ``message`` to the output exchange (persistent, confirmed)."""
         self.sendMessage(self.output_exchange, routing_key or self.output_key, message, UUID=UUID)
+
+    def status_details(self) -> tuple[bool, str]:
+        """Running without a state file: just starting (or stuck before it could write one)."""
+        return False, f"NOT serving: no state in {self.state_path} (starting?)"
 
     def onExit(self) -> None:
         """Called when the service ends; logs the counters."""

@@ -23,6 +23,7 @@ __all__ = [
     "describe_open_error",
     "is_refusal",
     "is_tls_refusal",
+    "reason_of",
     "root_cause",
     "unroutable_logger",
 ]
@@ -32,11 +33,22 @@ def root_cause(error: BaseException) -> BaseException:
     """The socket or protocol error that pika's connection errors wrap."""
     while True:
         inner = getattr(error, "exception", None)
+        attempts = getattr(error, "exceptions", None)  # pika's connection workflow
+        if not isinstance(inner, BaseException) and attempts and isinstance(attempts, tuple):
+            inner = attempts[-1]
         if not isinstance(inner, BaseException) and error.args:
             inner = error.args[0]
         if not isinstance(inner, BaseException):
             return error
         error = inner
+
+
+def reason_of(error: BaseException) -> str:
+    """Why a connection failed, never empty: the root cause's class and text (some of
+    pika's errors have no text of their own)."""
+    cause = root_cause(error)
+    text = str(cause)
+    return f"{type(cause).__name__}: {text}" if text.strip("() ") else type(cause).__name__
 
 
 def describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:

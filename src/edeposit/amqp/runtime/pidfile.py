@@ -31,7 +31,7 @@ def locked_pid(path: Path) -> int | None:
     """The pid of the process holding ``path``'s lock, or None when nothing runs."""
     try:
         fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file: nothing holds it
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -62,6 +62,7 @@ class PidFile:
         except BlockingIOError:
             os.close(fd)
             raise AlreadyRunningError(self.path, _read_pid(self.path)) from None
+        os.fchmod(fd, 0o644)  # `status` from another account (UMask=0077 in the unit)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         os.fsync(fd)

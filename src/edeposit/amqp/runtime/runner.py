@@ -4,8 +4,10 @@
 ``run_daemon``, ``onExit``, ``onIsRunning``, ``onStopFail``, ``isRunning``) around a
 small runner of our own: python-daemon's ``DaemonContext`` detaches the process, a
 :class:`~edeposit.amqp.runtime.pidfile.PidFile` (an ``flock``) tells whether it runs, and the
-starting command waits until the daemon reports that it holds the pidfile, so
-``start`` says truthfully whether it started.
+starting command waits until the daemon reports that it serves, or why it cannot
+(:mod:`~edeposit.amqp.runtime.notify`), so ``start`` says truthfully whether it started.
+``status`` reads the state the daemon keeps beside its pidfile
+(:mod:`~edeposit.amqp.runtime.state`); it never probes anything with its own settings.
 
 Signals only set a flag (:attr:`stop_requested`); :meth:`body` polls it, finishes its
 work and returns. A second signal forces the exit.
@@ -26,9 +28,18 @@ from types import FrameType
 
 import daemon
 
+from edeposit.amqp.runtime.logs import configure_logging
+from edeposit.amqp.runtime.notify import Notifier, parse_report
 from edeposit.amqp.runtime.pidfile import AlreadyRunningError, PidFile, locked_pid
+from edeposit.amqp.runtime.state import assess, read_state, state_path
 
-__all__ = ["ACTIONS", "DaemonRunnerWrapper", "ExitCode", "default_state_dir"]
+__all__ = [
+    "ACTIONS",
+    "SYSTEM_RUNTIME_DIRS",
+    "DaemonRunnerWrapper",
+    "ExitCode",
+    "default_state_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +47,34 @@ log = logging.getLogger(__name__)
 ACTIONS = ("start", "stop", "restart", "status")
 
 
+#: Where a system service keeps its pidfile (systemd's ``RuntimeDirectory=edeposit``):
+#: ``status`` looks there too, so it finds the service from any shell.
+SYSTEM_RUNTIME_DIRS = (Path("/run/edeposit"),)
+
+
 class ExitCode(enum.IntEnum):
     """Exit codes of the daemon commands (``status`` follows LSB: 3 = not running)."""
 
     OK = 0
+    #: Any other failure (already running, did not stop in time…).
     FAILURE = 1
     USAGE = 2
+    #: ``status``: no daemon runs.
     NOT_RUNNING = 3
-    BROKER_UNREACHABLE = 4
+    #: ``status``: it runs but does not serve; ``start``: started, but not serving yet.
+    NOT_SERVING = 4
+    BROKER_UNREACHABLE = 4  # the older name of NOT_SERVING
+    #: Settings, credentials, vhost, topology or paths: restarting cannot help until an
+    #: operator changes something (EX_CONFIG; ``RestartPreventExitStatus=78``).
+    CONFIG = 78
 
 
 def default_state_dir() -> Path:
-    """Where pidfiles and logs go by default: ``$XDG_STATE_HOME/edeposit``."""
+    """Where pidfiles and logs go by default: systemd's ``$RUNTIME_DIRECTORY`` when it
+    set one, else ``$XDG_STATE_HOME/edeposit``."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if runtime:
+        return Path(runtime)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "edeposit"
 
@@ -60,10 +87,13 @@ class DaemonRunnerWrapper:
         log_filename: where a detached daemon writes its log and stray output.
         stop_timeout: how long ``stop`` waits for the process to end, seconds.
         log_level: the lowest level of log records kept (``INFO``, ``DEBUG``…).
+        log_format: ``text`` or ``json`` (one object a line).
+        start_timeout: how long ``start`` waits for the daemon to report it serves.
     """
 
-    #: Seconds ``start`` waits for the detached daemon to report that it runs.
-    start_timeout = 15.0
+    #: Whether :meth:`body` calls :meth:`notify_ready` itself once it serves; if not, the
+    #: daemon counts as ready as soon as :meth:`body` starts.
+    reports_ready = False
 
     def __init__(
         self,
@@ -71,6 +101,9 @@ class DaemonRunnerWrapper:
         log_filename: str | Path | None = None,
         stop_timeout: float = 40.0,
         log_level: str = "INFO",
+        *,
+        log_format: str = "text",
+        start_timeout: float = 30.0,
     ) -> None:
         pid_path = Path(pid_filename)
         if not pid_path.is_absolute() and len(pid_path.parts) == 1:
@@ -79,9 +112,15 @@ class DaemonRunnerWrapper:
             )
         self.pid_path = pid_path
         self.log_path = Path(log_filename) if log_filename else pid_path.with_suffix(".log")
+        #: Where the running daemon keeps its state for ``status``.
+        self.state_path = state_path(pid_path)
         self.stop_timeout = stop_timeout
+        self.start_timeout = start_timeout
         #: Level of the log records kept (a ``logging`` level name).
         self.log_level = log_level.upper()
+        self.log_format = log_format
+        #: Tells the ``start`` command or systemd how the start goes.
+        self.notifier = Notifier(environ={})
         #: Stop signals received so far; :meth:`body` ends its work when it is non-zero.
         self.stop_requested = 0
         #: What a foreground run exits with; :meth:`body` sets it when it fails.
@@ -90,7 +129,11 @@ class DaemonRunnerWrapper:
     # --- to override -------------------------------------------------------------
 
     def body(self) -> None:
-        """The service itself; return when :attr:`stop_requested` becomes non-zero."""
+        """The service itself; return when :attr:`stop_requested` becomes non-zero.
+
+        A body that sets :attr:`reports_ready` calls :meth:`notify_ready` once it serves,
+        or :meth:`notify_failure` when it cannot.
+        """
         while not self.stop_requested:
             time.sleep(0.1)
 
@@ -107,25 +150,27 @@ class DaemonRunnerWrapper:
         print("not running: nothing to stop")
 
     def status_details(self) -> tuple[bool, str]:
-        """Whether the running service is healthy (e.g. reaches its broker), and a line why."""
+        """Whether a running service that keeps no state file is healthy, and a line why."""
         return True, "running"
 
     def configure_logging(self, foreground: bool) -> None:
-        """Send log records to stderr (foreground) or to :attr:`log_path` (daemon)."""
-        handler: logging.Handler
-        if foreground:
-            handler = logging.StreamHandler(sys.stderr)
-        else:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(self.log_path, encoding="utf-8")
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+        """Send log records to stderr (foreground) or to :attr:`log_path` (daemon), which
+        is reopened when logrotate moves it."""
+        configure_logging(
+            self.log_level, self.log_format, path=None if foreground else self.log_path
         )
-        root = logging.getLogger()
-        root.handlers[:] = [handler]
-        root.setLevel(self.log_level)
-        # pika's INFO is one line per frame: noise at the daemon's volume.
-        logging.getLogger("pika").setLevel(logging.WARNING)
+
+    def notify_ready(self, status: str = "") -> None:
+        """Report that the daemon serves: ``start`` returns 0, systemd gets ``READY=1``."""
+        if not self.notifier.reported:
+            log.info("serving%s", f": {status}" if status else "")
+        self.notifier.ready(status)
+
+    def notify_failure(self, reason: str, code: int = ExitCode.FAILURE) -> None:
+        """Report that the daemon cannot serve; it ends with exit ``code``."""
+        log.error("cannot serve: %s", reason)
+        self.exit_code = code
+        self.notifier.failed(reason, code)
 
     # --- the life cycle ------------------------------------------------------------
 
@@ -140,6 +185,8 @@ class DaemonRunnerWrapper:
             for signum in (signal.SIGTERM, signal.SIGINT)
         }
         try:
+            if not self.reports_ready:
+                self.notify_ready()
             self.body()
         finally:
             for signum, handler in previous.items():
@@ -176,6 +223,10 @@ class DaemonRunnerWrapper:
         except AlreadyRunningError as error:
             print(error, file=sys.stderr)
             return ExitCode.FAILURE
+        except OSError as error:
+            print(f"cannot write the pidfile {self.pid_path}: {error.strerror}", file=sys.stderr)
+            return ExitCode.CONFIG
+        self.notifier = Notifier()  # systemd's NOTIFY_SOCKET, if it started us
         try:
             self.configure_logging(foreground=True)
             self.run()
@@ -184,29 +235,56 @@ class DaemonRunnerWrapper:
         return self.exit_code
 
     def start(self) -> int:
-        """Detach a daemon and wait until it holds the pidfile; an exit code."""
+        """Detach a daemon and wait until it serves (or says why it cannot); an exit code."""
         if self.isRunning():
             self.onIsRunning()
             return ExitCode.FAILURE
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            for path in (self.pid_path, self.log_path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_path.open("a", encoding="utf-8").close()
+        except OSError as error:
+            where = error.filename or self.log_path
+            print(f"failed to start: cannot write {where}: {error.strerror}", file=sys.stderr)
+            return ExitCode.CONFIG
         read_end, write_end = os.pipe()
         child = os.fork()
         if child == 0:  # the intermediate process; DaemonContext forks the daemon from it
             os.close(read_end)
-            self._become_daemon(write_end)
-            os._exit(ExitCode.OK)
+            code: int = ExitCode.FAILURE
+            try:
+                code = self._become_daemon(write_end)
+            finally:
+                os._exit(code)
         os.close(write_end)
         report = _read_report(read_end, self.start_timeout)
         os.close(read_end)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(child, 0)
-        if report.startswith("ok "):
-            print(f"started (pid {report[3:]}, log {self.log_path})")
-            return ExitCode.OK
-        print(f"failed to start: {report or 'no report from the daemon'} (log {self.log_path})")
-        return ExitCode.FAILURE
+        return self._starting_reported(report)
 
-    def _become_daemon(self, report_fd: int) -> None:
+    def _starting_reported(self, report: str | None) -> int:
+        """Print what became of a start and return its exit code."""
+        if report is None:  # no word within the time limit
+            pid = locked_pid(self.pid_path)
+            state = read_state(self.state_path) or {}
+            why = state.get("activity") or state.get("last_error") or "no report"
+            print(
+                f"failed to start: not serving after {self.start_timeout:.0f} s ({why}); "
+                f"pid {pid} goes on trying: see `status` and {self.log_path}",
+                file=sys.stderr,
+            )
+            return ExitCode.NOT_SERVING
+        code, pid, reason = parse_report(report)
+        if code == ExitCode.OK:
+            print(f"started (pid {pid}, log {self.log_path})")
+            return ExitCode.OK
+        reason = reason or "the daemon ended without a word"
+        print(f"failed to start: {reason} (log {self.log_path})", file=sys.stderr)
+        return code
+
+    def _become_daemon(self, report_fd: int) -> int:
+        """Detach and run; the daemon's exit code (the intermediate process ends earlier)."""
         log_file = self.log_path.open("a", encoding="utf-8")
         context = daemon.DaemonContext(
             working_directory="/",
@@ -219,24 +297,29 @@ class DaemonRunnerWrapper:
             signal_map={signal.SIGTSTP: None, signal.SIGTTIN: None, signal.SIGTTOU: None},
         )
         with context:
+            self.notifier = Notifier(report_fd)
             pidfile = PidFile(self.pid_path)
             try:
                 pidfile.acquire()
             except AlreadyRunningError as error:
-                os.write(report_fd, f"error {error}".encode())
-                os.close(report_fd)
-                return
+                self.notify_failure(str(error), ExitCode.FAILURE)
+                return self.exit_code
+            except OSError as error:
+                reason = f"cannot write the pidfile {self.pid_path}: {error.strerror}"
+                self.notify_failure(reason, ExitCode.CONFIG)
+                return self.exit_code
             try:
                 self.configure_logging(foreground=False)
                 log.info("started as daemon (pid %d)", os.getpid())
-                os.write(report_fd, f"ok {os.getpid()}".encode())
-                os.close(report_fd)
                 self.run()
-            except Exception:
+            except Exception as error:
                 log.exception("daemon failed")
-                raise
+                self.notify_failure(f"{type(error).__name__}: {error}", ExitCode.FAILURE)
             finally:
+                if not self.notifier.reported:
+                    self.notify_failure("it ended before it served", self.exit_code or 1)
                 pidfile.release()
+        return self.exit_code
 
     def stop(self) -> int:
         """SIGTERM the daemon and wait until it is gone; an exit code."""
@@ -259,26 +342,46 @@ class DaemonRunnerWrapper:
         return ExitCode.OK
 
     def status(self) -> int:
-        """Say whether the daemon runs and is healthy; LSB-style exit code."""
-        pid = locked_pid(self.pid_path)
-        if pid is None:
-            print(f"not running (pidfile {self.pid_path})")
+        """Say whether the daemon runs and serves, as the daemon itself reports it.
+
+        Exit 0 serving, 3 not running, 4 running but not serving (or unknown). The
+        pidfile is looked for where the settings put it, then in the system service's
+        runtime folder (:data:`SYSTEM_RUNTIME_DIRS`).
+        """
+        candidates = [self.pid_path] + [
+            folder / self.pid_path.name
+            for folder in SYSTEM_RUNTIME_DIRS
+            if folder / self.pid_path.name != self.pid_path
+        ]
+        for pid_path in candidates:
+            try:
+                pid = locked_pid(pid_path)
+            except OSError as error:
+                print(f"cannot read the pidfile {pid_path}: {error.strerror}")
+                return ExitCode.NOT_SERVING
+            if pid is not None:
+                break
+        else:
+            looked = ", ".join(str(path.parent) for path in candidates[1:])
+            also = f"; also looked in {looked}" if looked else ""
+            print(f"not running (pidfile {self.pid_path}{also})")
             return ExitCode.NOT_RUNNING
-        healthy, details = self.status_details()
-        print(f"running (pid {pid}); {details}")
-        return ExitCode.OK if healthy else ExitCode.BROKER_UNREACHABLE
+        state = read_state(state_path(pid_path))
+        healthy, details = self.status_details() if state is None else assess(state, pid)
+        print(f"running (pid {pid}, pidfile {pid_path}): {details}")
+        return ExitCode.OK if healthy else ExitCode.NOT_SERVING
 
 
-def _read_report(fd: int, timeout: float) -> str:
-    """What the daemon wrote into the start pipe before closing it (or the timeout)."""
+def _read_report(fd: int, timeout: float) -> str | None:
+    """What the daemon wrote into the start pipe before closing it; None on timeout."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
-            break
+            return None
         chunk = os.read(fd, 4096)
         if not chunk:
-            break
+            return b"".join(chunks).decode("utf-8", "replace").strip()
         chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace").strip()
+    return None

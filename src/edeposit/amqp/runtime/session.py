@@ -115,9 +115,7 @@ class Session:
             reason.reply_code in _REFUSED_DECLARATION
         ):
             self._on_refused(
-                FatalBrokerError(
-                    f"{self.name}: the broker refused a declaration: {reason.reply_text}"
-                )
+                FatalBrokerError(f"the broker refused a declaration: {reason.reply_text}")
             )
         if self.connection.is_open:
             self.connection.close()

@@ -25,9 +25,11 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ConfigError, ToolError
+from edeposit.amqp.runtime.console import quiet_broken_pipe
 from edeposit.amqp.runtime.diagnosis import describe_open_error
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "messages. Settings come from /etc/edeposit/amqp.json, ~/edeposit/amqp.json, "
         "$EDEPOSIT_AMQP_CONFIG and environment variables.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     actions = parser.add_mutually_exclusive_group(required=True)
     actions.add_argument("--create", action="store_true", help="declare exchanges and queues")
     actions.add_argument("--put", metavar="FILE", help="publish FILE ('-': stdin) as a request")
@@ -189,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     """The ``amqp_tool`` command; returns the exit code."""
     arguments = build_parser().parse_args(argv)
@@ -210,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             put(settings, body, routing_key=arguments.key)
         else:
             get(settings, timeout=arguments.timeout, limit=arguments.count)
+    except BrokenPipeError:
+        raise  # the reader went away: quiet_broken_pipe ends quietly
     except (ToolError, ConfigError, OSError) as error:
         print(f"amqp_tool: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,177 @@
+"""The Aleph daemon's Prometheus metrics, in a registry of its own.
+
+One :class:`DaemonMetrics` per daemon (never the process-global registry, so tests and
+benchmarks can run several in one process). Counters and histograms are updated where
+things happen — a request answered, a catalogue call ended
+(:class:`CatalogueMetrics`, the catalogue's observer) — and the live values (requests
+in flight, broker connected, reconnects) are read when Prometheus scrapes, so they cost
+nothing per request.
+
+=========================================== =========================================
+``edeposit_requests_total{kind,outcome}``   requests answered; outcome ``result``,
+                                            ``refused`` (invalid request, the
+                                            catalogue said no) or ``failed``
+``edeposit_request_duration_seconds{kind}`` receipt to confirmed answer (histogram)
+``edeposit_requests_in_flight``             deliveries being handled
+``edeposit_catalogue_calls_total{op,outcome}`` X-Services/export calls; ``ok`` or the
+                                            error's class
+``edeposit_catalogue_call_duration_seconds{op}`` per call, retries included
+``edeposit_catalogue_retries_total{op}``    attempts repeated after a failure
+``edeposit_rate_limit_wait_seconds``        waits for ALEPH_RATE_LIMIT (histogram)
+``edeposit_broker_connected``               1 while consuming
+``edeposit_broker_reconnects_total``        connections after the first
+``edeposit_dropped_total{reason}``          messages dropped unanswered
+``edeposit_build_info{version,python}``     the running version
+=========================================== =========================================
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edeposit.amqp import __version__
+from edeposit.amqp.errors import (
+    AlephException,
+    AlephTransportError,
+    ExportException,
+    MessageError,
+)
+from edeposit.amqp.runtime.watch import ConnectionWatch
+
+__all__ = ["DROP_REASONS", "CatalogueMetrics", "DaemonMetrics", "outcome_of"]
+
+#: Daemon counter events that drop a message unanswered → the ``reason`` label.
+DROP_REASONS = {
+    "dropped_without_uuid": "without_uuid",
+    "dropped_undecodable": "undecodable",
+    "dead_letters_dropped": "dead_letter",
+}
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_WAITS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def outcome_of(error: BaseException | None) -> str:
+    """``result``; ``refused`` when the request or the catalogue said no; else ``failed``."""
+    if error is None:
+        return "result"
+    if isinstance(error, AlephTransportError):
+        return "failed"
+    if isinstance(error, MessageError | ValueError | AlephException | ExportException):
+        return "refused"
+    return "failed"
+
+
+class _Live(Collector):
+    """Values read at scrape time from the daemon and its connection."""
+
+    def __init__(
+        self, in_flight: Callable[[], int], watch: Callable[[], ConnectionWatch | None]
+    ) -> None:
+        self._in_flight = in_flight
+        self._watch = watch
+
+    def collect(self) -> Iterator[Metric]:
+        watch = self._watch()
+        yield GaugeMetricFamily(
+            "edeposit_requests_in_flight", "Deliveries being handled.", value=self._in_flight()
+        )
+        yield GaugeMetricFamily(
+            "edeposit_broker_connected",
+            "1 while the daemon's channel is open and consuming.",
+            value=1 if watch is not None and watch.ready else 0,
+        )
+        yield CounterMetricFamily(
+            "edeposit_broker_reconnects",
+            "Connections to the broker after the first one.",
+            value=watch.reconnects if watch is not None else 0,
+        )
+
+
+class DaemonMetrics:
+    """The metrics of one daemon (see the module docstring).
+
+    Args:
+        in_flight: the number of requests being handled, read at scrape time.
+        watch: the main connection's watch (None before it exists), read at scrape time.
+    """
+
+    def __init__(
+        self, in_flight: Callable[[], int], watch: Callable[[], ConnectionWatch | None]
+    ) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter(
+            "edeposit_requests", "Requests answered.", ["kind", "outcome"], registry=registry
+        )
+        self.request_duration = Histogram(
+            "edeposit_request_duration_seconds",
+            "Seconds from a request's receipt to its confirmed answer.",
+            ["kind"],
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.catalogue_calls = Counter(
+            "edeposit_catalogue_calls",
+            "Calls to the catalogue (X-Services and the export form).",
+            ["op", "outcome"],
+            registry=registry,
+        )
+        self.catalogue_duration = Histogram(
+            "edeposit_catalogue_call_duration_seconds",
+            "Seconds one catalogue call took, retries included.",
+            ["op"],
+            buckets=_SECONDS,
+            registry=registry,
+        )
+        self.catalogue_retries = Counter(
+            "edeposit_catalogue_retries",
+            "Catalogue calls tried again after a failure.",
+            ["op"],
+            registry=registry,
+        )
+        self.rate_limit_wait = Histogram(
+            "edeposit_rate_limit_wait_seconds",
+            "Seconds a catalogue call waited for the rate limit (ALEPH_RATE_LIMIT).",
+            buckets=_WAITS,
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "edeposit_dropped", "Messages dropped without an answer.", ["reason"], registry=registry
+        )
+        Info("edeposit_build", "The running edeposit-amqp.", registry=registry).info(
+            {"version": __version__, "python": platform.python_version()}
+        )
+        registry.register(_Live(in_flight, watch))
+
+    def request_done(self, kind: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(kind, outcome).inc()
+        self.request_duration.labels(kind).observe(seconds)
+
+    def counted(self, event: str) -> None:
+        """A daemon counter event; the dropping ones are counted by reason."""
+        reason = DROP_REASONS.get(event)
+        if reason is not None:
+            self.dropped.labels(reason).inc()
+
+
+class CatalogueMetrics:
+    """The catalogue's observer (:class:`~edeposit.amqp.catalogue.observer.CatalogueObserver`)
+    writing into a daemon's metrics."""
+
+    def __init__(self, metrics: DaemonMetrics) -> None:
+        self.metrics = metrics
+
+    def call_finished(self, op: str, outcome: str, seconds: float) -> None:
+        self.metrics.catalogue_calls.labels(op, outcome).inc()
+        self.metrics.catalogue_duration.labels(op).observe(seconds)
+
+    def retried(self, op: str) -> None:
+        self.metrics.catalogue_retries.labels(op).inc()
+
+    def rate_limited(self, seconds: float) -> None:
+        self.metrics.rate_limit_wait.observe(seconds)
