@@ -6,6 +6,8 @@ Servers run as subprocesses (so their CPU time and peak RSS are their own):
 
 * ``noop``      PikaDaemon answering each ~300 B request with a ~4 KB reply at once;
 * ``sleep20``   the same after 20 ms of "catalogue" time;
+* ``noop-confirms`` / ``sleep20-confirms``  the same answering with publisher confirms
+  and acks instead of transactions (the cost of never answering twice);
 * ``aleph``     the real Aleph daemon against the emulator with 20 ms added latency;
 * ``aleph-metrics``  the same with its metrics endpoint on (ALEPH_DAEMON_METRICS_PORT),
   scraped every second while it runs — ``--metrics-overhead`` measures only these two,
@@ -60,11 +62,11 @@ def _bench_reply() -> bytes:
     return serialize(aleph.SearchResult([record])).encode()
 
 
-def serve_pikadaemon(delay: float) -> None:
+def serve_pikadaemon(delay: float, *, transactional: bool = True) -> None:
     from pika.spec import Basic, BasicProperties  # noqa: PLC0415
 
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.daemon.answers import result_key  # noqa: PLC0415
     from edeposit.amqp.pikadaemon import PikaDaemon  # noqa: PLC0415
     from edeposit.amqp.runtime.envelopes import Outgoing  # noqa: PLC0415
     from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
@@ -74,6 +76,8 @@ def serve_pikadaemon(delay: float) -> None:
     cfg = settings.get()
 
     class Bench(PikaDaemon):
+        answers_in_transactions = transactional
+
         def onMessageReceived(  # noqa: N802 - the contract's name
             self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
         ) -> bool:
@@ -104,7 +108,7 @@ def serve_pikadaemon(delay: float) -> None:
 def serve_baseline(answer: Callable[[bytes], bytes]) -> None:
     """The original design: one thread, prefetch 1, no confirms, ack after answering."""
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.daemon.answers import result_key  # noqa: PLC0415
     from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
@@ -158,7 +162,7 @@ def serve_minimal(delay: float) -> None:
     from pika.adapters.select_connection import SelectConnection  # noqa: PLC0415
 
     from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.alephdaemon import result_key  # noqa: PLC0415
+    from edeposit.amqp.daemon.answers import result_key  # noqa: PLC0415
     from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
 
     cfg = settings.get()
@@ -475,7 +479,9 @@ def main() -> int:
     plan = []
     for mode, sizes in (
         ("noop", {1: 1500, 32: 8000}),
+        ("noop-confirms", {1: 1500, 32: 8000}),
         ("sleep20", {1: 150, 32: 4000}),
+        ("sleep20-confirms", {32: 4000}),
         ("aleph", {1: 150, 32: 3000}),
         ("aleph-metrics", {32: 3000}),
         ("baseline-noop", {1: 1500, 32: 3000}),
@@ -484,7 +490,9 @@ def main() -> int:
         ("minimal-noop", {32: 8000}),
         ("minimal-sleep20", {32: 4000}),
     ):
-        single = mode.startswith(("baseline", "minimal")) or mode == "aleph-metrics"
+        single = mode.startswith(("baseline", "minimal")) or mode.endswith(
+            ("-metrics", "-confirms")
+        )
         drivers = ("raw",) if single else ("raw", "client")
         for in_flight, total in sizes.items():
             for driver in drivers:
@@ -523,6 +531,14 @@ def main() -> int:
         (
             "noop raw / minimal async server",
             rate("noop", "raw", 32) / rate("minimal-noop", "raw", 32),
+        ),
+        (
+            "noop raw, answers in transactions / with confirms",
+            rate("noop", "raw", 32) / rate("noop-confirms", "raw", 32),
+        ),
+        (
+            "sleep20 raw, answers in transactions / with confirms",
+            rate("sleep20", "raw", 32) / rate("sleep20-confirms", "raw", 32),
         ),
         ("sleep20 raw / physical limit 1600/s", rate("sleep20", "raw", 32) / 1600),
         (
@@ -611,6 +627,9 @@ if __name__ == "__main__":
         elif mode.startswith("baseline"):
             serve_baseline(sleeping_answer(0.02 if mode.endswith("sleep20") else 0.0))
         else:
-            serve_pikadaemon(0.02 if mode == "sleep20" else 0.0)
+            serve_pikadaemon(
+                0.02 if mode.startswith("sleep20") else 0.0,
+                transactional=not mode.endswith("-confirms"),
+            )
         sys.exit(0)
     sys.exit(main())

@@ -55,6 +55,9 @@ class BrokerConnection:
         prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
         name: names the I/O thread and log lines.
         reconnect_max_delay: cap of the backoff between connection attempts, seconds.
+        transactional: publish and settle in AMQP transactions (a service answering
+            requests: an answer and the ack of its request take effect together) instead
+            of with publisher confirms.
         settle_timeout: a delivery neither acked nor rejected after this many seconds
             is released (None: never).
         count: counts the sessions' events (released deliveries, failed copies).
@@ -71,6 +74,7 @@ class BrokerConnection:
         reconnect_max_delay: float = 30.0,
         reconnect_base_delay: float = 0.25,
         settle_timeout: float | None = None,
+        transactional: bool = False,
         count: Counter | None = None,
         watch: ConnectionWatch | None = None,
     ) -> None:
@@ -81,6 +85,7 @@ class BrokerConnection:
         self.name = name
         self.backoff = Backoff(reconnect_base_delay, reconnect_max_delay)
         self.settle_timeout = settle_timeout
+        self.transactional = transactional
         self.count = count
         self.watch = watch or ConnectionWatch()
         #: Increments with every channel opened; deliveries of older ones cannot be acked.
@@ -343,6 +348,7 @@ class BrokerConnection:
             on_ready=self._on_session_ready,
             on_refused=self._on_refused,
             settle_timeout=self.settle_timeout,
+            transactional=self.transactional,
             count=self.count,
         )
         self._session.open()

@@ -8,8 +8,9 @@ properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
 * the connection lives on its own I/O thread (:mod:`edeposit.amqp.runtime.connection`); handlers
   run on a bounded pool of worker threads, and the consumer prefetch equals the pool
   size, so the broker never pushes more than can be worked on;
-* ``sendMessage`` returns only when the broker confirmed the message (publisher
-  confirms; persistent by default), and the request is acked only after that;
+* answers and the acks of their requests are committed together (AMQP transactions,
+  grouped): an answer is never lost and, from one daemon, never given twice across a
+  broker restart; ``sendMessage`` returns once its commit is through, and
   :meth:`~PikaDaemon.respond` does the same without making the worker wait;
 * a handler that raises gets its message rejected without requeue (dead-lettered where
   the queue has a dead-letter exchange), never left unacked;
@@ -67,6 +68,9 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     #: Content type of :meth:`sendResponse` messages.
     content_type = "application/json"
+    #: Answers and acks committed together (AMQP transactions); False: publisher confirms,
+    #: then the ack (a confirm cut off by a broker restart can mean a second answer).
+    answers_in_transactions = True
     reports_ready = True
 
     def __init__(
@@ -186,6 +190,7 @@ class PikaDaemon(DaemonRunnerWrapper):
             name=name,
             reconnect_max_delay=self.reconnect_max_delay,
             settle_timeout=self.settle_timeout,
+            transactional=self.answers_in_transactions,
             count=self.count,
         )
         for queue, handler in handlers.items():

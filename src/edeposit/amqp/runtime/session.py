@@ -2,7 +2,8 @@
 
 A :class:`Session` lives from a connection's opening to its loss and is used on the I/O
 thread only. On opening it declares the topology, sets the prefetch and publisher
-confirms and starts every consumer. It publishes with confirms, and keeps the book of
+confirms (or, ``transactional``, AMQP transactions: :mod:`~.transactions`) and starts
+every consumer. It publishes with confirms or in transactions, and keeps the book of
 the deliveries it received and has not settled: each is acked or rejected exactly once,
 and a watchdog releases any that nobody settled within ``settle_timeout`` (requeued the
 first time, dead-lettered when it was redelivered already), so no prefetch slot is
@@ -26,6 +27,7 @@ from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.diagnosis import unroutable_logger
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
 from edeposit.amqp.runtime.topology import Topology, run_steps
+from edeposit.amqp.runtime.transactions import Transactions
 
 __all__ = ["Counter", "Session"]
 
@@ -56,6 +58,7 @@ class Session:
         on_refused: Callable[[FatalBrokerError], None],
         settle_timeout: float | None = None,
         count: Counter | None = None,
+        transactional: bool = False,
     ) -> None:
         self.name = name
         self.connection = connection
@@ -64,7 +67,11 @@ class Session:
         self.topology = topology
         self.prefetch = prefetch
         self.consumers = consumers
-        self.confirms = Confirms(name)
+        self.transactional = transactional
+        #: What the channel owes its publishers: confirms, or commits of transactions.
+        self.confirms: Confirms | Transactions = (
+            Transactions(name, connection.ioloop) if transactional else Confirms(name)
+        )
         self.channel: Channel | None = None
         self.ready = False
         self._on_ready = on_ready
@@ -87,9 +94,16 @@ class Session:
         steps = [
             *self.topology.declarations(channel),
             lambda callback: channel.basic_qos(prefetch_count=self.prefetch, callback=callback),
-            lambda callback: channel.confirm_delivery(self.confirms.on_frame, callback=callback),
+            self._outcomes_step(channel),
         ]
         run_steps(steps, self._start_consuming)
+
+    def _outcomes_step(self, channel: Channel) -> Callable[[Callable[[Any], None]], None]:
+        outcomes = self.confirms
+        if isinstance(outcomes, Transactions):
+            outcomes.new_channel(channel)
+            return lambda callback: channel.tx_select(callback=callback)
+        return lambda callback: channel.confirm_delivery(outcomes.on_frame, callback=callback)
 
     def _start_consuming(self) -> None:
         channel = self.channel
@@ -149,7 +163,12 @@ class Session:
         ):
             log.debug("%s: delivery %d already settled or of an old channel", self.name, tag)
             return False
-        if ack:
+        if isinstance(self.confirms, Transactions):
+            if ack:
+                self.confirms.send(lambda: channel.basic_ack(tag))
+            else:
+                self.confirms.send(lambda: channel.basic_nack(tag, requeue=requeue))
+        elif ack:
             channel.basic_ack(tag)
         else:
             channel.basic_nack(tag, requeue=requeue)
@@ -176,24 +195,30 @@ class Session:
 
     # --- publishing -----------------------------------------------------------------
 
-    def publish(self, message: Outgoing, confirmed: Confirmed) -> None:
-        """Publish with a confirm; ``confirmed`` hears the outcome (also of a failed encode)."""
+    def publish(self, message: Outgoing, confirmed: Confirmed) -> bool:
+        """Publish; ``confirmed`` hears the outcome (confirm or commit, or a failed encode).
+
+        Returns whether the message was handed to the channel.
+        """
         channel = self.channel
         if channel is None or not channel.is_open or not self.ready:
             confirmed(BrokerUnavailableError(f"{self.name}: channel not open"))
-            return
+            return False
+        outcomes = self.confirms
+        if isinstance(outcomes, Transactions):
+            problem = unsendable(message)
+            if problem is not None:
+                confirmed(PublishRejectedError(f"{self.name}: cannot publish: {problem}"))
+                return False
+            outcomes.send(lambda: _basic_publish(channel, message), confirmed)
+            return True
         try:
-            channel.basic_publish(
-                message.exchange,
-                message.routing_key,
-                message.body,
-                message.properties,
-                mandatory=message.mandatory,
-            )
+            _basic_publish(channel, message)
         except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
             confirmed(PublishRejectedError(f"{self.name}: cannot publish: {error}"))
-            return
-        self.confirms.track(confirmed)
+            return False
+        outcomes.track(confirmed)
+        return True
 
     def publish_and_settle(
         self,
@@ -213,6 +238,9 @@ class Session:
         of acking it.
         """
         required = [message for message in messages if message.required]
+        if isinstance(self.confirms, Transactions):
+            self._publish_and_settle_together(messages, delivery, on_done, reject=reject)
+            return
 
         def all_confirmed(failure: BaseException | None) -> None:
             if failure is None:
@@ -226,6 +254,48 @@ class Session:
             self.publish(message, confirmed if message.required else _optional(self, message))
         if not required:
             all_confirmed(None)
+
+    def _publish_and_settle_together(
+        self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed, *, reject: bool
+    ) -> None:
+        """In one transaction: the answers, then the ack (or rejection) of their request."""
+        required = [message for message in messages if message.required]
+        outcome = gathered(len(required), on_done) if required else on_done
+        sent = [
+            self.publish(message, outcome if message.required else _optional(self, message))
+            for message in messages
+        ]
+        if all(
+            was_sent for message, was_sent in zip(messages, sent, strict=True) if message.required
+        ):
+            self.settle(delivery, ack=not reject)
+        else:  # an answer that cannot be encoded will not be the next time either
+            self.settle(delivery, ack=False, requeue=not delivery.method.redelivered)
+        if not required:
+            on_done(None)
+
+
+def _basic_publish(channel: Channel, message: Outgoing) -> None:
+    channel.basic_publish(
+        message.exchange,
+        message.routing_key,
+        message.body,
+        message.properties,
+        mandatory=message.mandatory,
+    )
+
+
+def unsendable(message: Outgoing) -> str | None:
+    """Why pika could not encode ``message`` (a name or property too long, a header of
+    no AMQP type), or None; checked before a publish is put off until a commit is through."""
+    for name in ("exchange", "routing_key"):
+        if len(getattr(message, name).encode("utf-8")) > 255:
+            return f"{name} longer than 255 bytes"
+    try:
+        message.properties.encode()
+    except Exception as error:  # noqa: BLE001 - whatever pika refuses
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _optional(session: Session, message: Outgoing) -> Confirmed:
