@@ -18,11 +18,15 @@ ALEPH_FIXTURES = SHARED_DIR / "fixtures" / "aleph"
 
 @pytest.fixture(scope="session")
 def aleph_fixtures() -> Path:
-    """The folder of real Aleph records and X-Server replies (never copied into the project)."""
+    """The folder of real Aleph records and X-Server replies (never copied into the project).
+
+    A user's fresh clone has no shared folder: the tests that need it skip there and
+    say how to run them; CI has the folder and runs them.
+    """
     if not ALEPH_FIXTURES.is_dir():
-        pytest.fail(
-            f"real Aleph fixtures not found at {ALEPH_FIXTURES}; "
-            "put the shared folder beside the project or set EDEPOSIT_SHARED_DIR"
+        pytest.skip(
+            f"real Aleph fixtures not found at {ALEPH_FIXTURES}; set EDEPOSIT_SHARED_DIR "
+            "to the shared folder (or put it beside the project) to run this test"
         )
     return ALEPH_FIXTURES
 
