@@ -10,10 +10,22 @@ import pytest
 
 from edeposit.amqp import settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS.parent
 #: The shared reference folder (DESIGN, fixtures) beside the project; CI has it there too.
 SHARED_DIR = Path(os.environ.get("EDEPOSIT_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 ALEPH_FIXTURES = SHARED_DIR / "fixtures" / "aleph"
+#: Folders whose every test talks to RabbitMQ (the machine's broker or a private node).
+BROKER_FOLDERS = frozenset({"harness", "reliability", "services"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`BROKER_FOLDERS` ``broker``: ``-m "not broker"`` is the fast loop."""
+    for item in items:
+        if item.path.is_relative_to(TESTS) and (
+            item.path.relative_to(TESTS).parts[0] in BROKER_FOLDERS
+        ):
+            item.add_marker(pytest.mark.broker)
 
 
 @pytest.fixture(scope="session")
