@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.brokers import PrivateNode
 
 from edeposit.amqp import settings
 
@@ -41,6 +42,17 @@ def aleph_fixtures() -> Path:
             "to the shared folder (or put it beside the project) to run this test"
         )
     return ALEPH_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def private_node() -> Iterator[PrivateNode]:
+    """One private RabbitMQ node for every test that stops, restarts or freezes a broker.
+
+    Shared because a node takes seconds to boot; tests that break it mend it again
+    (``start_app``, ``resume``). Stopped at the end of the session, whatever happened.
+    """
+    with PrivateNode() as node:
+        yield node
 
 
 @pytest.fixture(autouse=True)
