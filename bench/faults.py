@@ -7,7 +7,8 @@ graceful stop under load, catalogue faults, hostile input (fuzz), poison message
 hostile catalogue replies, secrets and access, and a soak with periodic faults. Each
 runs real processes (RabbitMQ's app, the emulator, daemons) on this machine, prints its
 figures and fails (exit 1) when a request is lost, answered twice, or an expectation
-breaks. ``--short`` runs the versions the test suite runs.
+breaks. ``--short`` runs the versions the test suite runs. Broker restarts happen on a
+private RabbitMQ node (``bench/brokers.py``), never on the machine's broker.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(HERE.parent))
 
+from bench.brokers import PrivateNode  # noqa: E402
 from bench.fleet import (  # noqa: E402
     Broker,
     DaemonFleet,
@@ -73,10 +75,23 @@ def request(index: int) -> tuple[bytes, dict[str, Any]]:
 
 
 class Run:
-    """One scenario's processes: a private vhost, the emulator, a fleet, load tools."""
+    """One scenario's processes: a private vhost, the emulator, a fleet, load tools.
 
-    def __init__(self, workdir: Path, *, emulator_args: tuple[str, ...] = (), **env: str) -> None:
-        self.broker = Broker(settings_module.get())
+    The vhost is on the machine's broker, unless the scenario restarts the broker: then
+    it is on ``node`` (a private node shared by several scenarios) or on a private node
+    the run starts for itself.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        node: PrivateNode | None = None,
+        restarts: bool = False,
+        emulator_args: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
+        self.broker = Broker(settings_module.get(), node=node, restarts=restarts)
         self.emulator = EmulatorProcess(*emulator_args)
         self.fleet = DaemonFleet(
             workdir, {**self.broker.env(), **self.emulator.env(), **DAEMON_ENV, **env}
@@ -117,10 +132,13 @@ class Run:
         self.broker.close()
 
 
-def broker_restart(workdir: Path, short: bool) -> Tally:
-    """2 daemons, steady load, RabbitMQ's app restarted mid-run; one answer per request."""
+def broker_restart(workdir: Path, short: bool, node: PrivateNode | None = None) -> Tally:
+    """2 daemons, steady load, RabbitMQ's app restarted mid-run; one answer per request.
+
+    The broker is ``node`` or a private node of the scenario's own, never the machine's.
+    """
     total, rate, restarts = (240, 40.0, 1) if short else (1000, 40.0, 2)
-    run = Run(workdir)
+    run = Run(workdir, node=node, restarts=True)
     try:
         run.start_daemons(2)
         publisher = run.publish(total, rate)
@@ -590,11 +608,16 @@ def _wait_consuming(settings: Settings, timeout: float = 30.0) -> None:
     raise RuntimeError("no daemon consumes the request queue")
 
 
-def soak(workdir: Path, short: bool, minutes: float = 30.0) -> Tally:
-    """Steady load with periodic faults; no loss, and no growth of memory, fds or threads."""
+def soak(
+    workdir: Path, short: bool, minutes: float = 30.0, node: PrivateNode | None = None
+) -> Tally:
+    """Steady load with periodic faults; no loss, and no growth of memory, fds or threads.
+
+    Its broker restarts happen on ``node`` or on a private node of its own.
+    """
     duration = 120.0 if short else minutes * 60
     rate = 10.0
-    run = Run(workdir, emulator_args=("--latency", "0.02"))
+    run = Run(workdir, node=node, restarts=True, emulator_args=("--latency", "0.02"))
     try:
         run.start_daemons(2)
         observed = run.fleet.alive()[0]
