@@ -68,6 +68,12 @@ DAEMON_ENV = {
     "ALEPH_DAEMON_SHUTDOWN_TIMEOUT": "15",
     "ALEPH_DAEMON_RECONNECT_MAX_DELAY": "3",
 }
+#: Seconds a daemon may take to stop on SIGTERM under load: its shutdown timeout and
+#: a margin to exit; past it, the daemon is killed and the scenario fails.
+STOP_BOUND = 15 + 5
+#: Seconds the daemons may take to consume again after a broker restart (reconnects
+#: back off up to 3 s); past it, the reconnect counts as never (``inf``).
+RECONNECT_BOUND = 30
 
 
 def request(index: int) -> tuple[bytes, dict[str, Any]]:
@@ -146,7 +152,7 @@ def broker_restart(workdir: Path, short: bool, node: PrivateNode | None = None) 
         for _ in range(restarts):
             time.sleep(total / rate / (restarts + 1))
             restarted = run.broker.restart_app()
-            back = run.broker.wait_consumers(run.queue, 2, 60, since=restarted)
+            back = run.broker.wait_consumers(run.queue, 2, RECONNECT_BOUND, since=restarted)
             reconnect.append(round(back, 2) if back is not None else float("inf"))
         return run.finish(
             publisher,
@@ -192,7 +198,7 @@ def graceful_stop(workdir: Path, short: bool) -> Tally:
         time.sleep(0.5)
         [daemon] = run.fleet.alive()
         started = time.monotonic()
-        code = run.fleet.stop(daemon)
+        code = run.fleet.stop(daemon, timeout=STOP_BOUND)  # killed past its bound: -9
         stop_seconds = round(time.monotonic() - started, 2)
         answered_by_first = len(run.collector.answers)
         waiting = run.broker.queue_state(run.queue)[0]
@@ -206,7 +212,7 @@ def graceful_stop(workdir: Path, short: bool) -> Tally:
             answered_before_stop=answered_by_first,
             left_queued=waiting,
         )
-        if code != 0 or stop_seconds > 15 + 5:
+        if code != 0:
             tally["broken"] = "daemon did not stop cleanly within its bound"
         return tally
     finally:
