@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from bench.brokers import PrivateNode
 
+from edeposit.amqp import config as amqp_config
 from edeposit.amqp import settings
 
 TESTS = Path(__file__).resolve().parent
@@ -18,6 +21,17 @@ SHARED_DIR = Path(os.environ.get("EDEPOSIT_SHARED_DIR", PROJECT_ROOT.parent / "s
 ALEPH_FIXTURES = SHARED_DIR / "fixtures" / "aleph"
 #: Folders whose every test talks to RabbitMQ (the machine's broker or a private node).
 BROKER_FOLDERS = frozenset({"harness", "reliability", "services"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Relocate the system settings file for the whole run, collection included.
+
+    Settings load lazily, on first use, which may come before any fixture (pytest looks
+    at module attributes while collecting); none of them may read ``/etc/edeposit``.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="edeposit-tests-etc-"))
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ[amqp_config.SYSTEM_CONFIG_ENV_VAR] = str(folder / "edeposit" / "amqp.json")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,13 +71,19 @@ def private_node() -> Iterator[PrivateNode]:
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every test starts from default settings: no user or system files, no overrides."""
+    """Every test starts from default settings: no user or system files, no overrides.
+
+    The system file is relocated into an empty folder through the environment, so that
+    neither the tests nor the daemons and tools they start read ``/etc/edeposit``.
+    """
     home = tmp_path_factory.mktemp("home")
+    etc = tmp_path_factory.mktemp("etc")
     saved = os.environ.copy()
     for key in list(os.environ):
         if key.startswith(("RABBITMQ_", "ALEPH_", "EDEPOSIT_AMQP_")) or key == "LOG_LEVEL":
             del os.environ[key]
     os.environ["HOME"] = str(home)
+    os.environ[amqp_config.SYSTEM_CONFIG_ENV_VAR] = str(etc / "edeposit" / "amqp.json")
     settings.reload()
     try:
         yield
