@@ -66,12 +66,6 @@ RETRY_PAUSE = 0.5
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 
 
-
-
-
-
-
-
 class PendingCall:
     """A request in flight. :meth:`result` waits for the answer and decodes it.
 

@@ -47,8 +47,6 @@ T = TypeVar("T")
 TRANSPORT_ERRORS = (HTTPError, LocationValueError)
 
 
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Response:
     """An HTTP response read to the end: status, headers and body bytes."""

@@ -23,10 +23,6 @@ __all__ = [
 ]
 
 
-
-
-
-
 _DOCTYPE = b"<!DOCTYPE"
 _ENTITY = b"<!ENTITY"
 _local = threading.local()  # lxml parser objects must not be shared between threads

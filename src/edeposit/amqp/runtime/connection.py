@@ -54,14 +54,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
-
-
-
-
-
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Delivery:
     """A message received from a queue; ``generation`` ties it to the channel it came on."""

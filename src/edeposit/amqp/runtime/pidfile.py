@@ -19,8 +19,6 @@ from edeposit.amqp.errors import AlreadyRunningError
 __all__ = ["AlreadyRunningError", "PidFile", "locked_pid"]
 
 
-
-
 def _read_pid(path: Path) -> int | None:
     try:
         text = path.read_text(encoding="ascii").strip()

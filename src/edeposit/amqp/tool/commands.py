@@ -41,8 +41,6 @@ __all__ = ["build_parser", "create", "get", "list_hosts", "main", "put"]
 HOSTS = ("aleph",)
 
 
-
-
 def _connect(settings: Settings) -> pika.BlockingConnection:
     parameters = connection_parameters(settings, quick=True)
     try:

@@ -52,10 +52,6 @@ MAX_DEPTH = 64
 MAX_INT_DIGITS = 4300
 
 
-
-
-
-
 def serialize(obj: Any) -> str:
     """The JSON text of a message (or of lists, dicts and scalars holding messages).
 
