@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 __all__ = ["PrivateCluster", "PrivateNode", "free_port", "rabbitmqctl"]
 
@@ -203,7 +204,7 @@ class PrivateNode:
             return False
         return True
 
-    def start(self) -> PrivateNode:
+    def start(self) -> Self:
         """Start the node (first time, or again after :meth:`stop`, keeping its data)."""
         self.launch()
         self.wait_started()
@@ -299,7 +300,7 @@ class PrivateNode:
             shutil.rmtree(self.folder, ignore_errors=True)
             _open_nodes.discard(self)
 
-    def __enter__(self) -> PrivateNode:
+    def __enter__(self) -> Self:
         try:
             return self.start()
         except BaseException:
@@ -340,7 +341,7 @@ class PrivateCluster:
     def ports(self) -> list[int]:
         return [node.port for node in self.nodes]
 
-    def start(self) -> PrivateCluster:
+    def start(self) -> Self:
         for node in self.nodes:
             node.launch()
         for node in self.nodes:
@@ -372,7 +373,7 @@ class PrivateCluster:
         if errors:
             raise errors[0]
 
-    def __enter__(self) -> PrivateCluster:
+    def __enter__(self) -> Self:
         try:
             return self.start()
         except BaseException:
