@@ -127,6 +127,7 @@ class Run:
         return Tally.of(
             publisher.sent,
             self.collector,
+            publisher.resent,
             peak_rss_mb=round(max(self.fleet.peak_rss.values(), default=0.0), 1),
             **extra,
         )
