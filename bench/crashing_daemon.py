@@ -1,4 +1,4 @@
-"""An Aleph daemon that dies (``os._exit``) on any request whose body holds ``CRASH``.
+"""An Aleph daemon that dies (``os._exit``) on any request that mentions ``CRASH``.
 
 The test hook of the poison-message scenario: it stands for a request that kills the
 process handling it (a native crash, the OOM killer). Run it like the real daemon:
@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
-from pika.spec import BasicProperties
-
-from edeposit.amqp.daemon.answers import Answer
+from edeposit.amqp import settings
+from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.daemon.service import AlephDaemon
+from edeposit.amqp.wire.message import Message
 
-MARKER = b"CRASH"
+MARKER = "CRASH"
 
 
-class CrashingDaemon(AlephDaemon):
-    def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Answer:
-        if MARKER in body:
+class CrashingService(AlephService):
+    def handle(self, request: object) -> Message:
+        if MARKER in repr(request):
             os._exit(70)
-        return super().answer(body, uuid, properties)
+        return super().handle(request)
 
 
 if __name__ == "__main__":
-    sys.exit(CrashingDaemon().run_foreground())
+    current = settings.get()
+    sys.exit(AlephDaemon(settings=current, service=CrashingService(current)).run_foreground())

@@ -1,4 +1,4 @@
-"""Processes of a fault scenario: the broker's app, an emulator, a fleet of daemons.
+"""Processes of a fault scenario: a broker (vhost), an emulator, a fleet of daemons.
 
 Everything here is a real process on this machine, started and always stopped by the
 scenario; nothing is faked. Used by ``bench/faults.py`` and by the short scenario
@@ -23,6 +23,7 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from bench.brokers import PrivateNode
 from edeposit.amqp.config import Settings
 from edeposit.amqp.runtime.parameters import connection_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
@@ -70,6 +71,8 @@ def connections_to(pid: int, port: int) -> int:
 
 
 def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
+    """``rabbitmqctl`` against the machine's broker: vhosts and users only, never its
+    lifecycle (restarts happen on a :class:`~bench.brokers.PrivateNode`)."""
     completed = subprocess.run(
         ["rabbitmqctl", "-q", *arguments],
         capture_output=True,
@@ -81,17 +84,35 @@ def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
 
 
 class Broker:
-    """The local RabbitMQ: a private vhost per scenario, and app restarts on demand."""
+    """A scenario's private vhost: on the machine's broker, or on a private node.
 
-    def __init__(self, settings: Settings) -> None:
+    Scenarios that restart the broker get a :class:`~bench.brokers.PrivateNode` (given,
+    or started and owned here when ``restarts`` is asked for); the machine's broker,
+    which may be a user's production broker, only ever lends a vhost.
+    """
+
+    def __init__(
+        self, settings: Settings, *, node: PrivateNode | None = None, restarts: bool = False
+    ) -> None:
+        self._owned = PrivateNode().start() if node is None and restarts else None
+        self.node = node or self._owned
         self.vhost = f"edeposit-faults-{uuid.uuid4().hex[:8]}"
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        self.settings = settings.replace(RABBITMQ_ALEPH_VIRTUALHOST=self.vhost)
-        self.declare()
+        try:
+            if self.node is None:
+                rabbitmqctl("add_vhost", self.vhost)
+                rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+            else:
+                self.node.add_vhost(self.vhost)
+                settings = settings.replace(RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT=self.node.port)
+            self.settings = settings.replace(RABBITMQ_ALEPH_VIRTUALHOST=self.vhost)
+            self.declare()
+        except BaseException:
+            self.close()
+            raise
 
     def env(self) -> dict[str, str]:
-        return {"RABBITMQ_ALEPH_VIRTUALHOST": self.vhost}
+        node = self.node.env() if self.node is not None else {}
+        return {**node, "RABBITMQ_ALEPH_VIRTUALHOST": self.vhost}
 
     def connect(self) -> pika.BlockingConnection:
         return pika.BlockingConnection(connection_parameters(self.settings))
@@ -125,20 +146,29 @@ class Broker:
         return None
 
     def restart_app(self, down_seconds: float = 1.0) -> float:
-        """``rabbitmqctl stop_app``, a pause, ``start_app``: every connection drops.
+        """Stop the private node's RabbitMQ app, pause, start it: every connection drops.
 
-        Returns the monotonic time at which ``start_app`` was issued.
+        Returns the monotonic time at which the app was started again.
         """
-        rabbitmqctl("stop_app")
+        if self.node is None:
+            raise RuntimeError("broker restarts need a private node (Broker(restarts=True))")
+        self.node.stop_app()
         time.sleep(down_seconds)
         started = time.monotonic()
-        rabbitmqctl("start_app")
-        rabbitmqctl("await_startup")
+        self.node.start_app()
         return started
 
     def close(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            rabbitmqctl("delete_vhost", self.vhost)
+        try:
+            if self.node is None:
+                rabbitmqctl("delete_vhost", self.vhost)
+            elif self._owned is None:  # a shared node outlives the scenario
+                self.node.rabbitmqctl("delete_vhost", self.vhost)
+        except subprocess.CalledProcessError:
+            pass
+        finally:
+            if self._owned is not None:
+                self._owned.close()
 
 
 class EmulatorProcess:

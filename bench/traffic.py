@@ -4,6 +4,11 @@ Both reconnect on their own, like a careful client would: the publisher republis
 request until the broker confirms it (persistent, mandatory); the collector acks each
 answer and tells a redelivered copy of an answer it already counted (the broker resends
 what it could not see acked) from a real second answer.
+
+A request republished after a broker restart may stand in the queue twice (the broker
+kept the first copy but went down before confirming it): two requests with one UUID,
+each answered. The tally counts their second answers apart from a daemon answering one
+request twice.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pika
@@ -57,6 +62,9 @@ class Publisher(threading.Thread):
         self.rate = rate
         self.sent: list[str] = []
         self.republished = 0
+        #: UUIDs of requests published more than once: their first attempt failed, but
+        #: the broker may have kept that copy too.
+        self.resent: set[str] = set()
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
 
@@ -66,16 +74,19 @@ class Publisher(threading.Thread):
             body, headers = self.make(index)
             if self.add_uuid:
                 headers.setdefault("UUID", str(uuid.uuid4()))
-            self._publish_until_confirmed(body, headers)
+            failed_attempts = self._publish_until_confirmed(body, headers)
             if "UUID" in headers:
                 self.sent.append(str(headers["UUID"]))
+                if failed_attempts:
+                    self.resent.add(str(headers["UUID"]))
             if self.rate:
                 pause = started + (index + 1) / self.rate - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
         close_quietly(self._connection)
 
-    def _publish_until_confirmed(self, body: bytes, headers: dict[str, Any]) -> None:
+    def _publish_until_confirmed(self, body: bytes, headers: dict[str, Any]) -> int:
+        """Publish until confirmed; how many attempts failed before."""
         attempts = 0
         while True:
             try:
@@ -92,7 +103,7 @@ class Publisher(threading.Thread):
                     ),
                     mandatory=True,
                 )
-                return
+                return attempts
             except _TRANSIENT:
                 attempts += 1
                 if attempts > 1:
@@ -166,24 +177,33 @@ class Tally(dict[str, Any]):
     """Sent, answered, lost and duplicated requests of one scenario run."""
 
     @classmethod
-    def of(cls, sent: list[str], collector: Collector, **extra: Any) -> Tally:
+    def of(
+        cls,
+        sent: list[str],
+        collector: Collector,
+        resent: Collection[str] = (),
+        **extra: Any,
+    ) -> Tally:
         """Counts for the requests ``sent``; a duplicate is a second answer to one UUID.
 
-        ``duplicated_by_one_daemon`` counts those given twice by the same daemon (which
-        must never happen); the others come from at-least-once delivery across daemons:
-        an answer confirmed while the broker went down before it saw the request's ack.
+        ``duplicated_by_one_daemon`` counts those given twice by the same daemon to a
+        request published once (which must never happen); the others come from
+        at-least-once delivery across daemons (an answer confirmed while the broker went
+        down before it saw the request's ack) or, ``duplicated_after_resend``, from a
+        request the client published twice (``resent``: the broker kept a copy whose
+        confirm the restart cut off).
         """
         answers, answered_by = collector.answers, collector.answered_by
         unique = set(sent)
         answered = [key for key in unique if key in answers]
+        same_daemon = {key: len(answered_by[key]) - len(set(answered_by[key])) for key in answered}
         return cls(
             sent=len(unique),
             answered=len(answered),
             lost=len(unique) - len(answered),
             duplicated=sum(len(answers[key]) - 1 for key in answered),
-            duplicated_by_one_daemon=sum(
-                len(answered_by[key]) - len(set(answered_by[key])) for key in answered
-            ),
+            duplicated_by_one_daemon=sum(n for key, n in same_daemon.items() if key not in resent),
+            duplicated_after_resend=sum(n for key, n in same_daemon.items() if key in resent),
             errors=dict(collector.errors),
             **extra,
         )

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
+from edeposit.amqp.daemon.ledger import AnswerLedger, Entry, request_key
 
 BODY = (
     b'{"query": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery"}, "__nt_name": "SearchRequest"}'
@@ -47,14 +47,19 @@ def test_a_redelivery_waits_for_the_attempt_in_progress() -> None:
     ledger = AnswerLedger()
     key = request_key("u", BODY)
     ledger.start(key)
-    finisher = threading.Timer(0.2, lambda: ledger.finish(key, answer="r", answered=True))
-    finisher.start()
-    started = time.monotonic()
-    earlier = ledger.begin(key, wait=5.0)
-    waited = time.monotonic() - started
-    finisher.join()
+    learned: list[Entry | None] = []
+    returned = threading.Event()
+
+    def redelivery() -> None:
+        learned.append(ledger.begin(key, wait=60.0))
+        returned.set()
+
+    threading.Thread(target=redelivery, daemon=True).start()
+    assert not returned.wait(0.2)  # it waits while the first attempt runs
+    ledger.finish(key, answer="r", answered=True)
+    assert returned.wait(20)  # woken by the finish, long before its 60 s limit
+    [earlier] = learned
     assert earlier is not None and earlier.answered
-    assert 0.15 < waited < 4.0  # woken by the finish, not by the time limit
 
 
 def test_a_redelivery_takes_over_an_attempt_that_does_not_finish() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +154,30 @@ def test_standard_chain_names_etc_home_and_the_explicit_file(tmp_path: Path) -> 
         (explicit, True),
     ]
     assert config.config_files({}) == [(Path("/etc/edeposit/amqp.json"), False)]
+    relocated = config.config_files({"EDEPOSIT_AMQP_SYSTEM_CONFIG": "/srv/amqp.json"})
+    assert relocated == [(Path("/srv/amqp.json"), False)]
+
+
+def test_tests_read_a_fake_system_file_never_etc() -> None:
+    system = Path(os.environ["EDEPOSIT_AMQP_SYSTEM_CONFIG"])
+    assert not system.is_relative_to("/etc")
+    write_json(system, {"RABBITMQ_HOST": "system", "ALEPH_DEFAULT_BASE": "sys"})
+    assert settings.reload().RABBITMQ_HOST == "system"
+    write_json(home_file(), {"RABBITMQ_HOST": "home"})  # the chain goes on after it
+    assert (settings.reload().RABBITMQ_HOST, settings.ALEPH_DEFAULT_BASE) == ("home", "sys")
+    # Daemons and tools started by tests inherit the environment, so they read it too.
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from edeposit.amqp import settings; print(settings.ALEPH_DEFAULT_BASE)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert child.stdout.strip() == "sys"
 
 
 def test_precedence_through_home_config_variable_and_environment(

@@ -27,6 +27,7 @@ from edeposit.amqp.errors import (
     AlephTimeoutError,
     AlephTransportError,
 )
+from tests.waiting import returns_within
 from tests.wire_samples import RAYMOND
 
 from .conftest import CannedReply, CraftedServer
@@ -163,14 +164,12 @@ def test_ill_get_doc_error_is_document_not_found(crafted_server: CraftedServer) 
 
 
 def test_unreachable_catalogue(unused_port: int) -> None:
-    started = time.monotonic()
     client = XServicesClient(
         f"http://127.0.0.1:{unused_port}", retries=2, backoff=0.01, limiter=RateLimiter(0)
     )
     with client, pytest.raises(AlephConnectError, match="Connection refused") as caught:
-        client.find("nkc", "sbn=1")
+        returns_within(20, lambda: client.find("nkc", "sbn=1"))  # refused, not waited out
     assert caught.value.__cause__ is not None
-    assert time.monotonic() - started < 5
 
 
 def test_read_timeout_is_retried_then_reported(crafted_server: CraftedServer) -> None:
@@ -184,8 +183,8 @@ def test_read_timeout_is_retried_then_reported(crafted_server: CraftedServer) ->
         )
         started = time.monotonic()
         with client, pytest.raises(AlephTimeoutError, match="Timeout"):
-            client.find("nkc", "sbn=1")
-        assert 0.4 <= time.monotonic() - started < 3
+            returns_within(20, lambda: client.find("nkc", "sbn=1"))
+        assert time.monotonic() - started >= 0.4  # two attempts of 0.2 s each
     finally:
         listener.close()
 
@@ -255,8 +254,6 @@ def test_export_unreachable_form_is_retried(unused_port: int) -> None:
 
 
 def test_wrong_scheme_fails_at_once() -> None:
-    client = XServicesClient("ftp://127.0.0.1:1", retries=3, backoff=1.0, limiter=RateLimiter(0))
-    started = time.monotonic()
+    client = XServicesClient("ftp://127.0.0.1:1", retries=3, backoff=60.0, limiter=RateLimiter(0))
     with client, pytest.raises(AlephConnectError, match="URL scheme"):
-        client.find("nkc", "sbn=1")
-    assert time.monotonic() - started < 0.5  # not retried
+        returns_within(20, lambda: client.find("nkc", "sbn=1"))  # a retry would wait 60 s

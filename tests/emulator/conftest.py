@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from edeposit.amqp.emulator import AlephEmulator
+from edeposit.amqp.emulator import index as index_module
+from edeposit.amqp.emulator.corpus import SourceRecord
 from tests.emulator.helpers import X
 
 
@@ -43,6 +45,23 @@ def emulator(index_dir: Path) -> Iterator[AlephEmulator]:
     """A private emulator over the sample corpus (for tests that change faults or state)."""
     with AlephEmulator(index_dir=index_dir) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def corpus_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts how many times the corpus files are read (one entry per records read)."""
+    reads: list[int] = []
+    original = index_module.read_corpus
+
+    def counting(files: object) -> Iterator[SourceRecord]:
+        count = 0
+        for record in original(files):  # type: ignore[arg-type]
+            count += 1
+            yield record
+        reads.append(count)
+
+    monkeypatch.setattr(index_module, "read_corpus", counting)
+    yield reads
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from lxml import etree
 
 from edeposit.amqp.emulator import AlephEmulator, Faults
 from tests.emulator.helpers import X, parse
+from tests.waiting import returns_within
 
 FIND = {"op": "find", "base": "nkc", "request": "sbn=80-251-0225-4"}
 
@@ -23,10 +24,10 @@ def test_latency(x: X, emulator: AlephEmulator) -> None:
     began = time.perf_counter()
     assert x.get(**FIND).status_code == 200
     assert time.perf_counter() - began >= 0.3
+    emulator.set_faults(latency=60.0)
     emulator.clear_faults()
-    began = time.perf_counter()
-    x.get(**FIND)
-    assert time.perf_counter() - began < 0.3
+    # Cleared: the reply comes, long before the 60 s the latency would have taken.
+    assert returns_within(20, lambda: x.get(**FIND)).status_code == 200
 
 
 def test_latency_jitter_varies_the_delay(x: X, emulator: AlephEmulator) -> None:
@@ -74,9 +75,7 @@ def test_hang_makes_clients_time_out_and_stop_stays_prompt(emulator: AlephEmulat
     emulator.set_faults(hang_seconds=30)
     with httpx.Client(timeout=0.5) as client, pytest.raises(httpx.ReadTimeout):
         client.get(emulator.url + "/X", params=FIND)
-    began = time.perf_counter()
-    emulator.stop()
-    assert time.perf_counter() - began < 5
+    returns_within(20, emulator.stop)  # not held by the request hanging for 30 s
 
 
 def test_licence_limit_in_a_window(x: X, emulator: AlephEmulator) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,8 +11,6 @@ import pymarc
 import pytest
 
 from edeposit.amqp.emulator import AlephEmulator
-from edeposit.amqp.emulator import index as index_module
-from edeposit.amqp.emulator.corpus import SourceRecord
 from tests.emulator.helpers import X
 
 RECORDS = 10_000
@@ -54,23 +51,6 @@ def large_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
             stream.write(record.as_marc())
     return path
-
-
-@pytest.fixture
-def corpus_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Counts how many times the corpus files are read (one entry per records read)."""
-    reads: list[int] = []
-    original = index_module.read_corpus
-
-    def counting(files: object) -> Iterator[SourceRecord]:
-        count = 0
-        for record in original(files):  # type: ignore[arg-type]
-            count += 1
-            yield record
-        reads.append(count)
-
-    monkeypatch.setattr(index_module, "read_corpus", counting)
-    yield reads
 
 
 def _find_latencies(x: X, requests: list[str]) -> float:

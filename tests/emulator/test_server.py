@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +16,7 @@ import edeposit.amqp.emulator as package
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.emulator.__main__ import build_parser
 from tests.emulator.helpers import X, parse
+from tests.waiting import returns_within
 
 
 def test_public_names() -> None:
@@ -83,21 +83,19 @@ def test_stop_closes_idle_keep_alive_connections(index_dir: Path) -> None:
     emulator = AlephEmulator(index_dir=index_dir).start()
     with httpx.Client() as http:
         http.get(emulator.url + "/X", params={"op": "find", "base": "nkc", "request": "unix"})
-        began = time.perf_counter()
-        emulator.stop()
-        assert time.perf_counter() - began < 3
+        returns_within(20, emulator.stop)  # not held by the idle connection's 30 s
         emulator.stop()  # twice is harmless
         with pytest.raises(httpx.TransportError):
             http.get(emulator.url + "/X", params={"op": "find"})
 
 
-def test_start_with_the_default_corpus_is_fast(index_dir: Path) -> None:
+def test_start_with_the_default_corpus_is_fast(index_dir: Path, corpus_reads: list[int]) -> None:
     AlephEmulator(index_dir=index_dir).start().stop()  # the index exists from here on
-    began = time.perf_counter()
+    reads = len(corpus_reads)
     with AlephEmulator(index_dir=index_dir) as emulator:
         assert emulator.index is not None
         assert not emulator.index.built
-    assert time.perf_counter() - began < 0.5
+    assert len(corpus_reads) == reads  # fast: no record is read, nothing indexed again
 
 
 def test_a_second_start_while_running_is_refused(emulator: AlephEmulator) -> None:

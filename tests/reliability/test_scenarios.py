@@ -1,17 +1,20 @@
 """Short versions of the fault scenarios of ``bench/faults.py`` (the long ones: its CLI).
 
-Each runs real processes — RabbitMQ's app, the emulator, daemon subprocesses — and
+Each runs real processes — RabbitMQ, the emulator, daemon subprocesses — and
 asserts what the scenario promises: every request answered exactly once, nothing left
 unacked, and its own expectations (clean exits, refused hostile replies, no secret in
-any output, TLS with client certificates).
+any output, TLS with client certificates). Scenarios that restart the broker restart
+the session's private node, never the machine's broker.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 from bench import faults
+from bench.brokers import PrivateNode
 
 from edeposit.amqp import settings
 
@@ -37,10 +40,11 @@ def _check(tally: faults.Tally, *, broker_restarts: bool = False) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_broker_restart_under_load(tmp_path: Path) -> None:
-    tally = faults.broker_restart(tmp_path, short=True)
+def test_broker_restart_under_load(tmp_path: Path, private_node: PrivateNode) -> None:
+    tally = faults.broker_restart(tmp_path, short=True, node=private_node)
     _check(tally, broker_restarts=True)
-    assert all(seconds < 30 for seconds in tally["reconnect_s"])
+    # The daemons consumed again after each restart (within the scenario's bound).
+    assert all(math.isfinite(seconds) for seconds in tally["reconnect_s"])
 
 
 @pytest.mark.timeout(300)
@@ -97,5 +101,5 @@ def test_secrets_and_access(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(400)
-def test_soak_short(tmp_path: Path) -> None:
-    _check(faults.soak(tmp_path, short=True), broker_restarts=True)
+def test_soak_short(tmp_path: Path, private_node: PrivateNode) -> None:
+    _check(faults.soak(tmp_path, short=True, node=private_node), broker_restarts=True)

@@ -23,16 +23,30 @@ if TYPE_CHECKING:
     from edeposit.amqp.emulator import AlephEmulator
 
 
-def _rabbitmqctl(*arguments: str) -> None:
-    try:
-        subprocess.run(
-            ["rabbitmqctl", "-q", *arguments], check=True, capture_output=True, timeout=60
-        )
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.fail(
-            f"rabbitmqctl {' '.join(arguments)} failed ({error}); is RabbitMQ running? "
-            "scripts/ensure-broker starts it"
-        )
+def _rabbitmqctl(*arguments: str, attempts: int = 1) -> None:
+    """``rabbitmqctl`` on the machine's broker (vhosts only); tried up to ``attempts``
+    times, then the test fails with what rabbitmqctl said."""
+    reason = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            subprocess.run(
+                ["rabbitmqctl", "-q", *arguments],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            return
+        except subprocess.CalledProcessError as error:
+            reason = (error.stderr or error.stdout or "").strip() or f"exit {error.returncode}"
+        except (OSError, subprocess.TimeoutExpired) as error:
+            reason = str(error)
+        if attempt < attempts:
+            time.sleep(attempt)  # 1 s, 2 s, … for the broker to settle
+    pytest.fail(
+        f"rabbitmqctl {' '.join(arguments)} failed ({attempts} attempt(s)): {reason}\n"
+        "is RabbitMQ running? scripts/ensure-broker starts it"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +56,7 @@ def vhost() -> Iterator[str]:
     _rabbitmqctl("add_vhost", name)
     _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     yield name
-    _rabbitmqctl("delete_vhost", name)
+    _rabbitmqctl("delete_vhost", name, attempts=4)  # connections may still be closing
 
 
 @pytest.fixture

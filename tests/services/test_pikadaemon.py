@@ -16,6 +16,7 @@ from edeposit.amqp.pikadaemon import PikaDaemon
 from edeposit.amqp.runtime.parameters import connection_parameters
 from edeposit.amqp.runtime.topology import Queue, Topology
 from tests.services.support import Peer, close_vhost_connections
+from tests.waiting import wait_for
 
 IN, OUT, DEAD = "pd-in", "pd-out", "pd-dead"
 
@@ -89,15 +90,6 @@ def daemon_ready(daemon: Recorder, timeout: float = 10.0) -> bool:
     while daemon.connection is None and time.monotonic() < deadline:
         time.sleep(0.01)
     return daemon.connection is not None and daemon.connection.wait_ready(timeout)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_answers_are_confirmed_persistent_and_requests_acked(

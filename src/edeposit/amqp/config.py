@@ -3,7 +3,8 @@
 Overrides are applied in this order, later wins:
 
 1. the defaults below,
-2. the JSON file ``/etc/edeposit/amqp.json``,
+2. the JSON file ``/etc/edeposit/amqp.json`` (or the one ``$EDEPOSIT_AMQP_SYSTEM_CONFIG``
+   names instead: containers, packagers and tests relocate the system file with it),
 3. the JSON file ``$HOME/edeposit/amqp.json``,
 4. the JSON file named by ``$EDEPOSIT_AMQP_CONFIG``,
 5. environment variables named exactly like the settings.
@@ -35,6 +36,7 @@ from edeposit.amqp.wire.options import WireOptions
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "SYSTEM_CONFIG_ENV_VAR",
     "SYSTEM_CONFIG_PATH",
     "ConfigError",
     "Settings",
@@ -48,6 +50,9 @@ CONFIG_ENV_VAR = "EDEPOSIT_AMQP_CONFIG"
 CREDENTIALS_ENV_VAR = "CREDENTIALS_DIRECTORY"
 #: System-wide settings file.
 SYSTEM_CONFIG_PATH = Path("/etc/edeposit/amqp.json")
+#: Environment variable naming the system-wide settings file instead of
+#: :data:`SYSTEM_CONFIG_PATH` (as ``GIT_CONFIG_SYSTEM`` does for git).
+SYSTEM_CONFIG_ENV_VAR = "EDEPOSIT_AMQP_SYSTEM_CONFIG"
 #: Settings whose values are never shown.
 SECRET_KEYS = frozenset({"RABBITMQ_USER_PASSWORD"})
 _MASK = "********"
@@ -333,7 +338,7 @@ def _read_json_file(path: Path) -> dict[str, Any]:
 
 def config_files(environ: Mapping[str, str]) -> list[tuple[Path, bool]]:
     """The settings files in override order, each with whether it must exist."""
-    files = [(SYSTEM_CONFIG_PATH, False)]
+    files = [(Path(environ.get(SYSTEM_CONFIG_ENV_VAR) or SYSTEM_CONFIG_PATH), False)]
     home = environ.get("HOME")
     if home:
         files.append((Path(home) / "edeposit" / "amqp.json", False))
