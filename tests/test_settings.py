@@ -335,6 +335,18 @@ def test_replace_is_validated() -> None:
         Settings().replace(NOPE=1)
 
 
+def test_wire_generation_is_2014_or_2015(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.ALEPH_WIRE_GENERATION == "2014"
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2015")
+    assert settings.reload().ALEPH_WIRE_GENERATION == "2015"
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2016")
+    assert reload_error() == (
+        "environment: setting ALEPH_WIRE_GENERATION must be one of 2014, 2015, not '2016'"
+    )
+    with pytest.raises(ConfigError, match="ALEPH_WIRE_GENERATION must be one of 2014, 2015"):
+        Settings().replace(ALEPH_WIRE_GENERATION="")
+
+
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
     assert settings.ConfigError is ConfigError

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from edeposit.amqp.errors import ConfigError
-from edeposit.amqp.wire.options import WireOptions
+from edeposit.amqp.wire.options import GENERATIONS, WireOptions
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -108,6 +108,10 @@ class Settings:
     #: Sender signature (`sid`) and Referer sent with exports.
     ALEPH_EXPORT_SIGNATURE: str = "edeposit"
     ALEPH_EXPORT_REFERER: str = "http://edeposit.nkp.cz/"
+    #: The clients the answers are written for (DESIGN §3.3): ``2014`` (18-field
+    #: ``EPublication``, one URL each) or ``2015`` (21 fields, URL lists, and the
+    #: ``semantic_info`` of each record). Either form is read whatever this says.
+    ALEPH_WIRE_GENERATION: str = "2014"
 
     # --- Aleph daemon -------------------------------------------------------------------
     #: Requests handled at once (worker threads; also the consumer prefetch).
@@ -145,10 +149,12 @@ class Settings:
 
         A query that leaves out its ``base`` (a ``DocumentQuery`` its ``library``)
         takes ``ALEPH_DEFAULT_BASE`` (``ALEPH_DEFAULT_LIBRARY``) of these settings, not
-        of the process: a daemon answers by its own configuration.
+        of the process: a daemon answers by its own configuration, and writes the form
+        of ``ALEPH_WIRE_GENERATION``.
         """
         return WireOptions(
-            defaults={"base": self.ALEPH_DEFAULT_BASE, "library": self.ALEPH_DEFAULT_LIBRARY}
+            defaults={"base": self.ALEPH_DEFAULT_BASE, "library": self.ALEPH_DEFAULT_LIBRARY},
+            generation=self.ALEPH_WIRE_GENERATION,
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -256,6 +262,11 @@ def _validated(result: Settings, source: str) -> Settings:
         raise ConfigError(f"{source}: setting LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     if result.RABBITMQ_ALEPH_QUEUE_TYPE not in ("classic", "quorum"):
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
+    if result.ALEPH_WIRE_GENERATION not in GENERATIONS:
+        raise ConfigError(
+            f"{source}: setting ALEPH_WIRE_GENERATION must be one of {', '.join(GENERATIONS)},"
+            f" not {result.ALEPH_WIRE_GENERATION!r}"
+        )
     if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_DELIVERY_LIMIT must be at least 1")
     for key in (
