@@ -39,11 +39,11 @@ def is_valid_isbn(text: object) -> bool:
         body, check = digits[:9], digits[9]
         if not (body.isascii() and body.isdigit()) or check not in "0123456789Xx":
             return False
-        total = sum(map(mul, map(int, body), _ISBN10_WEIGHTS))
+        total: int = sum(map(mul, map(int, body), _ISBN10_WEIGHTS))
         return (total + (10 if check in "Xx" else int(check))) % 11 == 0
     if len(digits) == 13 and digits.isascii() and digits.isdigit() and digits[:3] in _EAN:
-        total = sum(map(mul, map(int, digits[:12]), _EAN_WEIGHTS))
-        return (10 - total % 10) % 10 == int(digits[12])
+        ean_total: int = sum(map(mul, map(int, digits[:12]), _EAN_WEIGHTS))
+        return (10 - ean_total % 10) % 10 == int(digits[12])
     return False
 
 
