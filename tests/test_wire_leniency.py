@@ -144,16 +144,18 @@ def test_missing_base_and_library_take_the_configured_defaults(
             assert decoded.base == given.get("base", "ckc")
 
 
+#: ISBNValidationRequest with a string, with a query, with a query without base.
+ISBN_BODIES = (
+    r'{"ISBN": "80-251-0225-4", "__nt_name": "ISBNValidationRequest"}',
+    r'{"__nt_name": "ISBNValidationRequest",'
+    r' "ISBN": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery", "base": "nkc"}}',
+    r'{"ISBN": {"__nt_name": "ISBNQuery", "ISBN": "80-251-0225-4"},'
+    r' "__nt_name": "ISBNValidationRequest"}',
+)
+
+
 def test_isbn_validation_with_a_string_or_a_query() -> None:
-    as_text = r'{"ISBN": "80-251-0225-4", "__nt_name": "ISBNValidationRequest"}'
-    as_query = (
-        r'{"__nt_name": "ISBNValidationRequest",'
-        r' "ISBN": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery", "base": "nkc"}}'
-    )
-    as_query_without_base = (
-        r'{"ISBN": {"__nt_name": "ISBNQuery", "ISBN": "80-251-0225-4"},'
-        r' "__nt_name": "ISBNValidationRequest"}'
-    )
+    as_text, as_query, as_query_without_base = ISBN_BODIES
     assert deserialize(as_text) == aleph.ISBNValidationRequest("80-251-0225-4")
     assert deserialize(as_query) == aleph.ISBNValidationRequest(aleph.ISBNQuery("80-251-0225-4"))
     assert deserialize(as_query_without_base) == deserialize(as_query)
@@ -246,10 +248,15 @@ def test_lenient_input_never_comes_out_as_null(
         assert encoded[name] is not None, name
 
 
-def _export(**fields: Any) -> aleph.EPublication:
+def export_body(**fields: Any) -> str:
+    """EXPORT_18 with ``fields`` of its publication replaced or added."""
     body = json.loads(EXPORT_18)
     body["epublication"].update(fields)
-    decoded: aleph.EPublication = deserialize(json.dumps(body)).epublication
+    return json.dumps(body)
+
+
+def _export(**fields: Any) -> aleph.EPublication:
+    decoded: aleph.EPublication = deserialize(export_body(**fields)).epublication
     return decoded
 
 
