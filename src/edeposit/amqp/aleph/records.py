@@ -240,9 +240,13 @@ class EPublication(Message):
         authors = self.autori
         if type(authors) is not list or not set(map(type, authors)) <= _AUTHOR_TYPE:
             normalize(self, "autori", _authors(authors))
-        if not (_leads(self.url, self.urls) and _leads(self.internal_url, self.internal_urls)):
-            for one, many in _LINKS:
-                first, listed = _links(getattr(self, one), getattr(self, many))
+        for one, many in _LINKS:
+            first, listed = getattr(self, one), getattr(self, many)
+            if type(first) is str and listed == []:  # the 2014 form: one URL, or none
+                if first:
+                    normalize(self, many, [first])
+            elif not _leads(first, listed):
+                first, listed = _links(first, listed)
                 normalize(self, one, first)
                 normalize(self, many, listed)
 
