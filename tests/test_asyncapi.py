@@ -257,6 +257,13 @@ def test_every_body_the_decoder_accepts_validates(source: str, body: str) -> Non
         assert ANY_REQUEST.is_valid(json.loads(body))
 
 
+def test_a_document_number_is_digits_only() -> None:
+    record = json.loads(encode(aleph.AlephRecord("nkc", "NKC01", 1, "<r/>", RAYMOND)))
+    for number, valid in (("001492461", True), ("12\n", False), ("", False), ("\u00b2", False)):
+        body = {**record, "docNumber": number}
+        assert ANY_MESSAGE.is_valid(body) is valid, number
+
+
 @pytest.mark.parametrize("body", REFUSED)
 def test_every_body_the_decoder_refuses_is_refused(body: str) -> None:
     with pytest.raises(DeserializationError):

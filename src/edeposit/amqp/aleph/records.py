@@ -310,7 +310,8 @@ def _doc_number(value: Any, reader: Reader) -> int:
 
 
 def _doc_number_schema() -> dict[str, Any]:
-    return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}
+    # "(?!\n)": Python's "$" also matches before a final newline; "12\n" is no number.
+    return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]+$(?!\n)"}]}
 
 
 def _semantic_info_kind() -> Kind:
