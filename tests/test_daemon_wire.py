@@ -77,3 +77,37 @@ def test_settings_give_their_wire_options() -> None:
     options = Settings().replace(ALEPH_DEFAULT_BASE="ckc").wire_options()
     assert dict(options.defaults) == {"base": "ckc", "library": "NKC01"}
     assert options.generation == "2014"
+    assert Settings().replace(ALEPH_WIRE_GENERATION="2015").wire_options().generation == "2015"
+
+
+class SearchingService:
+    """Stands for the catalogue service: finds one record, whatever the request."""
+
+    RECORD = aleph.AlephRecord(
+        "nkc",
+        "NKC01",
+        3035,
+        '<oai_marc><fixfield id="FMT">BK</fixfield></oai_marc>',
+        aleph.EPublication.empty(nazev="Pasivní domy 2013", urls=["http://a/", "http://b/"]),
+    )
+
+    def handle(self, request: object) -> aleph.SearchResult:
+        return aleph.SearchResult([self.RECORD])
+
+
+@pytest.mark.parametrize(("process", "own"), [("2015", "2014"), ("2014", "2015")])
+def test_a_daemon_writes_the_form_of_its_own_settings(process: str, own: str) -> None:
+    os.environ["ALEPH_WIRE_GENERATION"] = process
+    settings.reload()
+    daemon = AlephDaemon(
+        settings=Settings().replace(ALEPH_WIRE_GENERATION=own), service=SearchingService()
+    )
+    body = b'{"query": {"ISBN": "1", "__nt_name": "ISBNQuery"}, "__nt_name": "SearchRequest"}'
+    payload, _ = daemon.answer(body, "uuid-1", BasicProperties(headers={"UUID": "uuid-1"}))
+    (record,) = json.loads(payload)["records"]
+    if own == "2015":
+        assert record["semantic_info"]["contentOfFMT"] == "BK"
+        assert record["epublication"]["url"] == ["http://a/", "http://b/"]
+    else:
+        assert "semantic_info" not in record
+        assert record["epublication"]["url"] == "http://a/"

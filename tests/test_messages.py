@@ -8,8 +8,14 @@ import inspect
 import pytest
 
 from edeposit.amqp import aleph, settings
-from edeposit.amqp.wire.message import REGISTRY, Message
-from tests.wire_samples import EPUBLICATION_FIELDS, MESSAGE_CLASS_NAMES, RAYMOND
+from edeposit.amqp.wire.message import REGISTRY, Message, wire_form
+from tests.wire_samples import (
+    EPUBLICATION_2015_FIELDS,
+    EPUBLICATION_FIELDS,
+    MESSAGE_CLASS_NAMES,
+    RAYMOND,
+    SEMANTIC_INFO_FIELDS,
+)
 
 #: The positional parameters of each class, as DESIGN §2 spells them.
 SIGNATURES = {
@@ -28,10 +34,15 @@ SIGNATURES = {
     "CountResult": ["num_of_records"],
     "ISBNValidationResult": ["is_valid"],
     "ExportResult": ["ISBN"],
-    "AlephRecord": ["base", "library", "docNumber", "xml", "epublication"],
-    "EPublication": list(EPUBLICATION_FIELDS),
+    "AlephRecord": ["base", "library", "docNumber", "xml", "epublication", "semantic_info"],
+    "EPublication": list(EPUBLICATION_2015_FIELDS),
     "Author": ["firstName", "lastName", "title"],
+    "SemanticInfo": list(SEMANTIC_INFO_FIELDS),
 }
+#: Parameters that only the model has (never on the wire): keywords with defaults.
+MODEL_ONLY = {"EPublication": ["urls", "internal_urls"]}
+#: How many leading parameters a caller must give, as the original clients did.
+REQUIRED = {"AlephRecord": 5, "EPublication": 18, "SemanticInfo": 0}
 
 
 def test_registry_holds_exactly_the_message_classes() -> None:
@@ -45,13 +56,67 @@ def test_registry_holds_exactly_the_message_classes() -> None:
 @pytest.mark.parametrize("name", sorted(SIGNATURES))
 def test_positional_parameters_keep_the_original_order(name: str) -> None:
     cls = REGISTRY[name]
-    assert list(inspect.signature(cls).parameters) == SIGNATURES[name]
+    parameters = inspect.signature(cls).parameters
+    assert list(parameters) == [*SIGNATURES[name], *MODEL_ONLY.get(name, [])]
     assert list(cls._fields) == SIGNATURES[name]
+    if name in REQUIRED:
+        required = [key for key, given in parameters.items() if given.default is given.empty]
+        assert required == SIGNATURES[name][: REQUIRED[name]]
 
 
-def test_epublication_has_exactly_the_18_fields_in_order() -> None:
-    assert aleph.EPublication._fields == EPUBLICATION_FIELDS
-    assert tuple(f.name for f in dataclasses.fields(aleph.EPublication)) == EPUBLICATION_FIELDS
+def test_epublication_writes_18_fields_for_2014_and_21_for_2015() -> None:
+    assert wire_form(aleph.EPublication, "2014").keys == EPUBLICATION_FIELDS
+    assert wire_form(aleph.EPublication, "2015").keys == EPUBLICATION_2015_FIELDS
+    assert aleph.EPublication._fields == EPUBLICATION_2015_FIELDS
+    assert wire_form(aleph.AlephRecord, "2014").keys == tuple(SIGNATURES["AlephRecord"][:5])
+    assert wire_form(aleph.AlephRecord, "2015").keys == tuple(SIGNATURES["AlephRecord"])
+    assert wire_form(aleph.SemanticInfo, "2015").keys == SEMANTIC_INFO_FIELDS
+
+
+def test_epublication_built_as_2014_clients_build_it() -> None:
+    values = [RAYMOND._asdict()[name] for name in EPUBLICATION_FIELDS]
+    positional = aleph.EPublication(*values)
+    assert positional == RAYMOND._replace(invalid_ISBN=[], id_number="")
+    assert positional.url == ""
+    assert positional.internal_url == RAYMOND.internal_url
+    assert positional.internal_urls == [RAYMOND.internal_url]
+    later = aleph.EPublication(*values, invalid_ISBN=["1"], id_number="cpk1", anotace="A.")
+    assert (later.invalid_ISBN, later.id_number, later.anotace) == (["1"], "cpk1", "A.")
+
+
+def test_url_is_the_first_of_urls() -> None:
+    """``url``/``internal_url`` stay strings for existing code; the lists hold them all."""
+    one = RAYMOND._replace(url="http://a/")
+    assert (one.url, one.urls) == ("http://a/", ["http://a/"])
+    two = RAYMOND._replace(urls=["http://b/", "http://c/"])
+    assert (two.url, two.urls) == ("http://b/", ["http://b/", "http://c/"])
+    assert two._replace(url="").urls == []
+    # A list where the 2014 field was (the 2015 form) is the whole list.
+    listed = aleph.EPublication.empty(url=["http://b/", "http://c/"], internal_url=None)
+    assert (listed.url, listed.urls) == (two.url, two.urls)
+    assert (listed.internal_url, listed.internal_urls) == ("", [])
+    # Given both, the string leads the list.
+    both = aleph.EPublication.empty(internal_url="http://x/", internal_urls=["http://y/"])
+    assert both.internal_urls == ["http://x/", "http://y/"]
+    assert aleph.EPublication.empty(url=["", None]).urls == []
+
+
+def test_record_without_semantic_info_reads_it_from_its_xml() -> None:
+    xml = (
+        '<oai_marc><fixfield id="FMT">SE</fixfield><varfield id="BAS" i1=" " i2=" ">'
+        '<subfield label="a">90</subfield></varfield></oai_marc>'
+    )
+    record = aleph.AlephRecord("nkc", "NKC01", 1, xml, RAYMOND)
+    expected = aleph.SemanticInfo(isClosed=True, isSummaryRecord=True, contentOfFMT="SE")
+    assert record.semantic_info == expected
+    assert record.semantic_info is record.semantic_info  # read once
+    given = aleph.SemanticInfo(contentOfFMT="BK")
+    assert aleph.AlephRecord("nkc", "NKC01", 1, xml, RAYMOND, given).semantic_info is given
+    # XML that holds no record: nothing to say.
+    junk = aleph.AlephRecord("nkc", "NKC01", 1, "<r", RAYMOND)
+    assert junk.semantic_info == aleph.SemanticInfo()
+    with pytest.raises(AttributeError):
+        junk.other  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_queries_default_to_the_nkc_base() -> None:
@@ -230,10 +295,9 @@ def test_epublication_keeps_a_real_price() -> None:
 
 def test_epublication_empty() -> None:
     blank = aleph.EPublication.empty()
-    for name in EPUBLICATION_FIELDS:
-        expected: object = (
-            [] if name in {"ISBN", "ISBNSouboruPublikaci", "autori", "originaly"} else ""
-        )
+    lists = {"ISBN", "ISBNSouboruPublikaci", "autori", "originaly", "invalid_ISBN"}
+    for name in (*EPUBLICATION_2015_FIELDS, "urls", "internal_urls"):
+        expected: object = [] if name in {*lists, "urls", "internal_urls"} else ""
         assert getattr(blank, name) == expected, name
 
 

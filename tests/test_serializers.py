@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from edeposit.amqp import aleph
+from edeposit.amqp import aleph, settings
 from edeposit.amqp.errors import MessageError
 from edeposit.amqp.serializers import (
     TYPE_KEY,
@@ -17,7 +17,7 @@ from edeposit.amqp.serializers import (
     serialize,
 )
 from edeposit.amqp.wire.message import REGISTRY, Message
-from tests.wire_samples import RAYMOND, assert_wire_form
+from tests.wire_samples import RAYMOND, assert_wire_form, read_back
 
 RECORD = aleph.AlephRecord(
     "nkc",
@@ -27,6 +27,17 @@ RECORD = aleph.AlephRecord(
     "</record>",
     RAYMOND,
 )
+#: A publication with what only the 2015 form carries.
+LATER = RAYMOND._replace(
+    invalid_ISBN=["978-80-85892-15-4"],
+    anotace="Nakladatelská anotace",
+    urls=["http://edeposit.nkp.cz/"],
+    internal_urls=[RAYMOND.internal_url, "http://edeposit.nkp.cz/file.pdf"],
+)
+WORKFLOW = aleph.SemanticInfo(
+    True, ["du20150219", "mazi"], ["ii20150224", "anje"], ["jp20150225", "kola"], [], [], [],
+    True, False, "BK", "nkc20150003043", "Seriálový záznam viz nkc20150003043",
+)  # fmt: skip
 
 #: One example of every message class (and more for classes with variants).
 EXAMPLES: list[Message] = [
@@ -51,9 +62,13 @@ EXAMPLES: list[Message] = [
     aleph.ISBNValidationResult(False),
     aleph.ExportResult("80-251-0225-4"),
     RECORD,
+    RECORD._replace(epublication=LATER, semantic_info=WORKFLOW),
     RAYMOND,
+    LATER,
     aleph.Author("Eric S.", "Raymond", ""),
     aleph.Author("Jan", "Novák", "Ing."),
+    aleph.SemanticInfo(),
+    WORKFLOW,
 ]
 
 
@@ -61,22 +76,50 @@ def test_examples_cover_every_message_class() -> None:
     assert {type(example).__name__ for example in EXAMPLES} == set(REGISTRY)
 
 
+@pytest.fixture(params=["2014", "2015"])
+def generation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The process settings' ALEPH_WIRE_GENERATION, which serialize writes."""
+    if request.param != "2014":  # the default
+        monkeypatch.setenv("ALEPH_WIRE_GENERATION", request.param)
+        settings.reload()
+    assert request.param == settings.ALEPH_WIRE_GENERATION
+    return str(request.param)
+
+
 @pytest.mark.parametrize("message", EXAMPLES, ids=lambda message: type(message).__name__)
-def test_round_trip(message: Message) -> None:
+def test_round_trip(message: Message, generation: str) -> None:
     text = serialize(message)
     assert isinstance(text, str)
     decoded = deserialize(text)
-    assert decoded == message
+    expected = read_back(message, generation)
+    assert decoded == expected
     assert type(decoded) is type(message)
     # Bytes (what arrives from the broker) decode the same.
-    assert deserialize(text.encode("utf-8")) == message
-    assert deserialize(bytearray(text.encode("utf-8"))) == message
-    assert deserialize(memoryview(text.encode("utf-8"))) == message
+    assert deserialize(text.encode("utf-8")) == expected
+    assert deserialize(bytearray(text.encode("utf-8"))) == expected
+    assert deserialize(memoryview(text.encode("utf-8"))) == expected
 
 
 @pytest.mark.parametrize("message", EXAMPLES, ids=lambda message: type(message).__name__)
-def test_output_is_json_with_nt_name_at_every_structure(message: Message) -> None:
-    assert_wire_form(json.loads(serialize(message)), message)
+def test_output_is_json_with_nt_name_at_every_structure(message: Message, generation: str) -> None:
+    assert_wire_form(json.loads(serialize(message)), message, generation)
+
+
+def test_the_2015_form_carries_the_whole_model(generation: str) -> None:
+    text = serialize(aleph.SearchResult([RECORD._replace(epublication=LATER)]))
+    (record,) = json.loads(text)["records"]
+    publication = record["epublication"]
+    if generation == "2014":
+        assert "semantic_info" not in record
+        assert publication["url"] == "http://edeposit.nkp.cz/"
+        assert publication["internal_url"] == RAYMOND.internal_url
+        assert "invalid_ISBN" not in publication
+    else:
+        assert record["semantic_info"][TYPE_KEY] == "SemanticInfo"
+        assert publication["url"] == ["http://edeposit.nkp.cz/"]
+        assert publication["internal_url"] == LATER.internal_urls
+        assert publication["invalid_ISBN"] == ["978-80-85892-15-4"]
+        assert publication["id_number"] == "cpk20051492461"
 
 
 def test_original_documentation_example() -> None:

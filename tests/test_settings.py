@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from edeposit.amqp import config, settings
+from edeposit.amqp import config, config_values, settings
 from edeposit.amqp.config import ConfigError, Settings, load_settings
 
 #: DESIGN §6: the settings every client knows, with their defaults.
@@ -361,6 +361,18 @@ def test_replace_is_validated() -> None:
         Settings().replace(NOPE=1)
 
 
+def test_wire_generation_is_2014_or_2015(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.ALEPH_WIRE_GENERATION == "2014"
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2015")
+    assert settings.reload().ALEPH_WIRE_GENERATION == "2015"
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2016")
+    assert reload_error() == (
+        "environment: setting ALEPH_WIRE_GENERATION must be one of 2014, 2015, not '2016'"
+    )
+    with pytest.raises(ConfigError, match="ALEPH_WIRE_GENERATION must be one of 2014, 2015"):
+        Settings().replace(ALEPH_WIRE_GENERATION="")
+
+
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
     assert settings.ConfigError is ConfigError
@@ -409,7 +421,7 @@ def test_setting_types_are_read_from_the_annotations() -> None:
         NODES: tuple[str, ...] = ()
         LIMIT: float = 1.0
 
-    assert config._field_kinds(Example) == {
+    assert config_values.field_kinds(Example) == {
         "NAME": (str, True),
         "NODES": (tuple, False),
         "LIMIT": (float, False),
@@ -420,4 +432,4 @@ def test_setting_types_are_read_from_the_annotations() -> None:
         TABLE: dict[str, str] = dataclasses.field(default_factory=dict)
 
     with pytest.raises(TypeError, match="TABLE"):
-        config._field_kinds(Unsupported)
+        config_values.field_kinds(Unsupported)

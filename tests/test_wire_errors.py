@@ -338,7 +338,7 @@ def test_unknown_field_is_named(text: str, expected: str) -> None:
                     "__nt_name": "ExportRequest",
                 }
             ),
-            "$.epublication: EPublication is missing the field 'ISBNSouboruPublikaci'",
+            "$.epublication: EPublication is missing the field 'nazev'",
         ),
         (
             '{"base": "nkc", "library": "NKC01", "docNumber": "12a", "xml": "<r/>",'
@@ -507,14 +507,12 @@ def test_non_message_class_names_build_nothing(name: str, spies: Spies, tmp_path
     assert not marker.exists()
 
 
-def test_a_hostile_value_in_an_ignored_legacy_field_builds_nothing(
-    spies: Spies, tmp_path: Path
-) -> None:
+def test_a_hostile_value_in_a_later_field_builds_nothing(spies: Spies, tmp_path: Path) -> None:
     marker = tmp_path / "built"
     hostile = {"__nt_name": "Popen", "args": ["touch", str(marker)]}
-    body = export(anotace=hostile, id_number=hostile)
-    publication = spies.deserialize(body).epublication
-    assert not hasattr(publication, "anotace")
+    error = spies.deserialize(export(anotace=hostile, id_number=hostile))
+    assert isinstance(error, DeserializationError)
+    assert "EPublication.id_number at $.epublication.id_number: expected string" in str(error)
     assert spies.calls == []
     assert not marker.exists()
 

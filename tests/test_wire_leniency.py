@@ -14,8 +14,7 @@ import pytest
 
 from edeposit.amqp import aleph, settings
 from edeposit.amqp.serializers import TYPE_KEY, deserialize, serialize
-from edeposit.amqp.wire.message import Message
-from tests.wire_samples import RAYMOND
+from edeposit.amqp.wire.message import Message, wire_form
 
 #: (query object as a client wrote it, the query it means). Half of them name no base.
 QUERIES: list[tuple[str, Message]] = [
@@ -145,16 +144,18 @@ def test_missing_base_and_library_take_the_configured_defaults(
             assert decoded.base == given.get("base", "ckc")
 
 
+#: ISBNValidationRequest with a string, with a query, with a query without base.
+ISBN_BODIES = (
+    r'{"ISBN": "80-251-0225-4", "__nt_name": "ISBNValidationRequest"}',
+    r'{"__nt_name": "ISBNValidationRequest",'
+    r' "ISBN": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery", "base": "nkc"}}',
+    r'{"ISBN": {"__nt_name": "ISBNQuery", "ISBN": "80-251-0225-4"},'
+    r' "__nt_name": "ISBNValidationRequest"}',
+)
+
+
 def test_isbn_validation_with_a_string_or_a_query() -> None:
-    as_text = r'{"ISBN": "80-251-0225-4", "__nt_name": "ISBNValidationRequest"}'
-    as_query = (
-        r'{"__nt_name": "ISBNValidationRequest",'
-        r' "ISBN": {"ISBN": "80-251-0225-4", "__nt_name": "ISBNQuery", "base": "nkc"}}'
-    )
-    as_query_without_base = (
-        r'{"ISBN": {"__nt_name": "ISBNQuery", "ISBN": "80-251-0225-4"},'
-        r' "__nt_name": "ISBNValidationRequest"}'
-    )
+    as_text, as_query, as_query_without_base = ISBN_BODIES
     assert deserialize(as_text) == aleph.ISBNValidationRequest("80-251-0225-4")
     assert deserialize(as_query) == aleph.ISBNValidationRequest(aleph.ISBNQuery("80-251-0225-4"))
     assert deserialize(as_query_without_base) == deserialize(as_query)
@@ -190,9 +191,26 @@ EXPORT_21 = (
 )
 
 
+#: What EXPORT_18 holds: a publication as 2014 clients sent it back, punctuation and all.
+SENT = aleph.EPublication.empty(
+    ISBN=["80-251-0225-4"],
+    nazev="Umění programování v UNIXu /",
+    vazba="(brož.) :",
+    cena="Kč 590,00",
+    mistoVydani="Brno :",
+    nakladatelVydavatel="Computer Press,",
+    datumVydani="2004",
+    poradiVydani="Vyd. 1.",
+    zpracovatelZaznamu="BOA001",
+    format="23 cm",
+    autori=[aleph.Author("Eric S.", "Raymond", "")],
+    originaly=["Art of UNIX programming"],
+)
+
+
 def test_export_in_the_18_field_form() -> None:
     request = deserialize(EXPORT_18)
-    assert request == aleph.ExportRequest(RAYMOND)
+    assert request == aleph.ExportRequest(SENT)
     # What we send back means the same document, whatever the key order.
     assert json.loads(serialize(request)) == json.loads(EXPORT_18)
 
@@ -209,25 +227,36 @@ def test_export_in_the_21_field_form_with_loose_values() -> None:
         mistoVydani="Brno",
         ISBNSouboruPublikaci=["80-7226-000-X"],
         autori=[aleph.Author("Eric S.", "Raymond", ""), aleph.Author("Antonín", "Dvořák", "")],
+        anotace="Kniha o filozofii a praxi UNIXu.",  # the 2015 fields are kept
     )
     assert publication.cena == ""
-    assert publication._fields == RAYMOND._fields  # the extra three are not kept
 
 
-def test_lenient_input_never_comes_out_as_null() -> None:
+@pytest.mark.parametrize("generation", ["2014", "2015"])
+def test_lenient_input_never_comes_out_as_null(
+    generation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", generation)
+    settings.reload()
     text = serialize(deserialize(EXPORT_21))
     assert "null" not in text
     assert "None" not in text
     encoded = json.loads(text)["epublication"]
-    assert set(encoded) == {*aleph.EPublication._fields, TYPE_KEY}
-    for name in aleph.EPublication._fields:
+    keys = wire_form(aleph.EPublication, generation).keys
+    assert set(encoded) == {*keys, TYPE_KEY}
+    for name in keys:
         assert encoded[name] is not None, name
 
 
-def _export(**fields: Any) -> aleph.EPublication:
+def export_body(**fields: Any) -> str:
+    """EXPORT_18 with ``fields`` of its publication replaced or added."""
     body = json.loads(EXPORT_18)
     body["epublication"].update(fields)
-    decoded: aleph.EPublication = deserialize(json.dumps(body)).epublication
+    return json.dumps(body)
+
+
+def _export(**fields: Any) -> aleph.EPublication:
+    decoded: aleph.EPublication = deserialize(export_body(**fields)).epublication
     return decoded
 
 
@@ -270,11 +299,19 @@ def _export(**fields: Any) -> aleph.EPublication:
                 ]
             },
         ),
-        ({"invalid_ISBN": ["80-000-0000-0"], "id_number": "123", "anotace": None}, {}),
+        (
+            {"invalid_ISBN": ["80-000-0000-0"], "id_number": "123", "anotace": None},
+            {"invalid_ISBN": ["80-000-0000-0"], "id_number": "123"},
+        ),
+        ({"invalid_ISBN": "80-000-0000-0"}, {"invalid_ISBN": ["80-000-0000-0"]}),
+        # The 2015 form's URL lists, whatever generation the daemon writes.
+        ({"url": ["http://a/", "http://b/"]}, {"urls": ["http://a/", "http://b/"]}),
+        ({"internal_url": ["http://a/", None]}, {"internal_urls": ["http://a/"]}),
+        ({"url": "http://a/", "internal_url": []}, {"urls": ["http://a/"]}),
     ],
 )
 def test_export_field_variants(fields: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert _export(**fields) == RAYMOND._replace(**expected)
+    assert _export(**fields) == SENT._replace(**expected)
 
 
 @pytest.mark.parametrize("doc_id", [1492461, "1492461", "000001492461"])
@@ -289,6 +326,6 @@ def test_doc_id_as_number_or_string(doc_id: int | str) -> None:
 
 
 def test_record_number_as_digits_becomes_an_integer() -> None:
-    record = json.loads(serialize(aleph.AlephRecord("nkc", "NKC01", 1492461, "<r/>", RAYMOND)))
+    record = json.loads(serialize(aleph.AlephRecord("nkc", "NKC01", 1492461, "<r/>", SENT)))
     record["docNumber"] = "001492461"
     assert deserialize(json.dumps(record)).docNumber == 1492461

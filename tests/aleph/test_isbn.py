@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from stdnum import isbn as stdnum_isbn
 
 from edeposit.amqp.marc.isbn import compact_isbn, is_valid_isbn
 
@@ -65,3 +68,35 @@ def test_never_raises_and_valid_ones_have_ten_or_thirteen_digits(text: str) -> N
     if is_valid_isbn(text):
         assert len(compact_isbn(text.strip())) in (10, 13)
         assert set(text) <= set("0123456789Xx -")
+
+
+@given(
+    st.text(alphabet="0123456789Xx- ", min_size=9, max_size=17),
+    st.sampled_from(["", "978", "979", "977"]),
+)
+def test_agrees_with_python_stdnum(text: str, prefix: str) -> None:
+    """The check digit arithmetic is stdnum's, for anything of an ISBN's shape."""
+    candidate = prefix + text
+    digits = compact_isbn(candidate.strip())
+    expected = (
+        len(digits) in (10, 13)
+        and bool(re.fullmatch(r"[0-9Xx][0-9Xx -]*", candidate.strip()))
+        and stdnum_isbn.is_valid(digits)
+    )
+    assert is_valid_isbn(candidate) is expected
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=9, max_size=9),
+        st.builds(
+            "".join,
+            st.tuples(
+                st.sampled_from(["978", "979"]), st.text("0123456789", min_size=9, max_size=9)
+            ),
+        ),
+    ),
+    st.sampled_from("0123456789X"),
+)
+def test_every_check_digit_as_stdnum_judges_it(body: str, check: str) -> None:
+    assert is_valid_isbn(body + check) is bool(stdnum_isbn.is_valid(body + check))

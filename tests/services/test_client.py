@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -23,7 +24,7 @@ def test_the_four_calls(start_daemon: DaemonFactory, emulator: AlephEmulator) ->
     start_daemon()
     with AlephClient(timeout=20) as client:
         [record] = client.search(RAYMOND)
-        assert record.epublication.nazev == "Umění programování v UNIXu /"
+        assert record.epublication.nazev == "Umění programování v UNIXu"
         assert client.count(aleph.AuthorQuery("Raymond")) >= 1
         assert client.validate_isbn("80-251-0225-4") is True
         assert client.validate_isbn(aleph.ISBNQuery("80-251-0225-5")) is False
@@ -124,6 +125,37 @@ def test_aleph_command_prints_a_table(
         for line in lines
     )
     assert lines[-1] == "(1 record)"
+
+
+@pytest.mark.parametrize("generation", ["2014", "2015"])
+def test_the_client_reads_either_generation(
+    start_daemon: DaemonFactory, broker_env: dict[str, str], generation: str
+) -> None:
+    """The sample corpus's Raymond: 998 permalink, FMT BK (DESIGN §3.3)."""
+    start_daemon(ALEPH_WIRE_GENERATION=generation)
+    permalink = "http://aleph.nkp.cz/F/?func=direct&doc_number=001492461&local_base=NKC01"
+    with AlephClient(timeout=20) as client:
+        [record] = client.search(RAYMOND)
+    publication = record.epublication
+    assert (publication.internal_url, publication.internal_urls) == (permalink, [permalink])
+    assert record.semantic_info == aleph.SemanticInfo(contentOfFMT="BK")  # sent, or read
+    # Only the 2015 form carries the record's 001.
+    assert publication.id_number == ("cpk20051492461" if generation == "2015" else "")
+    command = [sys.executable, "-m", "edeposit.amqp.cli", "search", "--isbn", "80-251-0225-4"]
+    for shown in ("2014", "2015"):
+        completed = subprocess.run(
+            [*command, "--json", "--generation", shown],
+            env={**os.environ, **broker_env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        [printed] = json.loads(completed.stdout)
+        assert ("semantic_info" in printed) is (shown == "2015")
+        url = printed["epublication"]["internal_url"]
+        assert url == ([permalink] if shown == "2015" else permalink)
 
 
 def test_calls_survive_a_broker_connection_failure(

@@ -3,6 +3,7 @@
 ::
 
     aleph search --isbn 80-251-0225-4
+    aleph search --isbn 80-251-0225-4 --json [--generation 2014]
     aleph count --author Raymond
     aleph validate 80-251-0225-4
     aleph export publication.json
@@ -44,6 +45,8 @@ from edeposit.amqp.errors import (
 )
 from edeposit.amqp.runtime.console import EXIT_BROKEN_PIPE, quiet_broken_pipe
 from edeposit.amqp.serializers import deserialize
+from edeposit.amqp.wire.codec import WireOptions, encode
+from edeposit.amqp.wire.options import GENERATIONS
 
 __all__ = ["EPILOG", "Exit", "build_parser", "format_records", "main"]
 
@@ -173,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     search = command("search", "print the matching records as a table")
     _add_query_options(search)
     search.add_argument("--json", action="store_true", help="print the records as JSON")
+    search.add_argument(
+        "--generation",
+        choices=GENERATIONS,
+        default=GENERATIONS[-1],
+        help="--json: the wire form to print, as these clients read it (default %(default)s:"
+        " every field, URL lists and each record's semantic_info; 2014: the original 18-field"
+        " publication)",
+    )
     count = command("count", "print how many records match")
     _add_query_options(count)
     validate = command("validate", "is this ISBN valid? (exit 0 valid, 1 invalid)")
@@ -189,9 +200,8 @@ def run(arguments: argparse.Namespace, client: AlephClient) -> int:
     if arguments.command == "search":
         records = client.search(_query(arguments), arguments.timeout)
         if arguments.json:
-            from edeposit.amqp.serializers import serialize  # noqa: PLC0415 - only for --json
-
-            print(json.dumps(json.loads(serialize(records)), indent=2, ensure_ascii=False))
+            written = encode(records, WireOptions(generation=arguments.generation))
+            print(json.dumps(json.loads(written), indent=2, ensure_ascii=False))
         else:
             print(format_records(records))
     elif arguments.command == "count":

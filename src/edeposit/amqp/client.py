@@ -203,7 +203,14 @@ class AlephClient:
         return self.submit(request, timeout).result()
 
     def search(self, query: Query, timeout: float | None = None) -> list[AlephRecord]:
-        """The records matching ``query``."""
+        """The records matching ``query``, whichever generation's form the daemon writes.
+
+        From a 2015 daemon each record carries everything: the publication's
+        ``invalid_ISBN``, ``id_number``, ``anotace``, all its ``urls`` and
+        ``internal_urls``, and the record's ``semantic_info``. A 2014 daemon sends the
+        18-field publication (one URL of each kind); ``semantic_info`` is then read from
+        the record's ``xml`` when asked for.
+        """
         result = self._expect(self.call(SearchRequest(query), timeout), SearchResult)
         return list(result.records)
 

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
-import types
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from edeposit.amqp.config_values import MASK, SECRETS, apply_changes, field_kinds
 from edeposit.amqp.errors import ConfigError
 from edeposit.amqp.wire.options import WireOptions
 
@@ -54,8 +52,7 @@ SYSTEM_CONFIG_PATH = Path("/etc/edeposit/amqp.json")
 #: :data:`SYSTEM_CONFIG_PATH` (as ``GIT_CONFIG_SYSTEM`` does for git).
 SYSTEM_CONFIG_ENV_VAR = "EDEPOSIT_AMQP_SYSTEM_CONFIG"
 #: Settings whose values are never shown.
-SECRET_KEYS = frozenset({"RABBITMQ_USER_PASSWORD"})
-_MASK = "********"
+SECRET_KEYS = SECRETS
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -144,6 +141,10 @@ class Settings:
     ALEPH_EXPORT_SIGNATURE: str = "edeposit"
     #: Referer sent with exports.
     ALEPH_EXPORT_REFERER: str = "http://edeposit.nkp.cz/"
+    #: The clients the answers are written for (DESIGN §3.3): ``2014`` (18-field
+    #: ``EPublication``, one URL each) or ``2015`` (21 fields, URL lists, and the
+    #: ``semantic_info`` of each record). Either form is read whatever this says.
+    ALEPH_WIRE_GENERATION: str = "2014"
 
     # --- Aleph daemon -------------------------------------------------------------------
     #: Requests handled at once (worker threads; also the consumer prefetch).
@@ -186,7 +187,7 @@ class Settings:
     def describe(self) -> dict[str, Any]:
         """All settings as a dict, secrets masked: safe to log or print."""
         return {
-            field.name: (_MASK if field.name in SECRET_KEYS else getattr(self, field.name))
+            field.name: (MASK if field.name in SECRET_KEYS else getattr(self, field.name))
             for field in dataclasses.fields(self)
         }
 
@@ -195,133 +196,17 @@ class Settings:
 
         A query that leaves out its ``base`` (a ``DocumentQuery`` its ``library``)
         takes ``ALEPH_DEFAULT_BASE`` (``ALEPH_DEFAULT_LIBRARY``) of these settings, not
-        of the process: a daemon answers by its own configuration.
+        of the process: a daemon answers by its own configuration, and writes the form
+        of ``ALEPH_WIRE_GENERATION``.
         """
         return WireOptions(
-            defaults={"base": self.ALEPH_DEFAULT_BASE, "library": self.ALEPH_DEFAULT_LIBRARY}
+            defaults={"base": self.ALEPH_DEFAULT_BASE, "library": self.ALEPH_DEFAULT_LIBRARY},
+            generation=self.ALEPH_WIRE_GENERATION,
         )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed, validated like any other source."""
-        return _apply(self, changes, source="replace()", from_text=False)
-
-
-def _field_kinds(cls: type) -> dict[str, tuple[type, bool]]:
-    """Each setting's value type and whether it may be None (``str | None`` and the like).
-
-    Read from the annotations, so a new setting needs no table entry; the types a
-    setting may have are str, int, float, bool and ``tuple[str, ...]``.
-    """
-    kinds: dict[str, tuple[type, bool]] = {}
-    for name, hint in typing.get_type_hints(cls).items():
-        options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        optional = type(None) in options
-        (wanted,) = [option for option in options if option is not type(None)]
-        base = typing.get_origin(wanted) or wanted
-        if base not in (str, int, float, bool, tuple):
-            raise TypeError(f"setting {name} has an unsupported type {hint}")
-        kinds[name] = (base, optional)
-    return kinds
-
-
-_FIELD_TYPES = _field_kinds(Settings)
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-_TYPE_NAMES = {tuple: "a list of strings", str: "str", int: "int", float: "float", bool: "bool"}
-
-
-def _convert(key: str, value: Any, source: str, *, from_text: bool) -> Any:
-    """One value checked (JSON, Python) or parsed (environment) into the key's type."""
-    wanted, optional = _FIELD_TYPES[key]
-    shown = _MASK if key in SECRET_KEYS else repr(value)
-    problem = f"{source}: setting {key} must be {_TYPE_NAMES[wanted]}, not {shown}"
-    if value is None and optional:
-        return None
-    if from_text:
-        return _parse(str(value), wanted, problem)
-    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if wanted is tuple and isinstance(value, list | tuple):
-        if not all(isinstance(item, str) for item in value):
-            raise ConfigError(problem)
-        return tuple(value)
-    if type(value) is not wanted:
-        raise ConfigError(problem)
-    return value
-
-
-def _parse(text: str, wanted: type, problem: str) -> Any:
-    """A value from an environment variable's text."""
-    if wanted is str:
-        return text
-    text = text.strip()
-    if wanted is tuple:  # comma-separated, or a JSON list
-        if text.startswith("["):
-            try:
-                items = json.loads(text)
-            except json.JSONDecodeError:
-                raise ConfigError(problem + " (a JSON list of strings, or a,b,c)") from None
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise ConfigError(problem + " (a JSON list of strings, or a,b,c)")
-            return tuple(items)
-        return tuple(item.strip() for item in text.split(",") if item.strip())
-    if wanted is bool:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ConfigError(problem + " (use true/false)")
-    try:
-        return wanted(text)
-    except ValueError:
-        raise ConfigError(problem) from None
-
-
-def _apply(base: Settings, values: Mapping[str, Any], source: str, *, from_text: bool) -> Settings:
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in _FIELD_TYPES:
-            raise ConfigError(f"{source}: unknown setting {key!r}")
-        changes[key] = _convert(key, value, source, from_text=from_text)
-    return _validated(dataclasses.replace(base, **changes), source)
-
-
-def _validated(result: Settings, source: str) -> Settings:
-    if not 0 < result.RABBITMQ_PORT < 65536:
-        raise ConfigError(f"{source}: setting RABBITMQ_PORT must be 1-65535")
-    for key in ("ALEPH_DAEMON_WORKERS", "ALEPH_MAX_RECORDS", "ALEPH_DAEMON_MAX_BODY_BYTES"):
-        if getattr(result, key) < 1:
-            raise ConfigError(f"{source}: setting {key} must be at least 1")
-    for key in (
-        "ALEPH_TIMEOUT",
-        "ALEPH_DAEMON_SHUTDOWN_TIMEOUT",
-        "RABBITMQ_CONNECT_TIMEOUT",
-        "ALEPH_REQUEST_DEADLINE",
-        "ALEPH_DAEMON_SETTLE_TIMEOUT",
-        "ALEPH_DAEMON_RECONNECT_MAX_DELAY",
-        "ALEPH_DAEMON_START_TIMEOUT",
-    ):
-        if getattr(result, key) <= 0:
-            raise ConfigError(f"{source}: setting {key} must be positive")
-    if result.LOG_LEVEL.upper() not in logging.getLevelNamesMapping():
-        raise ConfigError(f"{source}: setting LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
-    if result.LOG_FORMAT not in ("text", "json"):
-        raise ConfigError(f"{source}: setting LOG_FORMAT must be text or json")
-    if not 0 <= result.ALEPH_DAEMON_METRICS_PORT < 65536:
-        raise ConfigError(f"{source}: setting ALEPH_DAEMON_METRICS_PORT must be 0-65535")
-    if result.RABBITMQ_ALEPH_QUEUE_TYPE not in ("classic", "quorum"):
-        raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_QUEUE_TYPE must be classic or quorum")
-    if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
-        raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_DELIVERY_LIMIT must be at least 1")
-    for key in (
-        "ALEPH_RETRIES",
-        "ALEPH_RATE_LIMIT",
-        "ALEPH_CIRCUIT_FAILURES",
-        "ALEPH_CIRCUIT_RESET",
-    ):
-        if getattr(result, key) < 0:
-            raise ConfigError(f"{source}: setting {key} cannot be negative")
-    return result
+        return apply_changes(self, changes, source="replace()", from_text=False)
 
 
 def _read_json_file(path: Path) -> dict[str, Any]:
@@ -369,9 +254,9 @@ def load_settings(
             if required:
                 raise ConfigError(f"{path}: settings file named by {CONFIG_ENV_VAR} not found")
             continue
-        result = _apply(result, _read_json_file(path), str(path), from_text=False)
-    from_env = {key: environ[key] for key in _FIELD_TYPES if key in environ}
-    result = _apply(result, from_env, "environment", from_text=True)
+        result = apply_changes(result, _read_json_file(path), str(path), from_text=False)
+    from_env = {key: environ[key] for key in field_kinds(Settings) if key in environ}
+    result = apply_changes(result, from_env, "environment", from_text=True)
     if result.RABBITMQ_USER_PASSWORD_FILE:
         password = read_password_file(result.RABBITMQ_USER_PASSWORD_FILE, environ)
         result = dataclasses.replace(result, RABBITMQ_USER_PASSWORD=password)

@@ -2,9 +2,10 @@
 
 The codec itself is :mod:`edeposit.amqp.wire.codec`; this module is its public face
 for whoever has no settings of their own: a query that leaves out its ``base`` (or a
-``DocumentQuery`` its ``library``) takes the process settings' default. A service
-that owns a :class:`~edeposit.amqp.config.Settings` passes ``settings.wire_options()``
-to the codec instead.
+``DocumentQuery`` its ``library``) takes the process settings' default, and
+:func:`serialize` writes the form of their ``ALEPH_WIRE_GENERATION`` (DESIGN §3.3). A
+service that owns a :class:`~edeposit.amqp.config.Settings` passes
+``settings.wire_options()`` to the codec instead.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from edeposit.amqp.wire.codec import (
     decode,
     encode,
 )
+from edeposit.amqp.wire.options import GENERATIONS
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -60,16 +62,23 @@ class _ProcessDefaults(Mapping[str, str]):
 
 
 _PROCESS_OPTIONS = WireOptions(defaults=_ProcessDefaults())
+#: The options of each output generation, the defaults read late as above.
+_WRITING_OPTIONS = {
+    generation: WireOptions(defaults=_PROCESS_OPTIONS.defaults, generation=generation)
+    for generation in GENERATIONS
+}
 
 
 def serialize(obj: Any) -> str:
-    """The JSON text of a message (or of lists, dicts and scalars holding messages).
+    """The JSON text of a message (or of lists, dicts and scalars holding messages), in
+    the form of the process settings' ``ALEPH_WIRE_GENERATION``.
 
     Raises:
         SerializationError: ``obj`` holds something without a wire form (see
             :func:`edeposit.amqp.wire.codec.encode`).
     """
-    return encode(obj, _PROCESS_OPTIONS).decode()
+    generation = settings.get().ALEPH_WIRE_GENERATION
+    return encode(obj, _WRITING_OPTIONS[generation]).decode()
 
 
 def deserialize(

@@ -17,6 +17,7 @@ import sys
 
 from edeposit.amqp import config
 from edeposit.amqp.config import Settings
+from edeposit.amqp.config_values import field_kinds
 
 __all__ = ["main", "render"]
 
@@ -99,7 +100,7 @@ def render() -> str:
 
 def typing_kinds() -> dict[str, type]:
     """Each setting's value type (str, int, float, bool or tuple)."""
-    return {name: kind for name, (kind, _optional) in config._FIELD_TYPES.items()}
+    return {name: kind for name, (kind, _optional) in field_kinds(Settings).items()}
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ from edeposit.amqp.aleph.queries import (
     PublisherQuery,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, Author, EPublication
+from edeposit.amqp.aleph.records import AlephRecord, Author, EPublication, SemanticInfo
 from edeposit.amqp.aleph.requests import (
     REQUEST_TYPES,
     CountRequest,
@@ -84,6 +84,7 @@ __all__ = [
     "PublisherQuery",
     "SearchRequest",
     "SearchResult",
+    "SemanticInfo",
     "TitleQuery",
     "reactToAMQPMessage",
 ]

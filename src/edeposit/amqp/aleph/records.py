@@ -1,8 +1,16 @@
 """Bibliographic values: :class:`Author`, :class:`EPublication` and :class:`AlephRecord`.
 
-``EPublication`` always has the 18 fields of the original wire format (DESIGN §3.3).
+Two generations of clients read these (DESIGN §3.3). One ``EPublication`` holds what
+both need: the 18 fields of the 2014 form, the three the 2015 form added
+(``invalid_ISBN``, ``id_number``, ``anotace``), and every URL of the record in the
+lists ``urls`` and ``internal_urls``. Its attributes ``url`` and ``internal_url`` stay
+what they were for existing code, a string: the first URL of their list, or ``""``.
+The codec writes the 2014 form (18 fields, those strings) or the 2015 form (21 fields,
+``url`` and ``internal_url`` being the lists) as its options ask; an ``AlephRecord`` in
+the 2015 form also carries its :class:`SemanticInfo`.
+
 Publications sent for export may come in the looser shapes real clients used (a string
-for a list, plain-string authors, nulls, ``cena`` = ``"None"``, the 21-field form); the
+for a list, plain-string authors, nulls, ``cena`` = ``"None"``, either form); the
 constructor and the decoder normalize them, so code downstream sees one shape only.
 """
 
@@ -10,15 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from edeposit.amqp.aleph.semantic import SemanticInfo
 from edeposit.amqp.wire import kinds
-from edeposit.amqp.wire.message import Kind, Message, Reader, WireField, register
+from edeposit.amqp.wire.message import Kind, Message, Reader, WireField, WireForm, register
 
 if TYPE_CHECKING:
     from edeposit.amqp.marc.record import MarcRecord
 
-__all__ = ["AlephRecord", "Author", "EPublication"]
+__all__ = ["AlephRecord", "Author", "EPublication", "SemanticInfo"]
 
 
 @register
@@ -37,9 +46,10 @@ class Author(Message):
     }
 
     def __post_init__(self) -> None:
-        for name in self._fields:  # ``None`` from a client's missing value becomes ""
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, "")
+        if None in (self.firstName, self.lastName, self.title):
+            for name in self._fields:  # ``None`` from a client's missing value becomes ""
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, "")
 
     @classmethod
     def from_string(cls, name: str) -> Author:
@@ -72,7 +82,33 @@ def _authors(value: Any) -> list[Author]:
     return [Author.from_string(item) if isinstance(item, str) else item for item in value]
 
 
-_LIST_FIELDS = ("ISBN", "ISBNSouboruPublikaci", "originaly")
+def _links(first: Any, listed: Any) -> tuple[str, list[str]]:
+    """A URL string and the list it leads, made consistent: ``(first of the list, list)``.
+
+    Either may come as a string, a list (the 2015 form sends lists under ``url``) or
+    ``None``. A list given for the first URL is the list; a string goes first in it.
+    Empty strings (and nulls) are left out.
+    """
+    links = _str_list(listed)
+    if isinstance(first, list | tuple):
+        links = [*_str_list(first), *links]
+    elif first:
+        links = [first, *(link for link in links if link != first)]
+    links = [link for link in links if link]  # a null or "" is no URL
+    return (links[0] if links else ""), links
+
+
+def _leads(first: Any, listed: Any) -> bool:
+    """Whether the URL string ``first`` and the list ``listed`` are already consistent."""
+    return (
+        type(first) is str
+        and type(listed) is list
+        and first == (listed[0] if listed else "")
+        and "" not in listed
+    )
+
+
+_LIST_FIELDS = ("ISBN", "ISBNSouboruPublikaci", "originaly", "invalid_ISBN")
 _TEXT_FIELDS = (
     "nazev",
     "podnazev",
@@ -85,10 +121,12 @@ _TEXT_FIELDS = (
     "poradiVydani",
     "zpracovatelZaznamu",
     "format",
-    "url",
     "mistoVydani",
-    "internal_url",
+    "id_number",
+    "anotace",
 )
+#: Each URL attribute (a string) and the list it is the first of.
+_LINKS = (("url", "urls"), ("internal_url", "internal_urls"))
 
 
 _list_values = operator.attrgetter(*_LIST_FIELDS)
@@ -104,13 +142,27 @@ def _authors_kind() -> Kind:
             return [Author.from_string(kinds.STR.convert(value, reader))] if value else []
         return listed.convert(value, reader)
 
-    return Kind("array of Author objects or strings", convert, list)
+    def schema() -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"}, listed.schema()]}
+
+    return Kind("array of Author objects or strings", convert, list, schema=schema)
+
+
+_TEXT = WireField(kinds.STR_LENIENT)
+_TEXTS = WireField(kinds.STR_LIST_LENIENT)
+_URLS = WireField(kinds.STR_OR_STR_LIST)
 
 
 @register
 @dataclasses.dataclass(frozen=True, slots=True)
 class EPublication(Message):
     """A publication as the e-deposit front-end sees it (field names are the original Czech).
+
+    Built like the original: ``EPublication(ISBN, nazev, …, internal_url)`` with the 18
+    fields of 2014, plus ``invalid_ISBN``, ``id_number`` and ``anotace`` as keywords.
+    ``url`` and ``internal_url`` are strings, the first of ``urls`` and
+    ``internal_urls``; given a list (as the 2015 form sends), a constructor takes it as
+    the whole list. Change URLs with :meth:`_replace`, which keeps the two in step.
 
     Empty values are ``""`` and ``[]``, never ``None``; ``autori`` holds :class:`Author`.
     """
@@ -133,14 +185,44 @@ class EPublication(Message):
     autori: list[Author]
     originaly: list[str]
     internal_url: str
+    invalid_ISBN: list[str] = dataclasses.field(default_factory=list)
+    id_number: str = ""
+    anotace: str = ""
+    #: Every URL of the producer (``856 4 2``); ``url`` is the first.
+    urls: list[str] = dataclasses.field(default_factory=list)
+    #: Every link to the e-deposit copy, Aleph or the file; ``internal_url`` the first.
+    internal_urls: list[str] = dataclasses.field(default_factory=list)
 
     __wire__: ClassVar = {
-        **{name: WireField(kinds.STR_LIST_LENIENT) for name in _LIST_FIELDS},
-        **{name: WireField(kinds.STR_LENIENT) for name in _TEXT_FIELDS},
+        "ISBN": _TEXTS,
+        "nazev": _TEXT,
+        "podnazev": _TEXT,
+        "vazba": _TEXT,
+        "cena": _TEXT,
+        "castDil": _TEXT,
+        "nazevCasti": _TEXT,
+        "nakladatelVydavatel": _TEXT,
+        "datumVydani": _TEXT,
+        "poradiVydani": _TEXT,
+        "zpracovatelZaznamu": _TEXT,
+        "format": _TEXT,
+        "url": _URLS,
+        "mistoVydani": _TEXT,
+        "ISBNSouboruPublikaci": _TEXTS,
         "autori": WireField(_authors_kind()),
+        "originaly": _TEXTS,
+        "internal_url": _URLS,
+        "invalid_ISBN": WireField(kinds.STR_LIST_LENIENT, list),
+        "id_number": WireField(kinds.STR_LENIENT, ""),
+        "anotace": WireField(kinds.STR_LENIENT, ""),
     }
-    #: Fields of the later 21-field form: accepted on input, not kept.
-    __wire_legacy__: ClassVar = frozenset({"invalid_ISBN", "id_number", "anotace"})
+    __wire_forms__: ClassVar = {
+        "2014": WireForm(tuple(__wire__)[:18]),
+        "2015": WireForm(
+            tuple(__wire__),
+            sources={"url": ("urls", list), "internal_url": ("internal_urls", list)},
+        ),
+    }
 
     def __post_init__(self) -> None:
         # Frozen: only the constructor may normalize; values already clean (the common
@@ -158,6 +240,25 @@ class EPublication(Message):
         authors = self.autori
         if type(authors) is not list or not set(map(type, authors)) <= _AUTHOR_TYPE:
             normalize(self, "autori", _authors(authors))
+        for one, many in _LINKS:
+            first, listed = getattr(self, one), getattr(self, many)
+            if type(first) is str and listed == []:  # the 2014 form: one URL, or none
+                if first:
+                    normalize(self, many, [first])
+            elif not _leads(first, listed):
+                first, listed = _links(first, listed)
+                normalize(self, one, first)
+                normalize(self, many, listed)
+
+    def _replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed; a new ``url`` (``internal_url``) replaces its
+        list, a new ``urls`` (``internal_urls``) its first URL."""
+        for one, many in _LINKS:
+            if one in changes and many not in changes:
+                changes[many] = []
+            elif many in changes and one not in changes:
+                changes[one] = ""
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_marc(cls, record: MarcRecord) -> EPublication:
@@ -171,6 +272,9 @@ class EPublication(Message):
 
         values = publication_values(record)
         values["autori"] = [Author(*person) for person in values["autori"]]
+        urls, internal_urls = values["urls"], values["internal_urls"]
+        values["url"] = urls[0] if urls else ""
+        values["internal_url"] = internal_urls[0] if internal_urls else ""
         return cls(**values)
 
     @classmethod
@@ -194,6 +298,7 @@ class EPublication(Message):
         """A publication with every field empty except those given."""
         blank: dict[str, Any] = {name: [] for name in (*_LIST_FIELDS, "autori")}
         blank.update(dict.fromkeys(_TEXT_FIELDS, ""))
+        blank.update(url="", internal_url="")
         blank.update(values)
         return cls(**blank)
 
@@ -204,21 +309,65 @@ def _doc_number(value: Any, reader: Reader) -> int:
     return kinds.INT.convert(value, reader)  # type: ignore[no-any-return]
 
 
+def _doc_number_schema() -> dict[str, Any]:
+    # "(?!\n)": Python's "$" also matches before a final newline; "12\n" is no number.
+    return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]+$(?!\n)"}]}
+
+
+def _semantic_info_kind() -> Kind:
+    nested = kinds.message(lambda: (SemanticInfo,))
+
+    def convert(value: Any, reader: Reader) -> Any:
+        return None if value is None else nested.convert(value, reader)
+
+    def schema() -> dict[str, Any]:
+        return {"anyOf": [nested.schema(), {"type": "null"}]}
+
+    return Kind("SemanticInfo object or null", convert, dict, schema=schema)
+
+
 @register
 @dataclasses.dataclass(frozen=True, slots=True)
 class AlephRecord(Message):
-    """One catalogue record: where it lives, its XML as Aleph sent it, and its parsed values."""
+    """One catalogue record: where it lives, its XML as Aleph sent it, and its parsed values.
+
+    ``semantic_info`` is the record's workflow state. Left out (the 2014 form carries
+    none), it is read from ``xml`` when first asked for, as the original did; XML that
+    holds no record gives an empty :class:`SemanticInfo`.
+    """
 
     base: str
     library: str
     docNumber: int
     xml: str
     epublication: EPublication
+    #: Left out (``None``), derived from ``xml`` on first use.
+    semantic_info: SemanticInfo = None  # type: ignore[assignment]
 
     __wire__: ClassVar = {
         "base": WireField(kinds.STR_LENIENT),
         "library": WireField(kinds.STR_LENIENT),
-        "docNumber": WireField(Kind("integer", _doc_number, int)),
+        "docNumber": WireField(Kind("integer", _doc_number, int, schema=_doc_number_schema)),
         "xml": WireField(kinds.STR),
         "epublication": WireField(kinds.message(lambda: (EPublication,))),
+        "semantic_info": WireField(_semantic_info_kind(), None),
     }
+    __wire_forms__: ClassVar = {
+        "2014": WireForm(tuple(__wire__)[:5]),
+        "2015": WireForm(tuple(__wire__)),
+    }
+
+    def __post_init__(self) -> None:
+        if self.semantic_info is None:
+            # An empty slot: the first read goes to __getattr__, which derives it.
+            object.__delattr__(self, "semantic_info")
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "semantic_info":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        try:
+            derived = SemanticInfo.from_xml(self.xml)
+        except ValueError:  # XMLError too: no record to read
+            derived = SemanticInfo()
+        object.__setattr__(self, "semantic_info", derived)
+        return derived

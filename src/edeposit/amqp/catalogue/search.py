@@ -26,7 +26,7 @@ from edeposit.amqp.aleph.queries import (
     Query,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import AlephRecord, EPublication, SemanticInfo
 from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.errors import (
@@ -39,6 +39,7 @@ from edeposit.amqp.errors import (
 )
 from edeposit.amqp.marc.mapping import MAPPED_TAGS
 from edeposit.amqp.marc.record import find_record_element, read_record
+from edeposit.amqp.marc.workflow import WORKFLOW_TAGS
 
 __all__ = ["INDEXES", "ccl_request", "count", "fetch_document", "search"]
 
@@ -109,13 +110,18 @@ def _system_number(query: DocumentQuery) -> int:
     return int(text)
 
 
+#: What a record is read for: its publication and its workflow state, in one pass.
+_RECORD_TAGS = MAPPED_TAGS | WORKFLOW_TAGS
+
+
 def _to_record(element: etree._Element, base: str, library: str, doc_number: int) -> AlephRecord:
     holder = find_record_element(element)
     if holder is None:
         raise AlephReplyError(f"document {doc_number:09d}: the reply holds no MARC record")
-    epublication = EPublication.from_marc(read_record(holder, MAPPED_TAGS))
+    record = read_record(holder, _RECORD_TAGS)
+    epublication = EPublication.from_marc(record)
     xml = etree.tostring(holder, encoding="unicode", with_tail=False)
-    return AlephRecord(base, library, doc_number, xml, epublication)
+    return AlephRecord(base, library, doc_number, xml, epublication, SemanticInfo.from_marc(record))
 
 
 def fetch_document(client: XServicesClient, query: DocumentQuery, *, base: str) -> AlephRecord:

@@ -1,14 +1,16 @@
 """MARC → the values of an ``EPublication``: the mapping of DESIGN §3.3, for either dialect.
 
-The result is plain values (authors as ``(firstName, lastName, title)`` triples), so
-this layer needs nothing of the message model; ``EPublication.from_marc`` and
-``EPublication.from_xml`` build the message from them.
+The result is plain values (authors as ``(firstName, lastName, title)`` triples, URLs
+as lists), so this layer needs nothing of the message model; ``EPublication.from_marc``
+and ``EPublication.from_xml`` build the message from them.
 
-Values keep the catalogue's ISBD punctuation (``"Brno :"``, ``"Umění programování v
-UNIXu /"``) as the original service did; only names are cleaned, because a name is split
-into parts and the trailing comma before ``$d`` belongs to neither. Where a subfield
-repeats inside its field (``260 $b United Fans : $b Klub Julese Vernea,``) the values
-are joined with a space, which reads as the catalogue's own display.
+The rules are those NKP's production e-deposit system settled on (its parser is
+edeposit/marcxml_parser, ``src/marcxml_parser/query.py``; its model
+edeposit/edeposit.amqp.aleph, ``datastructures/epublication.py``); where a rule comes
+from there, the function says so. Every text value is clean: the ISBD punctuation the
+catalogue writes around it is removed from its ends (:mod:`.punctuation`). Where a
+subfield repeats inside its field (``260 $b United Fans : $b Klub Julese Vernea,``) the
+values are joined with a space, which reads as the catalogue's own display.
 """
 
 from __future__ import annotations
@@ -17,23 +19,23 @@ import re
 from typing import Any
 
 from edeposit.amqp.errors import DocumentNotFoundException
+from edeposit.amqp.marc.isbn import is_valid_isbn
+from edeposit.amqp.marc.punctuation import clean, clean_date
 from edeposit.amqp.marc.record import DataField, MarcRecord
 
-__all__ = ["MAPPED_TAGS", "Person", "publication_values", "split_isbn"]
+__all__ = ["MAPPED_TAGS", "Person", "binding_of", "publication_values", "split_isbn"]
 
 #: An author as the mapping finds it: ``(firstName, lastName, title)``.
 Person = tuple[str, str, str]
 
-#: Data fields the mapping reads; reading only these makes parsing several times faster.
+#: Fields the mapping reads; reading only these makes parsing several times faster.
 MAPPED_TAGS = frozenset(
-    {"001", "020", "040", "100", "240", "245", "250", "260", "264", "300", "700", "765", "856"}
-    | {"DEL"}
+    {"001", "020", "040", "100", "240", "245", "250", "260", "264", "300", "520", "700"}
+    | {"765", "856", "901", "998", "URL", "DEL"}
 )
 
 #: An ISBN at the start of ``020 $a``, optionally after an "ISBN" label; the rest qualifies it.
 _ISBN_HEAD = re.compile(r"\s*(?:ISBN:?\s*)?([0-9][0-9 \-]*[0-9Xx]|[0-9Xx])(?:\s+(.*))?\s*$", re.S)
-#: What ends a name part in the catalogue's punctuation (``May, Karl,`` ``$d 1842-1912``).
-_NAME_TRAIL = " ,;:/"
 #: Relator codes for which a person counts among the authors (none given = author).
 _AUTHOR_ROLES = frozenset({"aut"})
 
@@ -84,51 +86,81 @@ def split_isbn(text: str) -> tuple[str, str]:
     return match.group(1).strip(), (match.group(2) or "").strip()
 
 
+def binding_of(qualifier: str) -> str:
+    """The binding in what follows an ISBN: ``"(Klub Julese Vernea : brož.) :"`` → ``"brož."``.
+
+    NKP writes the qualifier as ``(binding)`` or ``(publisher or volume : binding)``:
+    the binding is its last part (marcxml_parser ``query.py``, ``_filter_binding``).
+    """
+    return clean(clean(qualifier).rpartition(":")[2])
+
+
 def _isbns(record: MarcRecord) -> tuple[list[str], list[str], str]:
-    """The ISBNs of ``020 $a``, the set ISBNs among them, and the first binding qualifier."""
-    isbns: list[str] = []
-    set_isbns: list[str] = []
+    """The valid ISBNs of ``020 $a``, the invalid ones, and the binding after the first.
+
+    ``$z`` holds cancelled or wrong ISBNs; an ``$a`` whose check digit fails is no
+    better (DESIGN §3.3). As in marcxml_parser (``get_ISBNs``, ``get_invalid_ISBNs``),
+    only the ISBN is kept of either, and an ``$a`` also listed in ``$z`` is not valid.
+    RDA's ``$q`` qualifiers (``(online :`` ``pdf)``, ``(soubor :`` ``pdf)``: a file,
+    not a set of volumes) are neither bindings nor set ISBNs.
+    """
+    valid: list[str] = []
+    invalid: list[str] = []
     binding = ""
-    for field in record.fields_of("020"):
-        for value in field.values("a"):
-            isbn, qualifier = split_isbn(value)
-            if not isbn:
-                continue
-            qualifier = qualifier or _joined(field, "q")  # RDA puts the qualifier in $q
-            isbns.append(isbn)
-            if "soubor" in qualifier.lower():  # NKP's mark of the ISBN of a whole set
-                set_isbns.append(isbn)
-            if qualifier and not binding:
-                binding = qualifier
-    return isbns, set_isbns, binding
+    if "020" not in record.fields:
+        return valid, invalid, binding
+    for field in record.fields["020"]:
+        for code, value in field.subfields:
+            if code == "a":
+                isbn, qualifier = split_isbn(value)
+                if not isbn:
+                    continue
+                if qualifier and not binding:
+                    binding = binding_of(qualifier)
+                (valid if is_valid_isbn(isbn) else invalid).append(isbn)
+            elif code == "z":
+                isbn = split_isbn(value)[0] or clean(value.strip())
+                if isbn:
+                    invalid.append(isbn)
+    if invalid:
+        cancelled = set(invalid)
+        valid = [isbn for isbn in valid if isbn not in cancelled]
+    return _unique(valid), _unique(invalid), binding
 
 
-def _name_part(value: str) -> str:
-    return value.strip().rstrip(_NAME_TRAIL).strip()
+def _unique(values: list[str]) -> list[str]:
+    """``values`` without repeats, in their first order."""
+    return list(dict.fromkeys(values)) if len(values) > 1 else values
 
 
 def _author(field: DataField) -> Person | None:
     name = field.first("a")
     if not name.strip():
         return None
-    title = _name_part(" ".join(field.values("c")))
+    title = clean(" ".join(value.strip() for value in field.values("c")))
     if field.ind1 == "0":  # forename form
-        forename = _name_part(name)
+        forename = clean(name.strip())
         if name.rstrip().endswith(",") and title:
             # NKP's old quirk: "100 0_ $a Milan, $c Hejný," puts the surname in $c.
             return (forename, title, "")
         return (forename, "", title)
     surname, _, forename = name.partition(",")
-    return (_name_part(forename), _name_part(surname), title)
+    return (clean(forename.strip()), clean(surname.strip()), title)
 
 
 def _authors(record: MarcRecord) -> list[Person]:
+    """Persons of ``100`` and ``700`` whose relator ``$4`` is ``aut`` or absent.
+
+    marcxml_parser (``_parse_persons``, roles ``["aut"]``) keeps a person without
+    ``$4`` and one with any ``aut`` among its ``$4``; illustrators, translators and
+    editors are not authors.
+    """
     authors: list[Person] = []
     for tag in ("100", "700"):
         for field in record.fields_of(tag):
-            roles = {role.strip().lower() for role in field.values("4")}
-            if roles and not roles & _AUTHOR_ROLES:
-                continue  # illustrator, translator, editor…
+            roles = field.values("4")
+            if roles and not {role.strip().lower() for role in roles} & _AUTHOR_ROLES:
+                continue
             author = _author(field)
             if author is not None and author not in authors:
                 authors.append(author)
@@ -136,17 +168,57 @@ def _authors(record: MarcRecord) -> list[Person]:
 
 
 def _originals(record: MarcRecord) -> list[str]:
-    titles: list[str] = []
+    """``765 $t`` (marcxml_parser ``get_originals``), else the uniform title ``240 $a``."""
     for tag, code in (("765", "t"), ("240", "a")):
+        if tag not in record.fields:
+            continue
+        titles = [clean(_joined(field, code)) for field in record.fields[tag]]
+        titles = _unique([title for title in titles if title])
+        if titles:
+            return titles
+    return []
+
+
+def _links(record: MarcRecord) -> tuple[list[str], list[str]]:
+    """The producer's URLs, and the internal ones (marcxml_parser ``get_urls``,
+    ``get_internal_urls``).
+
+    The producer's page is ``856`` with indicators ``4 2`` (related resource); links to
+    the e-deposit copy (``856 4 0``, the resource itself), to Aleph (``998 $a``) and to
+    the deposited file (NKP's local ``URL $u``) are internal, in that order. Other
+    ``856`` indicators name neither. A URL is kept exactly, punctuation and all.
+    """
+    urls: list[str] = []
+    internal: list[str] = []
+    if not ("856" in record.fields or "998" in record.fields or "URL" in record.fields):
+        return urls, internal
+    for field in record.fields_of("856"):
+        if field.ind1 == "4" and field.ind2 in ("0", "2"):
+            target = urls if field.ind2 == "2" else internal
+            target.extend(value.strip() for value in field.values("u") if value.strip())
+    for tag, code in (("998", "a"), ("URL", "u")):
         for field in record.fields_of(tag):
-            title = _joined(field, code)
-            if title and title not in titles:
-                titles.append(title)
-    return titles
+            internal.extend(value.strip() for value in field.values(code) if value.strip())
+    return _unique(urls), _unique(internal)
+
+
+def _first(fields: dict[str, list[DataField]], tag: str, code: str) -> str:
+    """``tag $code`` of the first field that has it, repeats joined by a space, clean."""
+    for field in fields.get(tag, _NO_FIELDS):
+        found = ""
+        for key, value in field.subfields:
+            if key == code and (text := value.strip()):
+                found = f"{found} {text}" if found else text
+        if found:
+            return clean(found)
+    return ""
 
 
 def publication_values(record: MarcRecord) -> dict[str, Any]:
-    """The ``EPublication`` fields of a MARC record, by field name (DESIGN §3.3).
+    """The ``EPublication`` fields of a MARC record, by name (DESIGN §3.3).
+
+    Every field of the model is there: the 21 of the 2015 form, with the URLs as the
+    lists ``urls`` and ``internal_urls``.
 
     Raises:
         DocumentNotFoundException: the record is marked deleted (``DEL``).
@@ -155,26 +227,32 @@ def publication_values(record: MarcRecord) -> dict[str, Any]:
         ident = record.controls.get("001")
         raise DocumentNotFoundException(f"document {ident} was deleted" if ident else "deleted")
     fields = record.fields
-    isbns, set_isbns, binding = _isbns(record)
-    title = _texts(fields.get("245", _NO_FIELDS), "abnp")
+    isbns, invalid_isbns, binding = _isbns(record)
+    title = {code: clean(value) for code, value in _texts(fields.get("245", []), "abnp").items()}
     imprint = _imprint(record)
+    urls, internal_urls = _links(record)
     return {
         "ISBN": isbns,
         "nazev": title.get("a", ""),
         "podnazev": title.get("b", ""),
         "vazba": binding,
-        "cena": _texts(fields.get("020", _NO_FIELDS), "c").get("c", ""),
+        "cena": _first(fields, "020", "c"),
         "castDil": title.get("n", ""),
         "nazevCasti": title.get("p", ""),
-        "nakladatelVydavatel": imprint.get("b", ""),
-        "datumVydani": imprint.get("c", ""),
-        "poradiVydani": _texts(fields.get("250", _NO_FIELDS), "a").get("a", ""),
-        "zpracovatelZaznamu": _texts(fields.get("040", _NO_FIELDS), "a").get("a", ""),
-        "format": _texts(fields.get("300", _NO_FIELDS), "c").get("c", ""),
-        "url": _texts(fields.get("856", _NO_FIELDS), "u").get("u", ""),
-        "mistoVydani": imprint.get("a", ""),
-        "ISBNSouboruPublikaci": set_isbns,
+        "nakladatelVydavatel": clean(imprint.get("b", "")),
+        "datumVydani": clean_date(imprint.get("c", "")),
+        # NKP's own edition statement (901 $f, marcxml_parser get_pub_order) first.
+        "poradiVydani": _first(fields, "901", "f") or _first(fields, "250", "a"),
+        "zpracovatelZaznamu": _first(fields, "040", "a"),
+        "format": _first(fields, "300", "c"),
+        "urls": urls,
+        "mistoVydani": clean(imprint.get("a", "")),
+        # Filled by clients on export; "(soubor : pdf)" qualifies a file, not a set.
+        "ISBNSouboruPublikaci": [],
         "autori": _authors(record),
         "originaly": _originals(record),
-        "internal_url": "",
+        "internal_urls": internal_urls,
+        "invalid_ISBN": invalid_isbns,
+        "id_number": record.controls.get("001", "").strip(),
+        "anotace": _first(fields, "520", "a"),
     }

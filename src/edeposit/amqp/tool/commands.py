@@ -6,6 +6,7 @@
     amqp_tool --put request.json   publish a request with a fresh UUID ('-' reads stdin)
     amqp_tool --get --timeout 5    print and ack what waits in the answer queue
     amqp_tool --list               the configured hosts
+    amqp_tool --asyncapi           the message contract, an AsyncAPI 3.0 JSON document
 
 Broker problems (unreachable, refused login, missing vhost, a queue declared
 differently) end with one line naming the host, the vhost and the fix, and exit 1.
@@ -33,8 +34,9 @@ from edeposit.amqp.runtime.console import quiet_broken_pipe
 from edeposit.amqp.runtime.diagnosis import describe_open_error
 from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
 from edeposit.amqp.runtime.topology import aleph_topology
+from edeposit.amqp.tool.asyncapi import asyncapi_document
 
-__all__ = ["build_parser", "create", "get", "list_hosts", "main", "put"]
+__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "put"]
 
 #: The host names ``--host`` accepts: this project serves one, the Aleph vhost.
 HOSTS = ("aleph",)
@@ -161,6 +163,11 @@ def list_hosts(settings: Settings) -> None:
         )
 
 
+def asyncapi(settings: Settings) -> None:
+    """Print the message contract (DESIGN §5) as an AsyncAPI 3.0 JSON document."""
+    print(json.dumps(asyncapi_document(settings), indent=2, ensure_ascii=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amqp_tool",
@@ -174,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--put", metavar="FILE", help="publish FILE ('-': stdin) as a request")
     actions.add_argument("--get", action="store_true", help="print and ack waiting answers")
     actions.add_argument("-l", "--list", action="store_true", help="list the configured hosts")
+    actions.add_argument(
+        "--asyncapi",
+        action="store_true",
+        help="print the message contract as an AsyncAPI 3.0 JSON document (no broker needed)",
+    )
     parser.add_argument("--host", default=HOSTS[0], choices=HOSTS, help="which host to use")
     parser.add_argument(
         "--timeout", type=float, default=0.0, help="--get: seconds to wait for an answer"
@@ -204,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.replace(RABBITMQ_ALEPH_DELIVERY_LIMIT=arguments.delivery_limit)
         if arguments.list:
             list_hosts(settings)
+        elif arguments.asyncapi:
+            asyncapi(settings)
         elif arguments.create:
             create(settings)
         elif arguments.put:

@@ -53,8 +53,8 @@ _NO_OPTIONS = WireOptions()
 def encode(obj: Any, options: WireOptions = _NO_OPTIONS) -> bytes:
     """The UTF-8 JSON of a message (or of lists, dicts and scalars holding messages).
 
-    ``options.generation`` names the output form; the 2014 form is the only one yet,
-    so it changes nothing so far.
+    ``options.generation`` names the output form (DESIGN §3.3): the 2014 form of an
+    ``AlephRecord`` and its ``EPublication``, or the 2015 form with the later fields.
 
     Raises:
         SerializationError: ``obj`` holds something without a wire form: a value that
@@ -62,7 +62,7 @@ def encode(obj: Any, options: WireOptions = _NO_OPTIONS) -> bytes:
             no NaN), a string with a lone surrogate (it has no UTF-8 form), or an
             integer beyond 64 bits (what the writer, and many clients, can hold).
     """
-    return write(obj)
+    return write(obj, options.generation)
 
 
 def decode(

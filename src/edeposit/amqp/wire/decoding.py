@@ -7,6 +7,9 @@ its values, and only its arrays and nested objects go on to their kinds. Any oth
 object is read field by field, where the kinds convert the lenient forms of DESIGN
 §3.2 or raise a :class:`~edeposit.amqp.wire.message.WireFault`. A fault is located on
 its way out (see ``WireFault``), so paths cost nothing until something is wrong.
+
+A class written in several forms (DESIGN §3.3: the 2014 and 2015 generations) has a
+usual object for each, and either is read all at once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from edeposit.amqp.wire.message import (
     Kind,
     Message,
     WireFault,
+    WireForm,
     checked_text,
     have_utf8_form,
 )
@@ -40,15 +44,16 @@ _SCALARS = (str, int, bool)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Plan:
-    """How the decoder reads a class's JSON object in the usual case, all at once.
+    """How the decoder reads a class's JSON object of one usual form, all at once.
 
-    An object holding exactly the class's fields, each of its kind's usual type (and,
-    where the body may hold a lone surrogate, strings that all have a UTF-8 form),
-    needs its kind only for the ``structured`` fields. Any other object is read field
-    by field, in wire order, which also finds the first fault the way it is reported.
+    An object holding exactly the keys of one of the class's wire forms, each of the
+    JSON type that form writes (and, where the body may hold a lone surrogate, strings
+    that all have a UTF-8 form), needs its kinds only for the ``structured`` fields.
+    Any other object is read field by field, in wire order, which also finds the first
+    fault the way it is reported.
     """
 
-    #: The keys of such an object: every field, and ``__nt_name``.
+    #: The keys of such an object: the form's fields, and ``__nt_name``.
     keys: frozenset[str]
     #: The fields' values, in the order of the class's constructor.
     values: Callable[[dict[str, Any]], tuple[Any, ...]]
@@ -61,30 +66,39 @@ class _Plan:
     structured: tuple[tuple[int, str, Kind], ...]
 
 
-#: The plan of each class, made on its first message.
-_PLANS: dict[type[Message], _Plan] = {}
+#: The plans of each class, one per distinct wire form, made on its first message.
+_PLANS: dict[type[Message], tuple[_Plan, ...]] = {}
 _NO_KEYWORDS: Mapping[str, Any] = {}
 
 
-def _plan(cls: type[Message]) -> _Plan:
-    """The plan of ``cls``, made on its first message and kept."""
-    names = cls._fields
+def _plans(cls: type[Message]) -> tuple[_Plan, ...]:
+    """The plans of ``cls``, made on its first message and kept."""
+    forms: dict[tuple[str, ...], WireForm] = {}
+    for form in cls.__wire_forms__.values():
+        forms.setdefault(form.keys, form)
+    plans = tuple(_plan(cls, form) for form in forms.values())
+    _PLANS[cls] = plans
+    return plans
+
+
+def _plan(cls: type[Message], form: WireForm) -> _Plan:
+    names = form.keys  # a leading part of the constructor's arguments
     wire = cls.__wire__
-    kinds = [wire[name].kind for name in names]
+    usual = [
+        form.sources[name][1] if name in form.sources else wire[name].kind.usual for name in names
+    ]
     position = {name: index for index, name in enumerate(names)}
-    plan = _Plan(
+    return _Plan(
         keys=frozenset((*names, TYPE_KEY)),
         values=_picker(names),
-        shape=tuple(kind.usual for kind in kinds),
-        texts=_picker(index for index, kind in enumerate(kinds) if kind.usual is str),
+        shape=tuple(usual),
+        texts=_picker(index for index, kind in enumerate(usual) if kind is str),
         structured=tuple(
             (position[name], name, field.kind)
             for name, field in wire.items()
-            if field.kind.usual not in _SCALARS
+            if name in position and usual[position[name]] not in _SCALARS
         ),
     )
-    _PLANS[cls] = plan
-    return plan
 
 
 def _picker(keys: Iterable[Hashable]) -> Callable[[Any], tuple[Any, ...]]:
@@ -143,16 +157,16 @@ class Reading:
         cls = REGISTRY.get(name) if type(name) is str else None
         if cls is None or (allowed is not None and cls not in allowed):
             raise _class_fault(name, allowed)
-        plan = _PLANS.get(cls) or _plan(cls)
         positional: Sequence[Any] = ()
         keywords: Mapping[str, Any] = _NO_KEYWORDS
-        values = plan.values(data) if data.keys() == plan.keys else None
-        if (
-            values is not None
-            and tuple(map(type, values)) == plan.shape
-            and (not self.check_strings or have_utf8_form(plan.texts(values)))
-        ):
-            positional = self._structured(cls, plan, values) if plan.structured else values
+        for plan in _PLANS.get(cls) or _plans(cls):
+            if data.keys() == plan.keys:
+                values = plan.values(data)
+                if tuple(map(type, values)) == plan.shape and (
+                    not self.check_strings or have_utf8_form(plan.texts(values))
+                ):
+                    positional = self._structured(cls, plan, values) if plan.structured else values
+                    break
         else:
             keywords = self._arguments(cls, data)
         try:

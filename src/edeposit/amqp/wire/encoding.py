@@ -7,6 +7,9 @@ infinities as ``null`` (JSON has no such numbers), and it writes some foreign ty
 (UUIDs, enums) that the wire format has no form for. Both are refused. Whenever orjson
 fails, :func:`diagnose` walks the value to name the fault and where it is: it explains
 a refusal, it never writes.
+
+Each message is written in the :class:`~edeposit.amqp.wire.message.WireForm` of the
+generation asked for (DESIGN §3.3): orjson gets one hook per generation.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Any, TypeGuard
 import orjson
 
 from edeposit.amqp.errors import SerializationError
-from edeposit.amqp.wire.message import REGISTRY, TYPE_KEY, Message, WireFault, checked_text
+from edeposit.amqp.wire.message import (
+    REGISTRY,
+    TYPE_KEY,
+    Message,
+    WireFault,
+    checked_text,
+    wire_form,
+)
+from edeposit.amqp.wire.options import GENERATIONS
 
 __all__ = ["diagnose", "write"]
 
@@ -36,42 +47,52 @@ _LARGEST_INT = 2**64 - 1
 _LEAVES: set[type] = {str, int, bool, type(None)}
 
 _Getter = Callable[[Message], tuple[Any, ...]]
-#: Per message class: its field values' getter, its field names, its ``__nt_name``.
-_WRITERS: dict[type, tuple[_Getter, tuple[str, ...], str]] = {}
+_Writer = tuple[_Getter, tuple[str, ...], str]
 
 
-def write(obj: Any) -> bytes:
-    """The UTF-8 JSON of ``obj``; a :class:`SerializationError` naming any fault."""
+def _hook(generation: str) -> Callable[[Any], dict[str, Any]]:
+    """orjson's ``default`` for ``generation``: a message as the object it writes."""
+    #: Per message class: its form's getter, its keys, its ``__nt_name``.
+    writers: dict[type, _Writer] = {}
+
+    def fields_of(message: Any) -> dict[str, Any]:
+        writer = writers.get(type(message))
+        if writer is None:
+            writer = writers[type(message)] = _writer_of(type(message), generation)
+        getter, names, name = writer
+        values = getter(message)
+        if not _LEAVES.issuperset(map(type, values)):
+            _check(values, 0)
+        fields = dict(zip(names, values))  # noqa: B905 - as many values as names
+        fields[TYPE_KEY] = name
+        return fields
+
+    return fields_of
+
+
+#: orjson's hook for each generation.
+_HOOKS = {generation: _hook(generation) for generation in GENERATIONS}
+
+
+def write(obj: Any, generation: str = GENERATIONS[0]) -> bytes:
+    """The UTF-8 JSON of ``obj`` in the form of ``generation``; a
+    :class:`SerializationError` naming any fault."""
     try:
         if not isinstance(obj, Message):
             _check((obj,), 0)
-        return orjson.dumps(obj, default=_fields_of, option=_ORJSON_OPTIONS)
+        return orjson.dumps(obj, default=_HOOKS[generation], option=_ORJSON_OPTIONS)
     except TypeError as error:  # orjson.JSONEncodeError included
-        raise diagnose(obj, error) from None
+        raise diagnose(obj, error, generation) from None
 
 
-def _fields_of(message: Any) -> dict[str, Any]:
-    """A message as the object orjson writes: its fields, then ``__nt_name``."""
-    writer = _WRITERS.get(type(message))
-    if writer is None:
-        writer = _writer_of(type(message))
-    getter, names, name = writer
-    values = getter(message)
-    if not _LEAVES.issuperset(map(type, values)):
-        _check(values, 0)
-    fields = dict(zip(names, values))  # noqa: B905 - as many values as names
-    fields[TYPE_KEY] = name
-    return fields
-
-
-def _writer_of(cls: type) -> tuple[_Getter, tuple[str, ...], str]:
+def _writer_of(cls: type, generation: str) -> _Writer:
     if not _registered(cls):
         raise TypeError(f"{cls.__name__} cannot be serialized")
-    names = cls._fields
-    getter = _single(names[0]) if len(names) == 1 else operator.attrgetter(*names)
+    form = wire_form(cls, generation)
+    attributes = form.attributes()
+    getter = _single(attributes[0]) if len(attributes) == 1 else operator.attrgetter(*attributes)
     _LEAVES.add(cls)
-    writer = _WRITERS[cls] = (getter, names, cls.__name__)
-    return writer
+    return getter, form.keys, cls.__name__
 
 
 def _registered(cls: type) -> TypeGuard[type[Message]]:
@@ -104,27 +125,33 @@ def _check(values: Iterable[Any], depth: int) -> None:
         elif isinstance(value, dict):
             _check(value.values(), depth + 1)
         elif isinstance(value, Message):
-            _writer_of(kind)
+            if not _registered(kind):
+                raise TypeError(f"{kind.__name__} cannot be serialized")
+            _LEAVES.add(kind)
         elif not isinstance(value, str | int):  # str and int subclasses write as their base
             raise TypeError(f"{kind.__name__} cannot be serialized")
 
 
-def diagnose(obj: Any, error: BaseException) -> SerializationError:
+def diagnose(obj: Any, error: BaseException, generation: str) -> SerializationError:
     """The error naming why ``obj`` could not be written, and where (``error``: orjson's)."""
     try:
-        fault = _fault_in(obj, "$", 0)
+        fault = _fault_in(obj, "$", 0, generation)
     except RecursionError:
         fault = None
     return SerializationError(fault or f"$: cannot be serialized: {error}")
 
 
-def _fault_in(value: Any, path: str, depth: int) -> str | None:
+def _fault_in(value: Any, path: str, depth: int, generation: str) -> str | None:
     """What in ``value`` (found at ``path``) has no wire form, or ``None``."""
     if depth > _WRITER_DEPTH:
         return f"$: nested deeper than {_WRITER_DEPTH} levels"
     located: Iterable[tuple[Any, str]]
     if _registered(type(value)):
-        located = ((getattr(value, name), f"{path}.{name}") for name in type(value)._fields)
+        form = wire_form(type(value), generation)
+        located = (
+            (getattr(value, attribute), f"{path}.{key}")
+            for key, attribute in zip(form.keys, form.attributes(), strict=True)
+        )
     elif isinstance(value, list) or type(value) is tuple:
         located = ((item, f"{path}[{index}]") for index, item in enumerate(value))
     elif isinstance(value, dict):
@@ -135,7 +162,7 @@ def _fault_in(value: Any, path: str, depth: int) -> str | None:
     else:
         return _scalar_fault(value, path)
     for item, item_path in located:
-        fault = _fault_in(item, item_path, depth + 1)
+        fault = _fault_in(item, item_path, depth + 1, generation)
         if fault is not None:
             return fault
     return None

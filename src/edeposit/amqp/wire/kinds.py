@@ -6,7 +6,8 @@ where a list of strings belongs, plain-string authors, ``doc_id`` as a number.
 
 Each kind names the JSON type clean bodies hold (``usual``), checks that form first, by
 exact type, and only then tries the lenient forms; its faults name the problem only
-(the decoder adds where).
+(the decoder adds where). Each also gives the JSON Schema of everything it accepts,
+lenient forms included, from which ``amqp_tool --asyncapi`` publishes the contract.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from edeposit.amqp.wire.message import (
     Kind,
     Message,
     Reader,
+    Schema,
     WireFault,
     checked_text,
     have_utf8_form,
@@ -32,8 +34,10 @@ __all__ = [
     "STR_LENIENT",
     "STR_LIST",
     "STR_LIST_LENIENT",
+    "STR_OR_STR_LIST",
     "message",
     "message_list",
+    "message_schema",
     "str_or_message",
     "text_list",
 ]
@@ -102,19 +106,65 @@ def _str_list_lenient(value: Any, reader: Reader) -> list[str]:
     raise wrong_type("array of strings, a string or null", value)
 
 
-STR = Kind("string", _str, str)
-STR_LENIENT = Kind("string or null", _str_lenient, str)
-INT = Kind("integer", _int, int)
-BOOL = Kind("boolean", _bool, bool)
-DOC_ID = Kind("string or integer", _doc_id, str)
-STR_LIST = Kind("array of strings", _str_list, list)
-STR_LIST_LENIENT = Kind("array of strings, a string or null", _str_list_lenient, list)
+def _str_or_str_list(value: Any, reader: Reader) -> str | list[str]:
+    if type(value) is str:
+        return checked_text(value) if reader.check_strings else value
+    if type(value) is list:
+        return text_list(value, reader, nulls=True)
+    if value is None:
+        return ""
+    raise wrong_type("string, array of strings or null", value)
+
+
+def _fixed(schema: Schema) -> Callable[[], Schema]:
+    return lambda: schema
+
+
+_STRING: Schema = {"type": "string"}
+
+STR = Kind("string", _str, str, schema=_fixed(_STRING))
+STR_LENIENT = Kind("string or null", _str_lenient, str, schema=_fixed({"type": ["string", "null"]}))
+INT = Kind("integer", _int, int, schema=_fixed({"type": "integer"}))
+BOOL = Kind("boolean", _bool, bool, schema=_fixed({"type": "boolean"}))
+DOC_ID = Kind("string or integer", _doc_id, str, schema=_fixed({"type": ["string", "integer"]}))
+STR_LIST = Kind(
+    "array of strings",
+    _str_list,
+    list,
+    schema=_fixed({"type": "array", "items": _STRING}),
+)
+#: The null items of a lenient array become "" (``text_list(nulls=True)``).
+_LENIENT_ITEMS: Schema = {"type": ["string", "null"]}
+STR_LIST_LENIENT = Kind(
+    "array of strings, a string or null",
+    _str_list_lenient,
+    list,
+    schema=_fixed({"type": ["array", "string", "null"], "items": _LENIENT_ITEMS}),
+)
+#: A value that one generation writes as a string and the other as a list of strings
+#: (``EPublication.url``); kept in the form it came, null as "".
+STR_OR_STR_LIST = Kind(
+    "string, array of strings or null",
+    _str_or_str_list,
+    str,
+    schema=_fixed({"type": ["string", "array", "null"], "items": _LENIENT_ITEMS}),
+)
 
 Classes = Callable[[], tuple[type[Message], ...]]
 
 
 def _names(classes: tuple[type[Message], ...]) -> str:
     return " or ".join(cls.__name__ for cls in classes)
+
+
+def message_schema(classes: tuple[type[Message], ...]) -> Schema:
+    """The schema of an object of one of ``classes``: a reference to each class's schema.
+
+    The references point into ``components.schemas`` of the AsyncAPI document, where
+    every registered class has its schema under its name.
+    """
+    references = [{"$ref": f"#/components/schemas/{cls.__name__}"} for cls in classes]
+    return references[0] if len(references) == 1 else {"oneOf": references}
 
 
 def message(classes: Classes) -> Kind:
@@ -125,7 +175,7 @@ def message(classes: Classes) -> Kind:
             raise wrong_type(f"{_names(classes())} object", value)
         return reader.message(value, classes())
 
-    return Kind("message object", convert, dict)
+    return Kind("message object", convert, dict, schema=lambda: message_schema(classes()))
 
 
 def message_list(classes: Classes, *, strings: Callable[[str], Message] | None = None) -> Kind:
@@ -150,7 +200,13 @@ def message_list(classes: Classes, *, strings: Callable[[str], Message] | None =
                 raise fault.at(f"[{index}]") from None
         return items
 
-    return Kind("array of message objects", convert, list)
+    def schema() -> Schema:
+        item = message_schema(classes())
+        if strings is None:
+            return {"type": "array", "items": item}
+        return {"type": ["array", "null"], "items": {"anyOf": [item, _STRING]}}
+
+    return Kind("array of message objects", convert, list, schema=schema)
 
 
 def str_or_message(classes: Classes) -> Kind:
@@ -163,4 +219,7 @@ def str_or_message(classes: Classes) -> Kind:
             return reader.message(value, classes())
         raise wrong_type(f"string or {_names(classes())} object", value)
 
-    return Kind("string or message object", convert, str)
+    def schema() -> Schema:
+        return {"anyOf": [_STRING, message_schema(classes())]}
+
+    return Kind("string or message object", convert, str, schema=schema)

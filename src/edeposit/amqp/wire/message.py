@@ -5,6 +5,10 @@ Messages are frozen dataclasses. Each declares ``__wire__``: for every field, th
 what a field real clients leave out becomes. The codec resolves ``__nt_name`` only
 through :data:`REGISTRY`, filled by :func:`register`; nothing else can ever be built
 from a message.
+
+What a message writes may differ by the generation of the clients that read it
+(DESIGN §3.3): a class lists its :class:`WireForm` per generation in ``__wire_forms__``;
+one that does not writes all its wire fields in every generation.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from edeposit.amqp.errors import EdepositAMQPError
+from edeposit.amqp.wire.options import GENERATIONS
 
 __all__ = [
     "MISSING",
@@ -22,11 +27,14 @@ __all__ = [
     "Kind",
     "Message",
     "Reader",
+    "Schema",
     "WireFault",
     "WireField",
+    "WireForm",
     "checked_text",
     "have_utf8_form",
     "register",
+    "wire_form",
     "wrong_type",
 ]
 
@@ -113,10 +121,13 @@ class Message:
 
     __slots__ = ()
     __wire__: ClassVar[Mapping[str, WireField]]
+    #: The wire fields, in constructor order; set by :func:`register`.
     _fields: ClassVar[tuple[str, ...]]
-    #: Every key a JSON object of this class may hold (fields, accepted legacy fields,
+    #: Every key a JSON object of this class may hold (its wire fields and
     #: ``__nt_name``); set by :func:`register`.
     __wire_keys__: ClassVar[frozenset[str]]
+    #: What the class writes, by output generation; :func:`register` completes it.
+    __wire_forms__: ClassVar[Mapping[str, WireForm]]
 
     def _asdict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}
@@ -134,6 +145,10 @@ class Message:
         return getattr(self, self._fields[index])
 
 
+#: A JSON Schema (draft 2020-12) fragment, as a plain dict.
+Schema = dict[str, Any]
+
+
 class Kind:
     """What JSON one field accepts, and how a lenient form becomes the field's value.
 
@@ -145,19 +160,26 @@ class Kind:
             for a message), or ``None``. The decoder checks all fields' types at once
             against it: a string, integer or boolean of its usual type is then the
             field's value as it is, an array or object still goes to ``convert``.
+        schema: returns the JSON Schema of what ``convert`` accepts (called late:
+            message kinds name classes that refer to each other). It sits beside the
+            conversion it describes, so the published contract and the decoder change
+            together.
     """
 
-    __slots__ = ("convert", "describe", "usual")
+    __slots__ = ("convert", "describe", "schema", "usual")
 
     def __init__(
         self,
         describe: str,
         convert: Callable[[Any, Reader], Any],
         usual: type | None = None,
+        *,
+        schema: Callable[[], Schema],
     ) -> None:
         self.describe = describe
         self.convert = convert
         self.usual = usual
+        self.schema = schema
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -181,17 +203,59 @@ class WireField:
         return self.default() if callable(self.default) else self.default
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class WireForm:
+    """The object one generation of clients reads for a class: its keys, in order.
+
+    ``sources`` names, for a key whose value is not the attribute of the same name,
+    the attribute written instead and the JSON type it holds (``"url": ("urls",
+    list)``: the 2015 form writes the list of URLs where the 2014 form writes the
+    first one). The keys are a leading part of the class's wire fields, so a body of
+    this form decodes with the constructor's positional arguments.
+    """
+
+    keys: tuple[str, ...]
+    sources: Mapping[str, tuple[str, type]] = dataclasses.field(default_factory=dict)
+
+    def attributes(self) -> tuple[str, ...]:
+        """The attribute written under each key, in key order."""
+        return tuple(self.sources[key][0] if key in self.sources else key for key in self.keys)
+
+
+def wire_form(cls: type[Message], generation: str) -> WireForm:
+    """What ``cls`` writes for clients of ``generation`` (see :class:`WireForm`)."""
+    try:
+        return cls.__wire_forms__[generation]
+    except KeyError:
+        raise ValueError(f"no {generation} wire form for {cls.__name__}") from None
+
+
 M = TypeVar("M", bound=type[Message])
 
 
 def register(cls: M) -> M:
-    """Add a message class to :data:`REGISTRY` under its class name (``__nt_name``)."""
-    names = tuple(field.name for field in dataclasses.fields(cls))  # type: ignore[arg-type]
+    """Add a message class to :data:`REGISTRY` under its class name (``__nt_name``).
+
+    The wire fields (``__wire__``) come first among the dataclass fields, in
+    constructor order; fields after them belong to the model only and need defaults.
+    A class without ``__wire_forms__`` writes all its wire fields in every generation.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    names = tuple(field.name for field in fields[: len(cls.__wire__)])
     if set(names) != set(cls.__wire__):
-        raise TypeError(f"{cls.__name__}.__wire__ must describe exactly {names}")
+        raise TypeError(f"{cls.__name__}.__wire__ must describe its first fields {names}")
+    for field in fields[len(names) :]:
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{field.name} is not on the wire: it needs a default")
     cls._fields = names
-    legacy: frozenset[str] = getattr(cls, "__wire_legacy__", frozenset())
-    cls.__wire_keys__ = frozenset(cls.__wire__) | legacy | {TYPE_KEY}
+    cls.__wire_keys__ = frozenset(cls.__wire__) | {TYPE_KEY}
+    forms = dict(getattr(cls, "__wire_forms__", None) or {})
+    for generation in GENERATIONS:
+        forms.setdefault(generation, WireForm(names))
+    for generation, form in forms.items():
+        if generation not in GENERATIONS or form.keys != names[: len(form.keys)]:
+            raise TypeError(f"{cls.__name__}: a {generation} form must lead its wire fields")
+    cls.__wire_forms__ = forms
     if cls.__name__ in REGISTRY:
         raise TypeError(f"message class name {cls.__name__!r} registered twice")
     REGISTRY[cls.__name__] = cls
