@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import struct
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,8 @@ from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E4
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
 from edeposit.amqp.config import Settings  # noqa: E402
+from edeposit.amqp.runtime import frames  # noqa: E402
+from edeposit.amqp.runtime.frames import RawField  # noqa: E402
 from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: E402
 from edeposit.amqp.serializers import serialize  # noqa: E402
 
@@ -139,31 +142,41 @@ class Run:
         self.broker.close()
 
 
-def broker_restart(workdir: Path, short: bool, node: PrivateNode | None = None) -> Tally:
-    """2 daemons, steady load, RabbitMQ's app restarted mid-run; one answer per request.
+def broker_restart(
+    workdir: Path, short: bool, node: PrivateNode | None = None, *, whole_node: bool = False
+) -> Tally:
+    """2 daemons, steady load, RabbitMQ's app (or, ``whole_node``, the whole node: its
+    Erlang VM) restarted mid-run; one answer per request.
 
     The broker is ``node`` or a private node of the scenario's own, never the machine's.
     """
     total, rate, restarts = (240, 40.0, 1) if short else (1000, 40.0, 2)
     run = Run(workdir, node=node, restarts=True)
+    restart = run.broker.restart_node if whole_node else run.broker.restart_app
     try:
         run.start_daemons(2)
         publisher = run.publish(total, rate)
         reconnect: list[float] = []
         for _ in range(restarts):
             time.sleep(total / rate / (restarts + 1))
-            restarted = run.broker.restart_app()
+            restarted = restart()
             back = run.broker.wait_consumers(run.queue, 2, RECONNECT_BOUND, since=restarted)
             reconnect.append(round(back, 2) if back is not None else float("inf"))
+        what = "node stop and start" if whole_node else "app restart"
         return run.finish(
             publisher,
             load=f"{total} at {rate:g}/s, 2 daemons",
-            faults=f"{restarts} broker app restart(s)",
+            faults=f"{restarts} broker {what}(s)",
             reconnect_s=reconnect,
             republished=publisher.republished,
         )
     finally:
         run.close()
+
+
+def broker_stop(workdir: Path, short: bool, node: PrivateNode | None = None) -> Tally:
+    """The whole broker node stopped and started again under load (not just its app)."""
+    return broker_restart(workdir, short, node, whole_node=True)
 
 
 def daemon_killed(workdir: Path, short: bool) -> Tally:
@@ -407,13 +420,7 @@ def poison_message(workdir: Path, short: bool) -> Tally:
     quorum = {"RABBITMQ_ALEPH_QUEUE_TYPE": "quorum", "RABBITMQ_ALEPH_DELIVERY_LIMIT": str(limit)}
     run = Run(workdir, **quorum)
     try:
-        connection = run.broker.connect()
-        connection.channel().queue_delete(run.queue)
-        connection.close()
-        run.broker.settings = run.broker.settings.replace(
-            RABBITMQ_ALEPH_QUEUE_TYPE="quorum", RABBITMQ_ALEPH_DELIVERY_LIMIT=limit
-        )
-        run.broker.declare()
+        _make_quorum(run, limit)
         poison = serialize(aleph.SearchRequest(aleph.TitleQuery("CRASH"))).encode()
         publisher = run.publish(1, 0, lambda _: (poison, {"UUID": "poison"}))
         publisher.join()
@@ -453,6 +460,159 @@ def poison_message(workdir: Path, short: bool) -> Tally:
         tally["poison_answer"] = answer
         if answer != ["PoisonMessageError"] or deaths > most_deaths:
             tally["broken"] = "the poison request was not set aside and answered once"
+        return tally
+    finally:
+        run.close()
+
+
+def _make_quorum(run: Run, limit: int) -> None:
+    """Declare the scenario's request queue again as a quorum queue with a delivery limit."""
+    connection = run.broker.connect()
+    connection.channel().queue_delete(run.queue)
+    connection.close()
+    run.broker.settings = run.broker.settings.replace(
+        RABBITMQ_ALEPH_QUEUE_TYPE="quorum", RABBITMQ_ALEPH_DELIVERY_LIMIT=limit
+    )
+    run.broker.declare()
+
+
+#: A timestamp RabbitMQ accepts and pika cannot turn into a datetime (past year 9999).
+FAR_FUTURE = RawField(b"T" + struct.pack(">Q", 2**63))
+#: Log lines of a daemon that met unreadable headers (one per such message).
+UNREADABLE_LINES = ("unreadable headers", "properties cannot be read")
+
+
+def nested_table(depth: int) -> RawField:
+    """A header table nested ``depth`` deep, written raw (pika cannot encode it)."""
+    value = b"V"
+    for _ in range(depth):
+        entry = b"\x01k" + value
+        value = b"F" + struct.pack(">I", len(entry)) + entry
+    return RawField(value)
+
+
+def undecodable_headers(workdir: Path, short: bool, *, quorum: bool = False) -> Tally:
+    """Headers RabbitMQ accepts and pika cannot read, among valid requests, 2 daemons.
+
+    A timestamp past the year 9999 and a table nested 600 deep, with a UUID (answered
+    with a MessageError, then rejected: dead-lettered once with ``quorum``, else dropped)
+    and without one (dropped with one warning). Every valid request answered once, the
+    daemons consuming throughout, no connection lost, logs bounded.
+    """
+    frames.install()  # this process publishes raw header fields
+    total, every, anonymous = (300, 10, 5) if short else (3000, 10, 50)
+    limit = 3
+    env = (
+        {"RABBITMQ_ALEPH_QUEUE_TYPE": "quorum", "RABBITMQ_ALEPH_DELIVERY_LIMIT": str(limit)}
+        if quorum
+        else {}
+    )
+    run = Run(workdir, **env)
+    try:
+        if quorum:
+            _make_quorum(run, limit)
+        run.start_daemons(2)
+        nameless = Publisher(
+            run.broker.settings, lambda _: (REQUESTS[0], {"when": FAR_FUTURE}), anonymous, 0,
+            add_uuid=False,
+        )  # fmt: skip
+        nameless.start()
+        nameless.join()
+
+        def make(index: int) -> tuple[bytes, dict[str, Any]]:
+            if index % every != every - 1:
+                return request(index)
+            poison = FAR_FUTURE if (index // every) % 2 else nested_table(600)
+            return REQUESTS[0], {
+                "UUID": f"poison-{index}",
+                "when" if (index // every) % 2 else "deep": poison,
+            }
+
+        publisher = run.publish(total, 100.0, make)
+        tally = run.finish(
+            publisher,
+            load=f"{total} at 100/s ({total // every} poisoned), {anonymous} poisoned without UUID",
+            faults=f"unreadable headers{' on a quorum queue' if quorum else ''}",
+        )
+        _check_poison_aftermath(run, tally, publisher.sent, total // every + anonymous, quorum)
+        return tally
+    finally:
+        run.close()
+
+
+def _check_poison_aftermath(
+    run: Run, tally: Tally, sent: list[str], poisoned: int, quorum: bool
+) -> None:
+    answers = run.collector.answers
+    wrong = [
+        key
+        for key in sent
+        if answers.get(key) != (["MessageError"] if key.startswith("poison-") else [""])
+    ]
+    messages, consumers = run.broker.queue_state(run.queue)
+    dead = run.broker.queue_state(run.queue + ".dead")[0] if quorum else 0
+    logs = [run.fleet.log(index) for index in range(len(run.fleet.processes))]
+    warnings = sum(log.count(line) for log in logs for line in UNREADABLE_LINES)
+    aborts = sum(log.count("connection closed") for log in logs)
+    lines = sum(len(log.splitlines()) for log in logs)
+    tally.update(
+        left_in_queue=messages,
+        consumers=consumers,
+        dead_letters_left=dead,
+        unreadable_warnings=warnings,
+        connection_aborts=aborts,
+        log_lines=lines,
+    )
+    if wrong:
+        tally["broken"] = (
+            f"{len(wrong)} request(s) answered wrongly, e.g. {wrong[0]}: {answers.get(wrong[0])}"
+        )
+    elif messages or dead or consumers < 2 or aborts:
+        tally["broken"] = "a request stayed, a daemon stopped consuming, or a connection was lost"
+    elif warnings != poisoned or lines > 20 * len(sent):
+        tally["broken"] = (
+            f"{warnings} warnings for {poisoned} unreadable messages; {lines} log lines"
+        )
+
+
+def undecodable_quorum(workdir: Path, short: bool) -> Tally:
+    """:func:`undecodable_headers` on a quorum request queue with its dead-letter queue."""
+    return undecodable_headers(workdir, short, quorum=True)
+
+
+def bad_reply_copy(workdir: Path, short: bool) -> Tally:
+    """Requests whose ``reply_to`` copy cannot be made (a UUID too long for a
+    correlation_id) answered and acked like any other: no prefetch slot held."""
+    bad_count, valid_count = (32, 200) if short else (64, 1000)
+    run = Run(workdir, ALEPH_DAEMON_WORKERS="4")
+    try:
+        run.start_daemons(2)
+        connection = run.broker.connect()
+        connection.channel().queue_declare("copies")
+        connection.close()
+        bad = run.publish(
+            bad_count,
+            0,
+            lambda i: (REQUESTS[0], {"UUID": "u" * 300 + str(i)}, {"reply_to": "copies"}),
+        )
+        bad.join()
+        valid = run.publish(valid_count, 100.0)
+        valid.join()
+        run.collector.wait_for([*bad.sent, *valid.sent], 120)
+        time.sleep(0.5)  # a late duplicate would show up now
+        run.fleet.sample()
+        tally = Tally.of(
+            [*bad.sent, *valid.sent],
+            run.collector,
+            peak_rss_mb=round(max(run.fleet.peak_rss.values(), default=0.0), 1),
+            load=f"{bad_count} with a 300-character UUID and reply_to, then {valid_count} at 100/s",
+            faults="reply_to copies that cannot carry the UUID as correlation_id",
+        )
+        left, _ = run.broker.queue_state(run.queue)
+        copies, _ = run.broker.queue_state("copies")
+        tally.update(left_in_queue=left, copies_delivered=copies)
+        if left or copies:
+            tally["broken"] = "a request was left unsettled, or a copy carried a cut UUID"
         return tally
     finally:
         run.close()
@@ -705,6 +865,10 @@ def _catalogue_burst(run: Run) -> None:
 
 SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
     "broker-restart": broker_restart,
+    "broker-stop": broker_stop,
+    "undecodable-headers": undecodable_headers,
+    "undecodable-quorum": undecodable_quorum,
+    "bad-reply-copy": bad_reply_copy,
     "daemon-killed": daemon_killed,
     "graceful-stop": graceful_stop,
     "catalogue-faults": catalogue_faults,
@@ -718,7 +882,7 @@ SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
 
 #: Scenarios that restart the broker: there a request can be answered by two daemons
 #: (answer confirmed, then the broker went down before it saw the request's ack).
-BROKER_RESTARTS = frozenset({"broker-restart", "soak"})
+BROKER_RESTARTS = frozenset({"broker-restart", "broker-stop", "soak"})
 
 
 def failed(name: str, tally: Tally) -> bool:

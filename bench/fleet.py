@@ -158,6 +158,19 @@ class Broker:
         self.node.start_app()
         return started
 
+    def restart_node(self, down_seconds: float = 1.0) -> float:
+        """Stop the whole private node (its Erlang VM), pause, start it again.
+
+        Returns the monotonic time at which the node was started again.
+        """
+        if self.node is None:
+            raise RuntimeError("broker restarts need a private node (Broker(restarts=True))")
+        self.node.stop()
+        time.sleep(down_seconds)
+        started = time.monotonic()
+        self.node.start()
+        return started
+
     def close(self) -> None:
         try:
             if self.node is None:

@@ -31,9 +31,10 @@ __all__ = ["Collector", "Publisher", "Tally", "close_quietly"]
 
 _TRANSIENT = (pika.exceptions.AMQPError, OSError)
 
-#: Makes one request: ``index -> (body, headers)``; headers without "UUID" get one
+#: Makes one request: ``index -> (body, headers)`` or ``(body, headers, properties)``
+#: (more ``BasicProperties`` arguments: ``reply_to``…); headers without "UUID" get one
 #: unless the publisher is told not to add them.
-Maker = Callable[[int], tuple[bytes, dict[str, Any]]]
+Maker = Callable[[int], tuple[bytes, dict[str, Any]] | tuple[bytes, dict[str, Any], dict[str, Any]]]
 
 
 def close_quietly(connection: pika.BlockingConnection | None) -> None:
@@ -71,10 +72,12 @@ class Publisher(threading.Thread):
     def run(self) -> None:
         started = time.monotonic()
         for index in range(self.total):
-            body, headers = self.make(index)
+            made = self.make(index)
+            body, headers = made[0], made[1]
+            extra: dict[str, Any] = made[2] if len(made) > 2 else {}  # type: ignore[misc]
             if self.add_uuid:
                 headers.setdefault("UUID", str(uuid.uuid4()))
-            failed_attempts = self._publish_until_confirmed(body, headers)
+            failed_attempts = self._publish_until_confirmed(body, headers, extra)
             if "UUID" in headers:
                 self.sent.append(str(headers["UUID"]))
                 if failed_attempts:
@@ -85,7 +88,9 @@ class Publisher(threading.Thread):
                     time.sleep(pause)
         close_quietly(self._connection)
 
-    def _publish_until_confirmed(self, body: bytes, headers: dict[str, Any]) -> int:
+    def _publish_until_confirmed(
+        self, body: bytes, headers: dict[str, Any], extra: dict[str, Any]
+    ) -> int:
         """Publish until confirmed; how many attempts failed before."""
         attempts = 0
         while True:
@@ -99,7 +104,7 @@ class Publisher(threading.Thread):
                     self.settings.RABBITMQ_ALEPH_DAEMON_KEY,
                     body,
                     pika.BasicProperties(
-                        content_type="application/json", delivery_mode=2, headers=headers
+                        content_type="application/json", delivery_mode=2, headers=headers, **extra
                     ),
                     mandatory=True,
                 )

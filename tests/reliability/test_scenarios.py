@@ -103,3 +103,25 @@ def test_secrets_and_access(tmp_path: Path) -> None:
 @pytest.mark.timeout(400)
 def test_soak_short(tmp_path: Path, private_node: PrivateNode) -> None:
     _check(faults.soak(tmp_path, short=True, node=private_node), broker_restarts=True)
+
+
+@pytest.mark.timeout(300)
+def test_broker_node_stopped_under_load(tmp_path: Path, private_node: PrivateNode) -> None:
+    tally = faults.broker_stop(tmp_path, short=True, node=private_node)
+    _check(tally, broker_restarts=True)
+    assert all(math.isfinite(seconds) for seconds in tally["reconnect_s"])
+
+
+@pytest.mark.timeout(300)
+def test_unreadable_headers_on_a_quorum_queue(tmp_path: Path) -> None:
+    # The classic queue's variant runs in tests/services/test_poison_proof.py.
+    tally = faults.undecodable_quorum(tmp_path, short=True)
+    _check(tally)
+    assert tally["connection_aborts"] == 0 and tally["dead_letters_left"] == 0
+
+
+@pytest.mark.timeout(300)
+def test_reply_to_copies_that_cannot_be_made(tmp_path: Path) -> None:
+    tally = faults.bad_reply_copy(tmp_path, short=True)
+    _check(tally)
+    assert tally["left_in_queue"] == 0
