@@ -804,11 +804,13 @@ def soak(
             ("graceful restart", lambda: _replace_victim(run, observed, kill=False)),
         ]
         injected: list[str] = []
+        rss_series = [round(start[0], 1)]  # one sample a period: growth must level off
         period = 25.0 if short else 90.0
         index = 0
         while publisher.is_alive():
             publisher.join(period)
-            if publisher.is_alive() and time.monotonic():
+            rss_series.append(round(rss_mb(observed.pid), 1))
+            if publisher.is_alive():
                 name, inject = faults[index % len(faults)]
                 inject()
                 injected.append(name)
@@ -821,6 +823,7 @@ def soak(
             load=f"{rate:g}/s for {duration / 60:g} min, 2 daemons",
             faults=", ".join(injected),
             observed_rss_mb=[round(start[0], 1), round(end[0], 1)],
+            observed_rss_series_mb=rss_series,
             observed_other_fds=[start[1], end[1]],
             observed_threads=[start[2], end[2]],
             observed_catalogue_connections=[start[3], end[3]],
