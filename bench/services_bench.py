@@ -28,12 +28,14 @@ requests in flight, once by a minimal pipelined raw pika client and once by
 server peak RSS; then ratios against the baseline and the peers.
 
 ``--modes`` runs only the modes named; ``--rounds N`` runs the plan N times, each round
-in another order, and prints each ratio's median (and range) over the rounds: on a busy
-machine only ratios from the same round compare like with like. For example, the daemon
-against its peers on the 20 ms handler, at 32 in flight::
+in the opposite order, and prints each ratio's median (and range) over the rounds: on a
+busy machine only ratios from the same round compare like with like. ``--side-by-side``
+starts every server once, each on a vhost of its own, and gives them turns: a round's
+runs are then seconds apart. For example, the daemon against its peers on the 20 ms
+handler, at 32 in flight::
 
-    PYTHONPATH=src:. .venv/bin/python bench/services_bench.py --quick --rounds 7 \\
-        --modes sleep20,threadpool-sleep20,minimal-sleep20 --in-flight 32 --drivers raw
+    PYTHONPATH=src:. .venv/bin/python bench/services_bench.py --quick --side-by-side \\
+        --rounds 9 --modes threadpool-sleep20,sleep20,minimal-sleep20 --in-flight 32
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ from bench.peer_servers import (  # noqa: E402
     serve_threadpool,
     sleeping_answer,
 )
+from bench.services_plan import MODES, plan, report  # noqa: E402
 
 VHOST = "edeposit-bench"
 REQUEST_PADDING = "x" * 200  # makes a serialized request about 300 bytes
@@ -310,33 +313,26 @@ def _scraping(port: int | None) -> Iterator[None]:
         scraper.join()
 
 
-def run_one(
-    mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
-) -> dict[str, Any]:
-    _reset_queues()
-    port = _free_port() if mode == "aleph-metrics" else None
-    if port is not None:
-        env = {**env, "ALEPH_DAEMON_METRICS_PORT": str(port)}
-    server = _start_server(mode, env)
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGTERM)
     try:
-        warmup = max(20, total // 20)
-        drive = drive_raw if driver == "raw" else drive_client
-        drive(warmup, in_flight)
-        cpu_before = _cpu_seconds(server.pid)
-        started = time.perf_counter()
-        with _scraping(port):
-            latencies = drive(total, in_flight)
-        elapsed = time.perf_counter() - started
-        cpu = _cpu_seconds(server.pid) - cpu_before
-        rss = _peak_rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def _measure(
+    server: subprocess.Popen[str], driver: str, in_flight: int, total: int, port: int | None
+) -> dict[str, Any]:
+    """Drive ``total`` requests through the running ``server``; its figures."""
+    drive = drive_raw if driver == "raw" else drive_client
+    cpu_before = _cpu_seconds(server.pid)
+    started = time.perf_counter()
+    with _scraping(port):
+        latencies = drive(total, in_flight)
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(server.pid) - cpu_before
     return {
-        "server": mode,
         "driver": driver,
         "in_flight": in_flight,
         "requests": len(latencies),
@@ -344,8 +340,80 @@ def run_one(
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * _percentile(latencies, 0.99),
         "cpu_ms": 1000 * cpu / len(latencies),
-        "rss_mb": rss,
+        "rss_mb": _peak_rss_mb(server.pid),
     }
+
+
+def _launch(mode: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], int | None]:
+    """Fresh queues, then the server of ``mode`` (and its metrics port, if any)."""
+    _reset_queues()
+    port = _free_port() if mode == "aleph-metrics" else None
+    if port is not None:
+        env = {**env, "ALEPH_DAEMON_METRICS_PORT": str(port)}
+    return _start_server(mode, env), port
+
+
+def run_one(
+    mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
+) -> dict[str, Any]:
+    """A server of ``mode`` started for this run alone: warmed up, measured, stopped."""
+    server, port = _launch(mode, env)
+    try:
+        (drive_raw if driver == "raw" else drive_client)(max(20, total // 20), in_flight)
+        return {"server": mode, **_measure(server, driver, in_flight, total, port)}
+    finally:
+        _stop(server)
+
+
+def _use_vhost(env: dict[str, str], vhost: str) -> None:
+    """Point this process (drivers, queue resets) and ``env`` (servers) at ``vhost``."""
+    from edeposit.amqp import settings  # noqa: PLC0415
+
+    env["RABBITMQ_ALEPH_VIRTUALHOST"] = os.environ["RABBITMQ_ALEPH_VIRTUALHOST"] = vhost
+    settings.reload()
+
+
+def side_by_side(
+    runs: list[tuple[str, str, int, int]], rounds: int, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every run's server started at once, each on a vhost of its own, idle but for its
+    turn; then ``rounds`` rounds of one turn each, alternating forward and backward:
+    turns seconds apart instead of a server start and more apart."""
+    base = env["RABBITMQ_ALEPH_VIRTUALHOST"]
+    servers: list[tuple[str, subprocess.Popen[str], int | None]] = []
+    results = []
+    try:
+        for mode, driver, in_flight, total in runs:
+            vhost = f"{base}-{mode}-{driver}-{in_flight}"
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+            _use_vhost(env, vhost)
+            server, port = _launch(mode, env)
+            servers.append((vhost, server, port))
+            (drive_raw if driver == "raw" else drive_client)(max(20, total // 20), in_flight)
+        turns = list(zip(runs, servers, strict=True))
+        for index in range(rounds):
+            for (mode, driver, in_flight, total), (vhost, server, port) in (
+                turns if index % 2 == 0 else turns[::-1]
+            ):
+                _use_vhost(env, vhost)
+                row = _measure(server, driver, in_flight, total, port)
+                results.append({"round": index, "server": mode, **row})
+                _print_row(results[-1])
+    finally:
+        for _vhost, server, _port in servers:
+            _stop(server)
+        _use_vhost(env, base)
+    return results
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    print(
+        f"{row['server']:18} {row['round'] + 1:5d} {row['driver']:7} {row['in_flight']:8d} "
+        f"{row['requests']:8d} {row['rate']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
+        f"{row['cpu_ms']:10.3f} {row['rss_mb']:7.1f}",
+        flush=True,
+    )
 
 
 def _start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -358,91 +426,6 @@ def _start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
     assert process.stdout is not None
     url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
     return process, url
-
-
-#: Every mode with the requests of its runs by requests in flight (``--quick``: a quarter).
-PLAN: tuple[tuple[str, dict[int, int]], ...] = (
-    ("noop", {1: 1500, 32: 8000}),
-    ("noop-confirms", {1: 1500, 32: 8000}),
-    ("sleep20", {1: 150, 32: 4000}),
-    ("sleep20-confirms", {32: 4000}),
-    ("aleph", {1: 150, 32: 3000}),
-    ("aleph-metrics", {32: 3000}),
-    ("baseline-noop", {1: 1500, 32: 3000}),
-    ("baseline-sleep20", {1: 100, 32: 150}),
-    ("baseline-aleph", {1: 100, 32: 150}),
-    ("minimal-noop", {32: 8000}),
-    ("minimal-sleep20", {32: 4000}),
-    ("threadpool-noop", {32: 8000}),
-    ("threadpool-sleep20", {32: 4000}),
-)
-MODES = tuple(mode for mode, _ in PLAN)
-
-#: Ratios of rates at 32 in flight: label, numerator (mode, driver), denominator (a
-#: (mode, driver) or a rate). Printed when the run has both.
-RATIOS: tuple[tuple[str, tuple[str, str], tuple[str, str] | float], ...] = (
-    ("noop raw / original design noop", ("noop", "raw"), ("baseline-noop", "raw")),
-    ("noop raw / minimal async server", ("noop", "raw"), ("minimal-noop", "raw")),
-    ("noop raw / thread-pool peer", ("noop", "raw"), ("threadpool-noop", "raw")),
-    ("noop raw, transactions / confirms", ("noop", "raw"), ("noop-confirms", "raw")),
-    ("sleep20 raw, transactions / confirms", ("sleep20", "raw"), ("sleep20-confirms", "raw")),
-    ("sleep20 raw / physical limit 1600/s", ("sleep20", "raw"), 1600.0),
-    ("sleep20 raw / minimal async server", ("sleep20", "raw"), ("minimal-sleep20", "raw")),
-    ("sleep20 raw / thread-pool peer", ("sleep20", "raw"), ("threadpool-sleep20", "raw")),
-    (
-        "sleep20-confirms raw / thread-pool peer",
-        ("sleep20-confirms", "raw"),
-        ("threadpool-sleep20", "raw"),
-    ),
-    (
-        "thread-pool peer / minimal (20 ms)",
-        ("threadpool-sleep20", "raw"),
-        ("minimal-sleep20", "raw"),
-    ),
-    ("aleph raw / original design (20 ms)", ("aleph", "raw"), ("baseline-sleep20", "raw")),
-    ("aleph raw / original design (Aleph)", ("aleph", "raw"), ("baseline-aleph", "raw")),
-    ("aleph client / original design (Aleph)", ("aleph", "client"), ("baseline-aleph", "raw")),
-    ("aleph raw, metrics on / off", ("aleph-metrics", "raw"), ("aleph", "raw")),
-)
-
-
-def _plan(
-    modes: list[str], in_flights: set[int] | None, drivers: set[str] | None, scale: float
-) -> list[tuple[str, str, int, int]]:
-    """The runs of one round: (mode, driver, in flight, requests), in the order of ``modes``."""
-    sizes_of = dict(PLAN)
-    plan = []
-    for mode in modes:
-        single = mode.startswith(("baseline", "minimal", "threadpool")) or mode.endswith(
-            ("-metrics", "-confirms")
-        )
-        for in_flight, total in sizes_of[mode].items():
-            for driver in ("raw",) if single else ("raw", "client"):
-                if (in_flights is None or in_flight in in_flights) and (
-                    drivers is None or driver in drivers
-                ):
-                    plan.append((mode, driver, in_flight, max(50, int(total * scale))))
-    return plan
-
-
-def _ratios(results: list[dict[str, Any]], rounds: int) -> list[tuple[str, list[float]]]:
-    """Each ratio of :data:`RATIOS` the results allow, once per round (same-round runs)."""
-    rates = {(r["round"], r["server"], r["driver"], r["in_flight"]): r["rate"] for r in results}
-    found = []
-    for label, (mode, driver), denominator in RATIOS:
-        values = []
-        for index in range(rounds):
-            numerator = rates.get((index, mode, driver, 32))
-            below = (
-                denominator
-                if isinstance(denominator, float)
-                else rates.get((index, *denominator, 32))
-            )
-            if numerator is not None and below:
-                values.append(numerator / below)
-        if values:
-            found.append((label, values))
-    return found
 
 
 def _environment(vhost: str) -> dict[str, str]:
@@ -489,6 +472,11 @@ def _arguments() -> argparse.Namespace:
         help="rounds, each in another order; ratios as medians over rounds "
         "(default 1; --metrics-overhead: 3)",
     )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="start every server once (a vhost each) and take turns with them each round",
+    )
     parser.add_argument("--vhost", default=VHOST, help=f"the broker's vhost (default {VHOST})")
     arguments = parser.parse_args()
     unknown = [mode for mode in arguments.modes if mode not in MODES]
@@ -519,57 +507,26 @@ def main() -> int:
 
     rounds = arguments.rounds or 1
     in_flights = set(arguments.in_flight) if arguments.in_flight else None
-    plan = _plan(arguments.modes, in_flights, arguments.drivers, scale)
+    runs = plan(arguments.modes, in_flights, arguments.drivers, scale)
     results = []
     try:
         print(
             f"{'server':18} {'round':>5} {'driver':7} {'inflight':>8} {'requests':>8} "
             f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} {'rss MB':>7}"
         )
-        for index in range(rounds):
-            for mode, driver, in_flight, total in plan if index % 2 == 0 else plan[::-1]:
-                row = {"round": index, **run_one(mode, driver, in_flight, total, env)}
-                results.append(row)
-                print(
-                    f"{mode:18} {index + 1:5d} {driver:7} {in_flight:8d} {row['requests']:8d} "
-                    f"{row['rate']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
-                    f"{row['cpu_ms']:10.3f} {row['rss_mb']:7.1f}",
-                    flush=True,
-                )
+        if arguments.side_by_side:
+            results = side_by_side(runs, rounds, env)
+        for index in range(0 if arguments.side_by_side else rounds):
+            for mode, driver, in_flight, total in runs if index % 2 == 0 else runs[::-1]:
+                results.append({"round": index, **run_one(mode, driver, in_flight, total, env)})
+                _print_row(results[-1])
     finally:
         emulator.terminate()
         emulator.wait(10)
-    _report(results, rounds)
+    report(results, rounds)
     if arguments.json:
         arguments.json.write_text(json.dumps(results, indent=2))
     return 0
-
-
-def _report(results: list[dict[str, Any]], rounds: int) -> None:
-    """Median requests/s of each run over the rounds, then the ratios (median of ratios)."""
-    if rounds > 1:
-        print(f"\nmedian req/s over {rounds} rounds:")
-        runs = dict.fromkeys((r["server"], r["driver"], r["in_flight"]) for r in results)
-        for mode, driver, in_flight in runs:
-            rates = [
-                r["rate"]
-                for r in results
-                if (r["server"], r["driver"], r["in_flight"]) == (mode, driver, in_flight)
-            ]
-            print(
-                f"  {mode:18} {driver:7} {in_flight:3d} in flight {statistics.median(rates):8.0f}"
-            )
-    ratios = _ratios(results, rounds)
-    if not ratios:
-        return
-    print(
-        "\nratios at 32 in flight"
-        + (f" (median [min-max] of {rounds} rounds)" if rounds > 1 else "")
-        + ":"
-    )
-    for label, values in ratios:
-        spread = f"  [{min(values):.3f}-{max(values):.3f}]" if len(values) > 1 else ""
-        print(f"  {label + ':':42} {statistics.median(values):7.3f}{spread}")
 
 
 def _metrics_cost() -> tuple[float, float]:
