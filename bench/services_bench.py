@@ -401,8 +401,9 @@ def side_by_side(
                 results.append({"round": index, "server": mode, **row})
                 _print_row(results[-1])
     finally:
-        for _vhost, server, _port in servers:
+        for vhost, server, _port in servers:
             _stop(server)
+            _rabbitmqctl("delete_vhost", vhost)
         _use_vhost(env, base)
     return results
 
