@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-__all__ = ["MODES", "PLAN", "RATIOS", "plan", "ratios", "report"]
+__all__ = ["MODES", "PLAN", "RATIOS", "TARGETS", "plan", "ratios", "report"]
 
 #: Every mode with the requests of its runs by requests in flight (``--quick``: a quarter).
 PLAN: tuple[tuple[str, dict[int, int]], ...] = (
@@ -56,6 +56,13 @@ RATIOS: tuple[tuple[str, tuple[str, str], tuple[str, str] | float], ...] = (
     ("aleph raw / original design (Aleph)", ("aleph", "raw"), ("baseline-aleph", "raw")),
     ("aleph client / original design (Aleph)", ("aleph", "client"), ("baseline-aleph", "raw")),
     ("aleph raw, metrics on / off", ("aleph-metrics", "raw"), ("aleph", "raw")),
+)
+
+#: The issue's targets on the 20 ms handler: the daemon at or above the thread-pool peer,
+#: and within 5 % of the minimal asynchronous server (the median ratio at least this).
+TARGETS: tuple[tuple[str, float], ...] = (
+    ("sleep20 raw / thread-pool peer", 1.0),
+    ("sleep20 raw / minimal async server", 0.95),
 )
 
 
@@ -123,3 +130,13 @@ def report(results: list[dict[str, Any]], rounds: int) -> None:
     for label, values in found:
         spread = f"  [{min(values):.3f}-{max(values):.3f}]" if len(values) > 1 else ""
         print(f"  {label + ':':42} {statistics.median(values):7.3f}{spread}")
+    wanted = dict(TARGETS)
+    for label, values in found:
+        if label in wanted:
+            median = statistics.median(values)
+            met = sum(value >= wanted[label] for value in values)
+            print(
+                f"  target {label} >= {wanted[label]:.2f}: "
+                f"{'met' if median >= wanted[label] else 'NOT met'} by the median "
+                f"({met} of {len(values)} rounds)"
+            )
