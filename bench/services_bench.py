@@ -17,11 +17,25 @@ Servers run as subprocesses (so their CPU time and peak RSS are their own):
   answering (``baseline-aleph`` asks the emulator like the Aleph daemon does);
 * ``minimal-noop`` / ``minimal-sleep20``  what this machine's broker allows at all: a
   single-threaded asynchronous pika server without confirms that acks at once (the
-  20 ms as a timer) — no framework can beat it, so it shows the ceiling of the run.
+  20 ms as a timer) — no framework can beat it, so it shows the ceiling of the run;
+* ``threadpool-noop`` / ``threadpool-sleep20``  the peer: the usual plain pika server,
+  prefetch 32, the handler in a ``ThreadPoolExecutor(32)``, publish and ack handed back
+  with ``add_callback_threadsafe``, no confirms.
 
-Each is driven with 1 and with 32 requests in flight, once by a minimal pipelined raw
-pika client and once by ``AlephClient``. Printed per run: requests/s, latency p50/p99,
-server CPU ms per request, server peak RSS; then ratios against the baseline.
+The other servers are in :mod:`bench.peer_servers`. Each is driven with 1 and with 32
+requests in flight, once by a minimal pipelined raw pika client and once by
+``AlephClient``. Printed per run: requests/s, latency p50/p99, server CPU ms per request,
+server peak RSS; then ratios against the baseline and the peers.
+
+``--modes`` runs only the modes named; ``--rounds N`` runs the plan N times, each round
+in the opposite order, and prints each ratio's median (and range) over the rounds: on a
+busy machine only ratios from the same round compare like with like. ``--side-by-side``
+starts every server once, each on a vhost of its own, and gives them turns: a round's
+runs are then seconds apart. For example, the daemon against its peers on the 20 ms
+handler, at 32 in flight::
+
+    PYTHONPATH=src:. .venv/bin/python bench/services_bench.py --quick --side-by-side \\
+        --rounds 9 --modes threadpool-sleep20,sleep20,minimal-sleep20 --in-flight 32
 """
 
 from __future__ import annotations
@@ -38,28 +52,32 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pika
 
-VHOST = "edeposit-bench"
 HERE = Path(__file__).resolve()
+if str(HERE.parents[1]) not in sys.path:  # run as a script: make `bench` importable
+    sys.path.insert(0, str(HERE.parents[1]))
+
+from bench.peer_servers import (  # noqa: E402
+    bench_reply,
+    catalogue_answer,
+    serve_baseline,
+    serve_minimal,
+    serve_threadpool,
+    sleeping_answer,
+)
+from bench.services_plan import MODES, plan, report  # noqa: E402
+
+VHOST = "edeposit-bench"
 REQUEST_PADDING = "x" * 200  # makes a serialized request about 300 bytes
-REPLY_XML = "<record>" + "y" * 3900 + "</record>"  # makes a reply about 4 KB
 
 
 # --- servers (run in a subprocess: `services_bench.py serve MODE`) ---------------------
-
-
-def _bench_reply() -> bytes:
-    from edeposit.amqp import aleph  # noqa: PLC0415
-    from edeposit.amqp.serializers import serialize  # noqa: PLC0415
-
-    record = aleph.AlephRecord("nkc", "NKC01", 1, REPLY_XML, aleph.EPublication.empty(nazev="x"))
-    return serialize(aleph.SearchResult([record])).encode()
 
 
 def serve_pikadaemon(delay: float, *, transactional: bool = True) -> None:
@@ -72,7 +90,7 @@ def serve_pikadaemon(delay: float, *, transactional: bool = True) -> None:
     from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
     from edeposit.amqp.runtime.topology import aleph_topology  # noqa: PLC0415
 
-    reply = _bench_reply()
+    reply = bench_reply()
     cfg = settings.get()
 
     class Bench(PikaDaemon):
@@ -103,98 +121,6 @@ def serve_pikadaemon(delay: float, *, transactional: bool = True) -> None:
     )
     daemon.configure_logging(foreground=True)
     daemon.run()
-
-
-def serve_baseline(answer: Callable[[bytes], bytes]) -> None:
-    """The original design: one thread, prefetch 1, no confirms, ack after answering."""
-    from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.daemon.answers import result_key  # noqa: PLC0415
-    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
-
-    cfg = settings.get()
-    connection = pika.BlockingConnection(connection_parameters(cfg))
-    channel = connection.channel()
-    channel.basic_qos(prefetch_count=1)
-    signal.signal(signal.SIGTERM, lambda *_: channel.stop_consuming())
-
-    def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
-        ch.basic_publish(
-            cfg.RABBITMQ_ALEPH_EXCHANGE,
-            result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
-            answer(body),
-            pika.BasicProperties(
-                content_type="application/json",
-                delivery_mode=1,
-                headers={"UUID": properties.headers["UUID"]},
-            ),
-        )
-        ch.basic_ack(method.delivery_tag)
-
-    channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
-    channel.start_consuming()
-    connection.close()
-
-
-def sleeping_answer(delay: float) -> Callable[[bytes], bytes]:
-    """The fixed ~4 KB reply after ``delay`` seconds (the original design's handler)."""
-    reply = _bench_reply()
-
-    def answer(body: bytes) -> bytes:
-        if delay:
-            time.sleep(delay)
-        return reply
-
-    return answer
-
-
-def catalogue_answer() -> Callable[[bytes], bytes]:
-    """The answer of an Aleph service, as the original design computed it (no daemon)."""
-    from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.catalogue.service import AlephService  # noqa: PLC0415
-    from edeposit.amqp.serializers import deserialize, serialize  # noqa: PLC0415
-
-    service = AlephService(settings.get())
-    return lambda body: serialize(service.handle(deserialize(body))).encode()
-
-
-def serve_minimal(delay: float) -> None:
-    """The ceiling: asynchronous pika on one thread, no confirms, ack at once."""
-    from pika.adapters.select_connection import SelectConnection  # noqa: PLC0415
-
-    from edeposit.amqp import settings  # noqa: PLC0415
-    from edeposit.amqp.daemon.answers import result_key  # noqa: PLC0415
-    from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: PLC0415
-
-    cfg = settings.get()
-    reply = _bench_reply()
-
-    def on_channel(channel: Any) -> None:
-        channel.basic_qos(prefetch_count=cfg.ALEPH_DAEMON_WORKERS)
-
-        def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
-            def answer() -> None:
-                ch.basic_publish(
-                    cfg.RABBITMQ_ALEPH_EXCHANGE,
-                    result_key(method.routing_key, cfg.RABBITMQ_ALEPH_PLONE_KEY),
-                    reply,
-                    pika.BasicProperties(
-                        content_type="application/json",
-                        delivery_mode=2,
-                        headers={"UUID": properties.headers["UUID"]},
-                    ),
-                )
-                ch.basic_ack(method.delivery_tag)
-
-            connection.ioloop.call_later(delay, answer)
-
-        channel.basic_consume(cfg.RABBITMQ_ALEPH_DAEMON_QUEUE, on_message)
-
-    connection = SelectConnection(
-        connection_parameters(cfg),
-        on_open_callback=lambda opened: opened.channel(on_open_callback=on_channel),
-    )
-    signal.signal(signal.SIGTERM, lambda *_: connection.ioloop.stop())
-    connection.ioloop.start()
 
 
 def serve_aleph() -> None:
@@ -387,33 +313,26 @@ def _scraping(port: int | None) -> Iterator[None]:
         scraper.join()
 
 
-def run_one(
-    mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
-) -> dict[str, Any]:
-    _reset_queues()
-    port = _free_port() if mode == "aleph-metrics" else None
-    if port is not None:
-        env = {**env, "ALEPH_DAEMON_METRICS_PORT": str(port)}
-    server = _start_server(mode, env)
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGTERM)
     try:
-        warmup = max(20, total // 20)
-        drive = drive_raw if driver == "raw" else drive_client
-        drive(warmup, in_flight)
-        cpu_before = _cpu_seconds(server.pid)
-        started = time.perf_counter()
-        with _scraping(port):
-            latencies = drive(total, in_flight)
-        elapsed = time.perf_counter() - started
-        cpu = _cpu_seconds(server.pid) - cpu_before
-        rss = _peak_rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def _measure(
+    server: subprocess.Popen[str], driver: str, in_flight: int, total: int, port: int | None
+) -> dict[str, Any]:
+    """Drive ``total`` requests through the running ``server``; its figures."""
+    drive = drive_raw if driver == "raw" else drive_client
+    cpu_before = _cpu_seconds(server.pid)
+    started = time.perf_counter()
+    with _scraping(port):
+        latencies = drive(total, in_flight)
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(server.pid) - cpu_before
     return {
-        "server": mode,
         "driver": driver,
         "in_flight": in_flight,
         "requests": len(latencies),
@@ -421,8 +340,81 @@ def run_one(
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * _percentile(latencies, 0.99),
         "cpu_ms": 1000 * cpu / len(latencies),
-        "rss_mb": rss,
+        "rss_mb": _peak_rss_mb(server.pid),
     }
+
+
+def _launch(mode: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], int | None]:
+    """Fresh queues, then the server of ``mode`` (and its metrics port, if any)."""
+    _reset_queues()
+    port = _free_port() if mode == "aleph-metrics" else None
+    if port is not None:
+        env = {**env, "ALEPH_DAEMON_METRICS_PORT": str(port)}
+    return _start_server(mode, env), port
+
+
+def run_one(
+    mode: str, driver: str, in_flight: int, total: int, env: dict[str, str]
+) -> dict[str, Any]:
+    """A server of ``mode`` started for this run alone: warmed up, measured, stopped."""
+    server, port = _launch(mode, env)
+    try:
+        (drive_raw if driver == "raw" else drive_client)(max(20, total // 20), in_flight)
+        return {"server": mode, **_measure(server, driver, in_flight, total, port)}
+    finally:
+        _stop(server)
+
+
+def _use_vhost(env: dict[str, str], vhost: str) -> None:
+    """Point this process (drivers, queue resets) and ``env`` (servers) at ``vhost``."""
+    from edeposit.amqp import settings  # noqa: PLC0415
+
+    env["RABBITMQ_ALEPH_VIRTUALHOST"] = os.environ["RABBITMQ_ALEPH_VIRTUALHOST"] = vhost
+    settings.reload()
+
+
+def side_by_side(
+    runs: list[tuple[str, str, int, int]], rounds: int, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every run's server started at once, each on a vhost of its own, idle but for its
+    turn; then ``rounds`` rounds of one turn each, alternating forward and backward:
+    turns seconds apart instead of a server start and more apart."""
+    base = env["RABBITMQ_ALEPH_VIRTUALHOST"]
+    servers: list[tuple[str, subprocess.Popen[str], int | None]] = []
+    results = []
+    try:
+        for mode, driver, in_flight, total in runs:
+            vhost = f"{base}-{mode}-{driver}-{in_flight}"
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+            _use_vhost(env, vhost)
+            server, port = _launch(mode, env)
+            servers.append((vhost, server, port))
+            (drive_raw if driver == "raw" else drive_client)(max(20, total // 20), in_flight)
+        turns = list(zip(runs, servers, strict=True))
+        for index in range(rounds):
+            for (mode, driver, in_flight, total), (vhost, server, port) in (
+                turns if index % 2 == 0 else turns[::-1]
+            ):
+                _use_vhost(env, vhost)
+                row = _measure(server, driver, in_flight, total, port)
+                results.append({"round": index, "server": mode, **row})
+                _print_row(results[-1])
+    finally:
+        for vhost, server, _port in servers:
+            _stop(server)
+            _rabbitmqctl("delete_vhost", vhost)
+        _use_vhost(env, base)
+    return results
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    print(
+        f"{row['server']:18} {row['round'] + 1:5d} {row['driver']:7} {row['in_flight']:8d} "
+        f"{row['requests']:8d} {row['rate']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
+        f"{row['cpu_ms']:10.3f} {row['rss_mb']:7.1f}",
+        flush=True,
+    )
 
 
 def _start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -437,7 +429,24 @@ def _start_emulator(latency: float) -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-def main() -> int:
+def _environment(vhost: str) -> dict[str, str]:
+    """The servers' environment: this checkout's sources first (the venv may have another
+    checkout installed in editable mode), the bench's own vhost, 32 workers."""
+    root = HERE.parents[1]
+    path = os.pathsep.join(
+        p for p in (str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")) if p
+    )
+    return {
+        **os.environ,
+        "PYTHONPATH": path,
+        "RABBITMQ_ALEPH_VIRTUALHOST": vhost,
+        "ALEPH_RATE_LIMIT": "0",
+        "ALEPH_DAEMON_WORKERS": "32",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer requests per run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -446,19 +455,43 @@ def main() -> int:
         action="store_true",
         help="only the Aleph daemon with its metrics endpoint off and on, alternating",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="--metrics-overhead: rounds")
+    parser.add_argument(
+        "--modes",
+        type=lambda text: [mode.strip() for mode in text.split(",") if mode.strip()],
+        default=list(MODES),
+        help=f"comma-separated, run in this order (default: all): {', '.join(MODES)}",
+    )
+    parser.add_argument(
+        "--in-flight", type=int, action="append", help="only runs with this many in flight"
+    )
+    parser.add_argument(
+        "--drivers", type=lambda text: set(text.split(",")), help="only these: raw,client"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds, each in another order; ratios as medians over rounds "
+        "(default 1; --metrics-overhead: 3)",
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="start every server once (a vhost each) and take turns with them each round",
+    )
+    parser.add_argument("--vhost", default=VHOST, help=f"the broker's vhost (default {VHOST})")
     arguments = parser.parse_args()
-    scale = 0.25 if arguments.quick else 1.0
+    unknown = [mode for mode in arguments.modes if mode not in MODES]
+    if unknown:
+        parser.error(f"unknown mode(s): {', '.join(unknown)}")
+    return arguments
 
-    _rabbitmqctl("add_vhost", VHOST)
-    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
-    env = {
-        **os.environ,
-        "RABBITMQ_ALEPH_VIRTUALHOST": VHOST,
-        "ALEPH_RATE_LIMIT": "0",
-        "ALEPH_DAEMON_WORKERS": "32",
-        "LOG_LEVEL": "WARNING",
-    }
+
+def main() -> int:
+    arguments = _arguments()
+    scale = 0.25 if arguments.quick else 1.0
+    _rabbitmqctl("add_vhost", arguments.vhost)
+    _rabbitmqctl("set_permissions", "-p", arguments.vhost, "guest", ".*", ".*", ".*")
+    env = _environment(arguments.vhost)
     os.environ.update(env)
     from edeposit.amqp import settings  # noqa: PLC0415
 
@@ -466,96 +499,32 @@ def main() -> int:
     emulator, url = _start_emulator(0.02)
     env.update({"ALEPH_URL": url, "ALEPH_EXPORT_URL": url + "/aleph-cgi/e-deposit"})
 
-    def count(base: int) -> int:
-        return max(50, int(base * scale))
-
     if arguments.metrics_overhead:
         try:
-            return _metrics_overhead(env, count(3000), arguments.rounds)
+            return _metrics_overhead(env, max(50, int(3000 * scale)), arguments.rounds or 3)
         finally:
             emulator.terminate()
             emulator.wait(10)
 
-    plan = []
-    for mode, sizes in (
-        ("noop", {1: 1500, 32: 8000}),
-        ("noop-confirms", {1: 1500, 32: 8000}),
-        ("sleep20", {1: 150, 32: 4000}),
-        ("sleep20-confirms", {32: 4000}),
-        ("aleph", {1: 150, 32: 3000}),
-        ("aleph-metrics", {32: 3000}),
-        ("baseline-noop", {1: 1500, 32: 3000}),
-        ("baseline-sleep20", {1: 100, 32: 150}),
-        ("baseline-aleph", {1: 100, 32: 150}),
-        ("minimal-noop", {32: 8000}),
-        ("minimal-sleep20", {32: 4000}),
-    ):
-        single = mode.startswith(("baseline", "minimal")) or mode.endswith(
-            ("-metrics", "-confirms")
-        )
-        drivers = ("raw",) if single else ("raw", "client")
-        for in_flight, total in sizes.items():
-            for driver in drivers:
-                plan.append((mode, driver, in_flight, count(total)))
+    rounds = arguments.rounds or 1
+    in_flights = set(arguments.in_flight) if arguments.in_flight else None
+    runs = plan(arguments.modes, in_flights, arguments.drivers, scale)
     results = []
     try:
         print(
-            f"{'server':17} {'driver':7} {'inflight':>8} {'requests':>8} {'req/s':>8} "
-            f"{'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} {'rss MB':>7}"
+            f"{'server':18} {'round':>5} {'driver':7} {'inflight':>8} {'requests':>8} "
+            f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>10} {'rss MB':>7}"
         )
-        for mode, driver, in_flight, total in plan:
-            row = run_one(mode, driver, in_flight, total, env)
-            results.append(row)
-            print(
-                f"{mode:17} {driver:7} {in_flight:8d} {row['requests']:8d} {row['rate']:8.0f} "
-                f"{row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {row['cpu_ms']:10.3f} "
-                f"{row['rss_mb']:7.1f}",
-                flush=True,
-            )
+        if arguments.side_by_side:
+            results = side_by_side(runs, rounds, env)
+        for index in range(0 if arguments.side_by_side else rounds):
+            for mode, driver, in_flight, total in runs if index % 2 == 0 else runs[::-1]:
+                results.append({"round": index, **run_one(mode, driver, in_flight, total, env)})
+                _print_row(results[-1])
     finally:
         emulator.terminate()
         emulator.wait(10)
-
-    def rate(mode: str, driver: str, in_flight: int) -> float:
-        return next(
-            r["rate"]
-            for r in results
-            if (r["server"], r["driver"], r["in_flight"]) == (mode, driver, in_flight)
-        )
-
-    baseline_noop = rate("baseline-noop", "raw", 32)
-    baseline_slow = rate("baseline-sleep20", "raw", 32)
-    baseline_aleph = rate("baseline-aleph", "raw", 32)
-    ratios = [
-        ("noop raw / original design noop", rate("noop", "raw", 32) / baseline_noop),
-        (
-            "noop raw / minimal async server",
-            rate("noop", "raw", 32) / rate("minimal-noop", "raw", 32),
-        ),
-        (
-            "noop raw, answers in transactions / with confirms",
-            rate("noop", "raw", 32) / rate("noop-confirms", "raw", 32),
-        ),
-        (
-            "sleep20 raw, answers in transactions / with confirms",
-            rate("sleep20", "raw", 32) / rate("sleep20-confirms", "raw", 32),
-        ),
-        ("sleep20 raw / physical limit 1600/s", rate("sleep20", "raw", 32) / 1600),
-        (
-            "sleep20 raw / minimal async server",
-            rate("sleep20", "raw", 32) / rate("minimal-sleep20", "raw", 32),
-        ),
-        ("aleph raw / original design (20 ms)", rate("aleph", "raw", 32) / baseline_slow),
-        ("aleph raw / original design (Aleph)", rate("aleph", "raw", 32) / baseline_aleph),
-        ("aleph client / original design (Aleph)", rate("aleph", "client", 32) / baseline_aleph),
-        (
-            "aleph raw, metrics on / off",
-            rate("aleph-metrics", "raw", 32) / rate("aleph", "raw", 32),
-        ),
-    ]
-    print("\nratios at 32 in flight:")
-    for label, value in ratios:
-        print(f"  {label + ':':40} {value:7.2f}")
+    report(results, rounds)
     if arguments.json:
         arguments.json.write_text(json.dumps(results, indent=2))
     return 0
@@ -624,6 +593,8 @@ if __name__ == "__main__":
             serve_baseline(catalogue_answer())
         elif mode.startswith("minimal"):
             serve_minimal(0.02 if mode.endswith("sleep20") else 0.0)
+        elif mode.startswith("threadpool"):
+            serve_threadpool(sleeping_answer(0.02 if mode.endswith("sleep20") else 0.0))
         elif mode.startswith("baseline"):
             serve_baseline(sleeping_answer(0.02 if mode.endswith("sleep20") else 0.0))
         else:
