@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -84,6 +85,15 @@ class Setup:
 
     def daemon_cpu(self) -> float:
         return sum(cpu_seconds(process.pid) for process in self.fleet.alive())
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far: daemons, broker nodes, the emulator, this load driver."""
+        return {
+            "daemon": self.daemon_cpu(),
+            "broker": sum(cpu_seconds(node.pid) for node in self.cluster.nodes),
+            "emulator": cpu_seconds(self.emulator.process.pid),
+            "load": cpu_seconds(os.getpid()),
+        }
 
 
 @contextlib.contextmanager
@@ -160,20 +170,21 @@ def budget_row(name: str, budget: float, rates: list[float]) -> dict[str, Any]:
 
 def measure(running: Setup, load: ClosedLoop, seconds: float) -> dict[str, Any]:
     """Requests/s, latency, catalogue calls/s and CPU over the next ``seconds``."""
-    calls, cpu, machine = running.calls(), running.daemon_cpu(), system_cpu()
+    calls, cpu, machine = running.calls(), running.cpu(), system_cpu()
     started = time.monotonic()
     time.sleep(seconds)
     ended = time.monotonic()
     calls = running.calls() - calls
-    cpu = running.daemon_cpu() - cpu
+    used = {key: value - cpu[key] for key, value in running.cpu().items()}
     busy = system_cpu()
     figures = load.summary(started, ended)
     answers = max(figures["answers"], 1)
     return {
         **{key: round(value, 1) for key, value in figures.items()},
         "calls_per_s": round(calls / (ended - started), 1),
-        "daemon_cpu_ms_per_request": round(1000 * cpu / answers, 2),
-        "daemon_cores": round(cpu / (ended - started), 2),
+        "daemon_cpu_ms_per_request": round(1000 * used["daemon"] / answers, 2),
+        "broker_cpu_ms_per_request": round(1000 * used["broker"] / answers, 2),
+        **{f"{key}_cores": round(value / (ended - started), 2) for key, value in used.items()},
         "machine_busy_pct": round(100 * (busy[0] - machine[0]) / (busy[1] - machine[1]), 1),
     }
 
@@ -199,7 +210,7 @@ def scaling_part(cluster: PrivateCluster, workdir: Path, quick: bool) -> dict[st
         "ALEPH_FLEET_SHARE_PERIOD": str(SHARE_PERIOD),
     }
     with setup(cluster, workdir, latency, 4, **budget_env) as running:
-        load = ClosedLoop(running.broker.settings, lambda _i: SEARCH, 20).start()
+        load = ClosedLoop(running.broker.settings, lambda _i: SEARCH, 40).start()
         time.sleep(SHARE_PERIOD + 2)
         bound = {"daemons": 4, "budget": budget, **measure(running, load, seconds)}
         load.stop()
@@ -257,7 +268,9 @@ def report(results: dict[str, Any]) -> None:
         what = f"{part['workers']} workers/daemon, {part['latency_s']:g} s a call"
         print(f"\n(c) CPU ceiling: {what}")
         columns = ["daemons", "rps", "ratio", "p50_ms", "p99_ms", "daemon_cpu_ms_per_request"]
-        print(table(part["rows"], [*columns, "daemon_cores", "machine_busy_pct", "failed"]))
+        print(table(part["rows"], [*columns, "broker_cpu_ms_per_request", "failed"]))
+        cores = ["daemon_cores", "broker_cores", "emulator_cores", "load_cores"]
+        print(table(part["rows"], ["daemons", *cores, "machine_busy_pct"]))
 
 
 PARTS = {"budget": budget_part, "scaling": scaling_part, "cpu": cpu_part}

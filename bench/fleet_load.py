@@ -69,11 +69,15 @@ class ClosedLoop:
     Args:
         settings: broker, vhost, exchange and queue names.
         make: the body of the ``index``-th request.
-        in_flight: requests outstanding at any time.
+        in_flight: requests outstanding at any time (at most, with ``rate``).
+        rate: requests sent per second at most (0 = as fast as answers come back).
     """
 
-    def __init__(self, settings: Settings, make: Callable[[int], bytes], in_flight: int) -> None:
+    def __init__(
+        self, settings: Settings, make: Callable[[int], bytes], in_flight: int, rate: float = 0.0
+    ) -> None:
         self.settings = settings
+        self.rate = rate
         self.make = make
         self.in_flight = in_flight
         self._slots = threading.Semaphore(in_flight)
@@ -124,8 +128,11 @@ class ClosedLoop:
         channel = connection.channel()
         cfg = self.settings
         index = 0
+        started = time.monotonic()
         try:
             while not self._stop.is_set():
+                if self.rate and (pause := started + index / self.rate - time.monotonic()) > 0:
+                    time.sleep(pause)
                 if not self._slots.acquire(timeout=0.5):
                     connection.process_data_events(0)
                     continue
