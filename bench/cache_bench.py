@@ -1,6 +1,6 @@
 """Cache benchmark: catalogue calls a daemon's answer cache saves, and no stale answer.
 
-    PYTHONPATH=src:. .venv/bin/python bench/cache_bench.py [--quick] [--daemons 2]
+    .venv/bin/python bench/cache_bench.py [--quick] [--daemons 2]
 
 A Zipf workload (s = 1.1) over 500 ISBNs — the emulator corpus's own and made-up ones
 for books not in the catalogue yet — three searches to one count, runs against

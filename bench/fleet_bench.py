@@ -1,6 +1,6 @@
 """Fleet benchmark: one catalogue budget for many daemons, scaling, and the CPU ceiling.
 
-    PYTHONPATH=src:. .venv/bin/python bench/fleet_bench.py [--quick] [--part budget scaling cpu]
+    .venv/bin/python bench/fleet_bench.py [--quick] [--part budget scaling cpu]
 
 Everything runs on a private 3-node RabbitMQ cluster (``bench/brokers.py``,
 ``pause_minority``) with a **quorum** request queue, the emulator as a subprocess, and
