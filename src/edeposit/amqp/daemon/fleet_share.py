@@ -25,9 +25,10 @@ from concurrent.futures import Future
 from typing import Any
 
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
+from edeposit.amqp.config import Settings
 from edeposit.amqp.runtime.connection import BrokerConnection
 
-__all__ = ["FleetShare"]
+__all__ = ["FleetShare", "start_fleet_share"]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,28 @@ class FleetShare:
                 continue
             if self.refresh():
                 last_read, read_on = time.monotonic(), current
+
+
+def start_fleet_share(
+    settings: Settings,
+    queue: str,
+    connection: Callable[[], BrokerConnection | None],
+    limiters: list[RateLimiter],
+) -> FleetShare | None:
+    """A running :class:`FleetShare` for ``ALEPH_FLEET_RATE_LIMIT`` (None when it is 0)."""
+    budget = settings.ALEPH_FLEET_RATE_LIMIT
+    if not budget:
+        return None
+    own = settings.ALEPH_RATE_LIMIT
+    if 0 < own < budget:
+        log.warning(
+            "ALEPH_RATE_LIMIT (%g calls/s) is below ALEPH_FLEET_RATE_LIMIT (%g): "
+            "a share above it is cut to it",
+            own,
+            budget,
+        )
+    share = FleetShare(
+        budget, queue, connection, limiters, period=settings.ALEPH_FLEET_SHARE_PERIOD
+    )
+    share.start()
+    return share

@@ -44,7 +44,7 @@ from edeposit.amqp.daemon.answers import (
 )
 from edeposit.amqp.daemon.dead_letters import REVIVED_HEADER, dead_letter_record, revived
 from edeposit.amqp.daemon.endpoint import Endpoint
-from edeposit.amqp.daemon.fleet_share import FleetShare
+from edeposit.amqp.daemon.fleet_share import FleetShare, start_fleet_share
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics, outcome_of
 from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLargeError
@@ -149,18 +149,11 @@ class AlephDaemon(PikaDaemon):
 
     def _start_fleet_share(self) -> None:
         """Follow the fleet's size to pace the catalogue at this daemon's share."""
-        budget = self.settings.ALEPH_FLEET_RATE_LIMIT
         limiters = getattr(self.service, "limiters", None)
-        if not budget or limiters is None:
-            return
-        self.fleet_share = FleetShare(
-            budget,
-            self.queue,
-            lambda: self.connection,
-            limiters(),
-            period=self.settings.ALEPH_FLEET_SHARE_PERIOD,
-        )
-        self.fleet_share.start()
+        if limiters is not None:
+            self.fleet_share = start_fleet_share(
+                self.settings, self.queue, lambda: self.connection, limiters()
+            )
 
     def _rate_limit(self) -> float:
         """Calls per second the catalogue is paced at now (0 = not limited)."""
