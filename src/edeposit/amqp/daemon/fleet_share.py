@@ -10,13 +10,16 @@ long a joining daemon's share comes on top of the others' (the fleet may run at
 ``budget * (1 + 1/n)``), and a leaving daemon's share goes unused.
 
 A daemon consumes its request queue once (one consumer on its main channel); the dead
-letters it reads are another queue. Until the first reading, and while the broker cannot
-be asked, the last share holds (the whole budget at start: no calls are made before the
-daemon consumes, and the first reading follows its first consumption at once).
+letters it reads are another queue. The reading after a (re)connection is asked from the
+connection's ready callback, right behind the ``basic_consume`` on the same channel, so
+it counts this daemon and lands within a round trip of its first deliveries. Until the
+first reading, and while the broker cannot be asked, the last share holds (the whole
+budget at start: for that round trip a joining daemon may run ahead of its share).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -74,6 +77,8 @@ class FleetShare:
         self.share = budget
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._last_read = float("-inf")
         self._apply(budget)
 
     def start(self) -> None:
@@ -102,8 +107,12 @@ class FleetShare:
         """Apply the share for ``consumers`` on the queue (this daemon's own included)."""
         fleet = max(consumers, self.own_consumers)
         share = self.budget * self.own_consumers / fleet
-        changed = fleet != self.consumers
-        self.consumers, self.share = fleet, share
+        with self._lock:
+            changed = fleet != self.consumers
+            self.consumers, self.share = fleet, share
+            self._last_read = time.monotonic()
+            if changed:
+                self._apply(share)
         if changed:
             log.info(
                 "fleet share: %d consumers on %r, %.3g of %.3g calls/s for this daemon",
@@ -112,7 +121,6 @@ class FleetShare:
                 share,
                 self.budget,
             )
-            self._apply(share)
 
     def _apply(self, share: float) -> None:
         for limiter in self._limiters:
@@ -128,18 +136,28 @@ class FleetShare:
 
         return connection.call(declare)
 
+    def _on_ready(self, connection: BrokerConnection) -> None:
+        """On the I/O thread, consuming (again): ask at once, settle when the answer comes."""
+
+        def answered(future: Future[int]) -> None:
+            if future.exception() is None:
+                self.settle(future.result())
+
+        self._read(connection).add_done_callback(answered)
+
     def _run(self) -> None:
-        last_read = float("-inf")
-        read_on: tuple[int, int] | None = None  # (connection object, reconnects) read on
-        while not self._stop.wait(_TICK):
+        attached: BrokerConnection | None = None
+        while not self._stop.wait(_TICK if attached is not None else _TICK / 10):
             connection = self._connection()
+            if connection is not None and connection is not attached:
+                # Made and started a moment ago: this is before its first ready, nearly always
+                # (and the periodic reading below covers the rare miss).
+                connection.add_ready_callback(functools.partial(self._on_ready, connection))
+                attached = connection
             if connection is None or not connection.is_ready:
                 continue
-            current = (id(connection), connection.watch.reconnects)
-            if current == read_on and time.monotonic() - last_read < self.period:
-                continue
-            if self.refresh():
-                last_read, read_on = time.monotonic(), current
+            if time.monotonic() - self._last_read >= self.period:
+                self.refresh()
 
 
 def start_fleet_share(

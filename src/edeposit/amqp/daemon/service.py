@@ -158,7 +158,8 @@ class AlephDaemon(PikaDaemon):
     def _rate_limit(self) -> float:
         """Calls per second the catalogue is paced at now (0 = not limited)."""
         limiters = getattr(self.service, "limiters", None)
-        return min((limiter.rate for limiter in limiters()), default=0.0) if limiters else 0.0
+        rates = [limiter.rate for limiter in limiters()] if limiters else []
+        return min((rate for rate in rates if rate), default=0.0)
 
     def _start_endpoint(self) -> bool:
         """Serve metrics, health and readiness; False (and the reason told) if it cannot."""
