@@ -433,3 +433,17 @@ def test_setting_types_are_read_from_the_annotations() -> None:
 
     with pytest.raises(TypeError, match="TABLE"):
         config_values.field_kinds(Unsupported)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("ALEPH_FLEET_RATE_LIMIT", -1.0, "cannot be negative"),
+        ("ALEPH_CACHE_TTL", -5.0, "cannot be negative"),
+        ("ALEPH_CACHE_ENTRIES", -1, "cannot be negative"),
+        ("ALEPH_FLEET_SHARE_PERIOD", 0.0, "must be positive"),
+    ],
+)
+def test_fleet_and_cache_settings_are_checked(name: str, value: object, says: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} {says}"):
+        Settings().replace(**{name: value})

@@ -65,3 +65,35 @@ def test_process_limiter_is_shared_per_origin_and_only_tightens() -> None:
     process_limiter("http://catalogue.test:8080/aleph-cgi/e-deposit", 2.0)
     assert first.rate == pytest.approx(2.0)
     assert process_limiter("http://other.test:8080", 5.0) is not first
+
+
+def test_set_rate_moves_both_ways_but_never_past_the_licence() -> None:
+    now = [0.0]
+    limiter = RateLimiter(10.0, clock=lambda: now[0], sleep=lambda _seconds: None)
+    limiter.set_rate(2.0)  # a share stricter than the licence paces
+    assert limiter.rate == pytest.approx(2.0)
+    assert limiter.wait() == 0.0
+    assert limiter.wait() == pytest.approx(0.5)
+    limiter.set_rate(4.0)  # loosened: the next slot comes at the new pace
+    assert limiter.rate == pytest.approx(4.0)
+    now[0] = 0.5
+    assert limiter.wait() == pytest.approx(0.25)
+    limiter.set_rate(50.0)  # looser than the licence: the licence paces
+    assert limiter.rate == pytest.approx(10.0)
+    assert limiter.licence == pytest.approx(10.0)
+    limiter.set_rate(0)  # no share: the licence alone
+    assert limiter.rate == pytest.approx(10.0)
+    limiter.limit_to(1.0)  # tightening the licence still wins over any share
+    limiter.set_rate(5.0)
+    assert limiter.rate == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="negative"):
+        limiter.set_rate(-1)
+
+
+def test_a_share_alone_paces_an_unlicensed_limiter() -> None:
+    limiter = RateLimiter(0, clock=lambda: 0.0, sleep=lambda _seconds: None)
+    limiter.set_rate(20.0)
+    assert limiter.rate == pytest.approx(20.0)
+    assert limiter.licence == 0.0
+    limiter.wait()
+    assert limiter.wait() == pytest.approx(0.05)

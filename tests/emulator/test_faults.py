@@ -135,3 +135,16 @@ def test_control_endpoint(emulator: AlephEmulator, http: httpx.Client) -> None:
     assert stats["exports"] == []
     assert stats["records"] == 11
     assert http.get(emulator.url + "/_emulator/nothing").status_code == 404
+
+
+def test_stats_count_catalogue_calls_and_their_rate(x: X, emulator: AlephEmulator) -> None:
+    before = emulator.call_stats
+    for _ in range(3):
+        x.get(**FIND)
+    httpx.post(emulator.export_url, data={"P0501010__a": "not a whole form"})
+    stats = httpx.get(emulator.url + "/_emulator/stats").json()
+    assert stats["request_count"] == before["request_count"] + 3
+    assert stats["export_count"] == before["export_count"] + 1  # refused, still a call
+    assert stats["call_count"] == before["call_count"] + 4
+    assert stats["calls_per_second"] > 0
+    assert emulator.call_stats["call_count"] == stats["call_count"]

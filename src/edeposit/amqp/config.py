@@ -133,6 +133,19 @@ class Settings:
     ALEPH_CIRCUIT_RESET: float = 10.0
     #: Calls per second this process makes to Aleph at most (0 = unlimited).
     ALEPH_RATE_LIMIT: float = 5.0
+    #: Calls per second all daemons on the request queue make to Aleph together (0 =
+    #: off): each takes its share, the budget divided by the queue's consumers as the
+    #: broker counts them, so daemons joining or leaving rebalance it without talking to
+    #: each other. ALEPH_RATE_LIMIT still applies to each; the stricter wins.
+    ALEPH_FLEET_RATE_LIMIT: float = 0.0
+    #: Seconds between two readings of the request queue's consumers (the fleet's size).
+    ALEPH_FLEET_SHARE_PERIOD: float = 2.0
+    #: Seconds a daemon answers a repeated search or count from its own memory (0 =
+    #: off). Its own exports clear what it remembers; other daemons' exports do not, so
+    #: an answer may be this old (docs/scaling.md).
+    ALEPH_CACHE_TTL: float = 0.0
+    #: Answers remembered at most (least recently used go first).
+    ALEPH_CACHE_ENTRIES: int = 10000
     #: Records fetched at most for one search (Aleph stores 2500 entries per set at NKP).
     ALEPH_MAX_RECORDS: int = 2500
     #: Largest reply accepted from Aleph, in bytes.

@@ -156,11 +156,16 @@ def _check_choices(result: Any, source: str) -> None:
             f"{source}: setting ALEPH_WIRE_GENERATION must be one of {', '.join(GENERATIONS)},"
             f" not {result.ALEPH_WIRE_GENERATION!r}"
         )
+    if result.ALEPH_FLEET_SHARE_PERIOD <= 0:
+        raise ConfigError(f"{source}: setting ALEPH_FLEET_SHARE_PERIOD must be positive")
     if result.RABBITMQ_ALEPH_DELIVERY_LIMIT < 1:
         raise ConfigError(f"{source}: setting RABBITMQ_ALEPH_DELIVERY_LIMIT must be at least 1")
     for key in (
         "ALEPH_RETRIES",
         "ALEPH_RATE_LIMIT",
+        "ALEPH_FLEET_RATE_LIMIT",
+        "ALEPH_CACHE_TTL",
+        "ALEPH_CACHE_ENTRIES",
         "ALEPH_CIRCUIT_FAILURES",
         "ALEPH_CIRCUIT_RESET",
     ):

@@ -1,4 +1,5 @@
-"""What the catalogue's clients tell an observer: calls, retries and rate-limit waits.
+"""What the catalogue's clients tell an observer: calls, retries, rate-limit waits, and
+whether an answer came from the cache.
 
 The daemon measures its catalogue (metrics) without this layer knowing how: a
 :class:`CatalogueObserver` is handed to the clients, and :data:`NO_OBSERVER` does
@@ -25,6 +26,9 @@ class CatalogueObserver(Protocol):
     def rate_limited(self, seconds: float) -> None:
         """A call waited ``seconds`` for the process's rate limit (0 when it did not)."""
 
+    def cache_looked_up(self, kind: str, hit: bool) -> None:
+        """A ``search`` or ``count`` was answered from the cache (``hit``) or not."""
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -36,6 +40,9 @@ class NullObserver:
         pass
 
     def rate_limited(self, seconds: float) -> None:
+        pass
+
+    def cache_looked_up(self, kind: str, hit: bool) -> None:
         pass
 
 

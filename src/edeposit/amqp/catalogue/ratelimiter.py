@@ -5,6 +5,11 @@ to a client object: :func:`process_limiter` hands every client of the same catal
 same :class:`RateLimiter`. Calls are paced evenly (at most one per ``1/rate`` seconds);
 a caller reserves its slot under a lock and sleeps outside it, so threads never wait on
 each other longer than the pacing itself requires.
+
+Two limits meet in one limiter, and the stricter paces: the licence of this process
+(``ALEPH_RATE_LIMIT``, only ever tightened by :meth:`RateLimiter.limit_to`) and an
+adjustable share (:meth:`RateLimiter.set_rate`), which the daemon moves up and down as
+daemons join and leave the fleet that shares ``ALEPH_FLEET_RATE_LIMIT``.
 """
 
 from __future__ import annotations
@@ -29,23 +34,44 @@ class RateLimiter:
     ) -> None:
         if rate < 0:
             raise ValueError(f"rate must not be negative, not {rate!r}")
-        self._interval = 1.0 / rate if rate else 0.0
+        self._licence = 1.0 / rate if rate else 0.0  # seconds between calls; 0 = none
+        self._share = 0.0
+        self._interval = self._licence
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_slot = 0.0
+        self._last_slot = float("-inf")  # when the latest call handed out may go
 
     @property
     def rate(self) -> float:
         """Calls per second allowed (0 = unlimited)."""
         return 1.0 / self._interval if self._interval else 0.0
 
+    @property
+    def licence(self) -> float:
+        """The process's own limit, calls per second (0 = none), whatever the share."""
+        return 1.0 / self._licence if self._licence else 0.0
+
     def limit_to(self, rate: float) -> None:
         """Apply ``rate`` if it is stricter than the current one (the licence wins)."""
         if rate <= 0:
             return
         with self._lock:
-            self._interval = max(self._interval, 1.0 / rate)
+            self._licence = max(self._licence, 1.0 / rate)
+            self._interval = max(self._licence, self._share)
+
+    def set_rate(self, rate: float) -> None:
+        """Set the adjustable share to ``rate`` calls per second (0 = no share).
+
+        Unlike :meth:`limit_to` it loosens as well as tightens, but never past the
+        licence. Slots already handed out keep their time; the next one comes at the new
+        pace after the last of them.
+        """
+        if rate < 0:
+            raise ValueError(f"rate must not be negative, not {rate!r}")
+        with self._lock:
+            self._share = 1.0 / rate if rate else 0.0
+            self._interval = max(self._licence, self._share)
 
     def wait(self) -> float:
         """Block until this caller may make its call; return the seconds waited."""
@@ -53,8 +79,8 @@ class RateLimiter:
             if not self._interval:
                 return 0.0
             now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self._interval
+            slot = max(now, self._last_slot + self._interval)
+            self._last_slot = slot
         delay = slot - now
         if delay > 0:
             self._sleep(delay)

@@ -3,8 +3,10 @@
 One :class:`AlephService` holds one ``urllib3.PoolManager`` shared by its X-Services
 client and its exporter, and the process-wide rate limit of the catalogue. It is
 thread-safe: :meth:`~AlephService.handle` is called from many worker threads at once
-and keeps no state between calls. Which work answers which request is the table
-:data:`ANSWERS`, so an unknown type is a clear ``ValueError``, never a silent ``None``.
+and keeps no state between calls but its answer cache (``ALEPH_CACHE_TTL``,
+:mod:`~edeposit.amqp.catalogue.cache`), which its own exports clear. Which work answers
+which request is the table :data:`ANSWERS`, so an unknown type is a clear
+``ValueError``, never a silent ``None``.
 
 ``reactToAMQPMessage`` is the original entry point: it answers with a process-wide
 service built lazily from the process settings (and rebuilt after
@@ -23,7 +25,7 @@ import atexit
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import urllib3
 
@@ -43,9 +45,11 @@ from edeposit.amqp.aleph.results import (
     SearchResult,
 )
 from edeposit.amqp.catalogue import search as searching
+from edeposit.amqp.catalogue.cache import MISS, AnswerCache
 from edeposit.amqp.catalogue.deadline import request_deadline
 from edeposit.amqp.catalogue.export import Exporter
 from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.transport import HTTPUser
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.config import Settings
@@ -55,6 +59,8 @@ from edeposit.amqp.wire.message import Message
 __all__ = ["ANSWERS", "AlephService", "close_default_service", "reactToAMQPMessage"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class AlephService(HTTPUser):
@@ -80,6 +86,16 @@ class AlephService(HTTPUser):
         self.xservices = XServicesClient.from_settings(settings, client=self._client)
         self.exporter = Exporter.from_settings(settings, client=self._client)
         self.observer = self.xservices.observer = self.exporter.observer = observer
+        #: Searches and counts answered lately (off unless ``ALEPH_CACHE_TTL``).
+        self.cache = AnswerCache(settings.ALEPH_CACHE_TTL, settings.ALEPH_CACHE_ENTRIES)
+
+    def limiters(self) -> list[RateLimiter]:
+        """The rate limiters this service's calls wait for (one when X-Services and the
+        export form share an origin)."""
+        limiters = [self.xservices.limiter]
+        if self.exporter.limiter is not self.xservices.limiter:
+            limiters.append(self.exporter.limiter)
+        return limiters
 
     def __repr__(self) -> str:
         return f"AlephService({self.settings.ALEPH_URL!r})"
@@ -103,21 +119,47 @@ class AlephService(HTTPUser):
 
     def search(self, query: Query) -> list[AlephRecord]:
         """The records matching ``query`` (at most ``ALEPH_MAX_RECORDS``)."""
-        return searching.search(
-            self.xservices,
-            query,
-            library=self.settings.ALEPH_DEFAULT_LIBRARY,
-            document_base=self.settings.ALEPH_DEFAULT_BASE,
-            max_records=self.settings.ALEPH_MAX_RECORDS,
+        library = self.settings.ALEPH_DEFAULT_LIBRARY
+        base = self.settings.ALEPH_DEFAULT_BASE
+        limit = self.settings.ALEPH_MAX_RECORDS
+        records = self._cached(
+            ("search", query, library, base, limit),
+            lambda: searching.search(
+                self.xservices, query, library=library, document_base=base, max_records=limit
+            ),
         )
+        return list(records)
 
     def count(self, query: Query) -> int:
         """How many records match ``query`` (one catalogue call)."""
-        return searching.count(self.xservices, query)
+        return self._cached(("count", query), lambda: searching.count(self.xservices, query))
 
     def export(self, epublication: EPublication) -> str:
-        """Post ``epublication`` to the e-deposit form; the accepted ISBN."""
-        return self.exporter.export(epublication)
+        """Post ``epublication`` to the e-deposit form; the accepted ISBN.
+
+        Whatever the outcome (a failed call may still have reached the catalogue), the
+        cache is cleared afterwards: no search answered from memory misses the record.
+        """
+        try:
+            return self.exporter.export(epublication)
+        finally:
+            self.cache.clear()
+
+    def _cached(self, key: tuple[Any, ...], work: Callable[[], T]) -> T:
+        """The answer under ``key`` from the cache, else from ``work`` (and remembered)."""
+        if not self.cache.enabled:
+            return work()
+        try:
+            hash(key)
+        except TypeError:  # a query holding a list (lenient decoding): not cacheable
+            return work()
+        answer, generation = self.cache.lookup(key)
+        self.observer.cache_looked_up(key[0], answer is not MISS)
+        if answer is not MISS:
+            return answer  # type: ignore[no-any-return]
+        answer = work()
+        self.cache.store(key, answer, generation)
+        return answer
 
 
 def _isbn_to_validate(value: object) -> str:

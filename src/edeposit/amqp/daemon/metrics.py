@@ -18,6 +18,11 @@ nothing per request.
 ``edeposit_catalogue_call_duration_seconds{op}`` per call, retries included
 ``edeposit_catalogue_retries_total{op}``    attempts repeated after a failure
 ``edeposit_rate_limit_wait_seconds``        waits for ALEPH_RATE_LIMIT (histogram)
+``edeposit_rate_limit_calls_per_second``    the pace now: ALEPH_RATE_LIMIT, or this
+                                            daemon's share of ALEPH_FLEET_RATE_LIMIT
+                                            when stricter (0 = none)
+``edeposit_cache_hits_total{kind}``         searches/counts answered from the cache
+``edeposit_cache_misses_total{kind}``       … looked up there and not found
 ``edeposit_broker_connected``               1 while consuming
 ``edeposit_broker_reconnects_total``        connections after the first
 ``edeposit_dropped_total{reason}``          messages dropped unanswered
@@ -70,10 +75,14 @@ class _Live(Collector):
     """Values read at scrape time from the daemon and its connection."""
 
     def __init__(
-        self, in_flight: Callable[[], int], watch: Callable[[], ConnectionWatch | None]
+        self,
+        in_flight: Callable[[], int],
+        watch: Callable[[], ConnectionWatch | None],
+        rate_limit: Callable[[], float],
     ) -> None:
         self._in_flight = in_flight
         self._watch = watch
+        self._rate_limit = rate_limit
 
     def collect(self) -> Iterator[Metric]:
         watch = self._watch()
@@ -90,6 +99,11 @@ class _Live(Collector):
             "Connections to the broker after the first one.",
             value=watch.reconnects if watch is not None else 0,
         )
+        yield GaugeMetricFamily(
+            "edeposit_rate_limit_calls_per_second",
+            "Catalogue calls per second this daemon is paced at (0 = not limited).",
+            value=self._rate_limit(),
+        )
 
 
 class DaemonMetrics:
@@ -98,10 +112,14 @@ class DaemonMetrics:
     Args:
         in_flight: the number of requests being handled, read at scrape time.
         watch: the main connection's watch (None before it exists), read at scrape time.
+        rate_limit: the catalogue's pace now, calls per second, read at scrape time.
     """
 
     def __init__(
-        self, in_flight: Callable[[], int], watch: Callable[[], ConnectionWatch | None]
+        self,
+        in_flight: Callable[[], int],
+        watch: Callable[[], ConnectionWatch | None],
+        rate_limit: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
@@ -140,13 +158,25 @@ class DaemonMetrics:
             buckets=_WAITS,
             registry=registry,
         )
+        self.cache_hits = Counter(
+            "edeposit_cache_hits",
+            "Searches and counts answered from the cache (ALEPH_CACHE_TTL).",
+            ["kind"],
+            registry=registry,
+        )
+        self.cache_misses = Counter(
+            "edeposit_cache_misses",
+            "Searches and counts looked up in the cache and not found there.",
+            ["kind"],
+            registry=registry,
+        )
         self.dropped = Counter(
             "edeposit_dropped", "Messages dropped without an answer.", ["reason"], registry=registry
         )
         Info("edeposit_build", "The running edeposit-amqp.", registry=registry).info(
             {"version": __version__, "python": platform.python_version()}
         )
-        registry.register(_Live(in_flight, watch))
+        registry.register(_Live(in_flight, watch, rate_limit))
 
     def request_done(self, kind: str, outcome: str, seconds: float) -> None:
         self.requests.labels(kind, outcome).inc()
@@ -175,3 +205,6 @@ class CatalogueMetrics:
 
     def rate_limited(self, seconds: float) -> None:
         self.metrics.rate_limit_wait.observe(seconds)
+
+    def cache_looked_up(self, kind: str, hit: bool) -> None:
+        (self.metrics.cache_hits if hit else self.metrics.cache_misses).labels(kind).inc()

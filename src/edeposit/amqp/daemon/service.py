@@ -13,7 +13,9 @@ A request key ``a.b.request`` is answered on ``a.b.result``; a request with
 Everything logged while a request is handled carries its UUID and kind (a logging
 context, :mod:`edeposit.amqp.runtime.logs`), and each request ends with one line giving
 its outcome and duration. With ``ALEPH_DAEMON_METRICS_PORT`` the daemon serves its
-metrics, health and readiness over HTTP (:mod:`~edeposit.amqp.daemon.endpoint`).
+metrics, health and readiness over HTTP (:mod:`~edeposit.amqp.daemon.endpoint`). With
+``ALEPH_FLEET_RATE_LIMIT`` it paces its catalogue calls at its share of the fleet's
+budget (:mod:`~edeposit.amqp.daemon.fleet_share`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from edeposit.amqp.daemon.answers import (
 )
 from edeposit.amqp.daemon.dead_letters import REVIVED_HEADER, dead_letter_record, revived
 from edeposit.amqp.daemon.endpoint import Endpoint
+from edeposit.amqp.daemon.fleet_share import FleetShare, start_fleet_share
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics, outcome_of
 from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLargeError
@@ -101,6 +104,8 @@ class AlephDaemon(PikaDaemon):
         self.metrics: DaemonMetrics | None = None
         self.endpoint: Endpoint | None = None
         self.ledger = AnswerLedger()
+        #: This daemon's share of ALEPH_FLEET_RATE_LIMIT (None when there is no budget).
+        self.fleet_share: FleetShare | None = None
         #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
         self.app_id = app_id()
         if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
@@ -124,6 +129,7 @@ class AlephDaemon(PikaDaemon):
             if self.metrics is not None:
                 observer = CatalogueMetrics(self.metrics)
             self.service = AlephService(self.settings, observer=observer)
+        self._start_fleet_share()
         log.info(
             "Aleph daemon: broker %s, queue %r, Aleph %s, %d workers",
             describe_broker(self.settings),
@@ -134,10 +140,26 @@ class AlephDaemon(PikaDaemon):
         try:
             super().body()
         finally:
+            if self.fleet_share is not None:
+                self.fleet_share.stop()
             if owned:
                 self.service.close()
             if self.endpoint is not None:
                 self.endpoint.stop()
+
+    def _start_fleet_share(self) -> None:
+        """Follow the fleet's size to pace the catalogue at this daemon's share."""
+        limiters = getattr(self.service, "limiters", None)
+        if limiters is not None:
+            self.fleet_share = start_fleet_share(
+                self.settings, self.queue, lambda: self.connection, limiters()
+            )
+
+    def _rate_limit(self) -> float:
+        """Calls per second the catalogue is paced at now (0 = not limited)."""
+        limiters = getattr(self.service, "limiters", None)
+        rates = [limiter.rate for limiter in limiters()] if limiters else []
+        return min((rate for rate in rates if rate), default=0.0)
 
     def _start_endpoint(self) -> bool:
         """Serve metrics, health and readiness; False (and the reason told) if it cannot."""
@@ -146,6 +168,7 @@ class AlephDaemon(PikaDaemon):
         self.metrics = DaemonMetrics(
             in_flight=lambda: self.in_flight,
             watch=lambda: self.connection.watch if self.connection is not None else None,
+            rate_limit=self._rate_limit,
         )
         try:
             self.endpoint = Endpoint(

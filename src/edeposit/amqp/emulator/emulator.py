@@ -214,3 +214,9 @@ class AlephEmulator:
     def request_count(self) -> int:
         """How many X requests the emulator has received."""
         return self._running_backend().request_count
+
+    @property
+    def call_stats(self) -> dict[str, float]:
+        """Catalogue calls so far: ``request_count`` (X), ``export_count`` (export posts,
+        accepted or not), ``call_count`` (both), ``calls_per_second`` (the last 10 s)."""
+        return self._running_backend().call_stats()

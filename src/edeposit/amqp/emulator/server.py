@@ -7,7 +7,9 @@ one :class:`Backend`. Routes:
 * ``POST /aleph-cgi/e-deposit`` — the export form (:mod:`.export_form`), faults applied;
 * ``GET /F/?func=file&file_name=base-list`` — the OPAC page listing the logical bases;
 * ``POST|DELETE|GET /_emulator/faults`` and ``GET /_emulator/stats`` — control for tests
-  that run the emulator as a subprocess (never faulted).
+  that run the emulator as a subprocess (never faulted). The stats count the catalogue
+  calls (X requests and export posts) in total and over the last
+  :data:`RATE_WINDOW` seconds, so a benchmark measures its load where a licence would.
 
 Stopping closes idle keep-alive connections and wakes requests waiting in a fault, so
 ``stop`` returns promptly and leaves no thread or socket behind.
@@ -21,6 +23,8 @@ import logging
 import socket
 import socketserver
 import threading
+import time
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 
 EXPORT_PATH = "/aleph-cgi/e-deposit"
 CONTROL_PREFIX = "/_emulator/"
+#: Seconds over which ``calls_per_second`` is averaged.
+RATE_WINDOW = 10.0
 _X_HEADERS: dict[str, str] = {
     "Content-Type": "text/xml",
     "Pragma": "no-cache",
@@ -60,6 +66,9 @@ class Backend:
         self._lock = threading.Lock()
         self._exports: list[dict[str, str]] = []
         self._request_count = 0
+        self._export_count = 0
+        self._started = time.monotonic()
+        self._recent: deque[float] = deque()  # when each call of the last RATE_WINDOW came
 
     @property
     def request_count(self) -> int:
@@ -67,10 +76,34 @@ class Backend:
         with self._lock:
             return self._request_count
 
-    def count_request(self) -> None:
-        """Counts one X request."""
+    def count_request(self, *, export: bool = False) -> None:
+        """Counts one X request (or, with ``export``, one post of the export form)."""
+        now = time.monotonic()
         with self._lock:
-            self._request_count += 1
+            if export:
+                self._export_count += 1
+            else:
+                self._request_count += 1
+            self._recent.append(now)
+            self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        while self._recent and self._recent[0] < now - RATE_WINDOW:
+            self._recent.popleft()
+
+    def call_stats(self) -> dict[str, float]:
+        """Catalogue calls: X requests, export posts, both, and the recent rate."""
+        now = time.monotonic()
+        with self._lock:
+            self._forget(now)
+            window = min(RATE_WINDOW, now - self._started) or 1.0
+            return {
+                "request_count": self._request_count,
+                "export_count": self._export_count,
+                "call_count": self._request_count + self._export_count,
+                "calls_per_second": round(len(self._recent) / window, 3),
+                "uptime": round(now - self._started, 3),
+            }
 
     @property
     def exports(self) -> list[dict[str, str]]:
@@ -87,7 +120,7 @@ class Backend:
     def stats(self) -> dict[str, Any]:
         """What the control endpoint reports."""
         return {
-            "request_count": self.request_count,
+            **self.call_stats(),
             "exports": self.exports,
             "faults": self.plan.faults.to_mapping(),
             "records": self.xservices.index.record_count,
@@ -223,6 +256,7 @@ class _Handler(HTTPConnectionHandler):
 
     def _export(self, request: HTTPRequest) -> None:
         backend = self.server.backend
+        backend.count_request(export=True)
         if self._fault(counts_session=False) is None:
             return
         content_type = request.headers.get("content-type", "application/x-www-form-urlencoded")
