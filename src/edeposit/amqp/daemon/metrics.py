@@ -19,6 +19,7 @@ nothing per request.
 ``edeposit_catalogue_retries_total{op}``    attempts repeated after a failure
 ``edeposit_rate_limit_wait_seconds``        waits for ALEPH_RATE_LIMIT (histogram)
 ``edeposit_broker_connected``               1 while consuming
+``edeposit_broker_node{node}``              1 for the node connected to (``host:port``)
 ``edeposit_broker_reconnects_total``        connections after the first
 ``edeposit_dropped_total{reason}``          messages dropped unanswered
 ``edeposit_build_info{version,python}``     the running version
@@ -85,6 +86,14 @@ class _Live(Collector):
             "1 while the daemon's channel is open and consuming.",
             value=1 if watch is not None and watch.ready else 0,
         )
+        node = GaugeMetricFamily(
+            "edeposit_broker_node",
+            "1 for the broker node (host:port) the daemon is connected to and consumes from.",
+            labels=["node"],
+        )
+        if watch is not None and watch.ready and watch.address:
+            node.add_metric([watch.address], 1)
+        yield node
         yield CounterMetricFamily(
             "edeposit_broker_reconnects",
             "Connections to the broker after the first one.",

@@ -5,7 +5,7 @@
     amqp_tool --create             exchanges, queues and bindings (idempotent)
     amqp_tool --put request.json   publish a request with a fresh UUID ('-' reads stdin)
     amqp_tool --get --timeout 5    print and ack what waits in the answer queue
-    amqp_tool --list               the configured hosts
+    amqp_tool --list               the configured hosts: broker nodes, vhost, queues
     amqp_tool --asyncapi           the message contract, an AsyncAPI 3.0 JSON document
 
 Broker problems (unreachable, refused login, missing vhost, a queue declared
@@ -32,7 +32,7 @@ from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ConfigError, ToolError
 from edeposit.amqp.runtime.console import quiet_broken_pipe
 from edeposit.amqp.runtime.diagnosis import describe_open_error
-from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
+from edeposit.amqp.runtime.parameters import describe_broker, describe_node, node_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
 from edeposit.amqp.tool.asyncapi import asyncapi_document
 
@@ -43,7 +43,8 @@ HOSTS = ("aleph",)
 
 
 def _connect(settings: Settings) -> pika.BlockingConnection:
-    parameters = connection_parameters(settings, quick=True)
+    """A connection to one of the broker nodes (tried from a random one on)."""
+    parameters = node_parameters(settings, quick=True)
     try:
         return pika.BlockingConnection(parameters)
     except (pika.exceptions.AMQPError, OSError) as error:
@@ -154,13 +155,18 @@ def _format_message(number: int, method: Any, properties: Any, body: bytes) -> s
 
 
 def list_hosts(settings: Settings) -> None:
-    """Print the configured hosts, where each one points, and its exchange and queues."""
+    """Print the configured hosts, where each one points, and its exchange and queues;
+    then the broker nodes, one a line."""
     for host in HOSTS:
         print(
             f"{host}: {describe_broker(settings)} exchange '{settings.RABBITMQ_ALEPH_EXCHANGE}',"
-            f" queues '{settings.RABBITMQ_ALEPH_DAEMON_QUEUE}' (requests) and "
+            f" queues '{settings.RABBITMQ_ALEPH_DAEMON_QUEUE}' (requests, "
+            f"{settings.RABBITMQ_ALEPH_QUEUE_TYPE}) and "
             f"'{settings.RABBITMQ_ALEPH_PLONE_QUEUE}' (answers)"
         )
+    print("Broker nodes:")
+    for host, port in settings.broker_nodes():
+        print(f"\t{describe_node(host, port)}")
 
 
 def asyncapi(settings: Settings) -> None:
