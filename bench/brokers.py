@@ -264,6 +264,11 @@ class PrivateNode:
         rabbitmqctl(self.name, "start_app")
 
     @property
+    def running(self) -> bool:
+        """Launched, and not stopped or paused since (its app may still be stopped)."""
+        return self._launched and not self._paused
+
+    @property
     def pid(self) -> int:
         """The OS process id of the node's Erlang VM (``beam.smp``)."""
         if self._pid is None:
@@ -279,6 +284,13 @@ class PrivateNode:
         """Thaw a paused node (SIGCONT)."""
         os.kill(self.pid, signal.SIGCONT)
         self._paused = False
+
+    def mend(self) -> None:
+        """Up again after whatever a scenario did: thawed if paused, started if stopped."""
+        if self._paused:
+            self.resume()
+        if not self._launched:
+            self.start()
 
     def add_vhost(self, name: str) -> str:
         """A vhost on this node that ``guest`` may use fully."""

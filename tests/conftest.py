@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench.brokers import PrivateNode
+from bench.brokers import PrivateCluster, PrivateNode
 
 from edeposit.amqp import config as amqp_config
 from edeposit.amqp import settings
@@ -67,6 +67,15 @@ def private_node() -> Iterator[PrivateNode]:
     """
     with PrivateNode() as node:
         yield node
+
+
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivateCluster]:
+    """One private three-node RabbitMQ cluster for the tests that stop, restart or freeze
+    cluster nodes (a cluster takes half a minute to form); each test mends what it broke.
+    Stopped at the end of the session, whatever happened."""
+    with PrivateCluster(3) as cluster:
+        yield cluster
 
 
 @pytest.fixture(autouse=True)

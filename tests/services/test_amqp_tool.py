@@ -127,7 +127,7 @@ def test_create_goes_to_a_node_that_answers(broker_env: dict[str, str]) -> None:
     unreachable = amqp_tool("--create", RABBITMQ_NODES="127.0.0.1:1,127.0.0.1:2")
     assert unreachable.returncode == 1
     assert "cannot reach RabbitMQ at amqp://127.0.0.1:" in unreachable.stderr
-    assert "RABBITMQ_NODES is right?" in unreachable.stderr
+    assert "are they running and is RABBITMQ_NODES right?" in unreachable.stderr
 
 
 @pytest.mark.parametrize(

@@ -106,9 +106,10 @@ class Settings:
     RABBITMQ_ALEPH_PLONE_KEY: str = "result"
     #: Routing key bound to the answer queue for the original clients' exceptions.
     RABBITMQ_ALEPH_EXCEPTION_KEY: str = "exception"
-    #: ``classic`` (what the original clients declare) or ``quorum``: a replicated queue
-    #: with a delivery limit, past which a request is dead-lettered and answered with an
-    #: error instead of crashing daemons forever (docs/operations.md has the migration).
+    #: ``classic`` (what the original clients declare) or ``quorum``: replicated queues
+    #: that survive a cluster node (requests, answers, dead letters); requests get a
+    #: delivery limit, past which one is dead-lettered and answered with an error instead
+    #: of crashing daemons forever (docs/operations.md has the migration).
     RABBITMQ_ALEPH_QUEUE_TYPE: str = "classic"
     #: Deliveries of one request before it is dead-lettered (quorum queues only).
     RABBITMQ_ALEPH_DELIVERY_LIMIT: int = 5

@@ -60,7 +60,11 @@ def describe_open_error(
     nodes = [parameters] if isinstance(parameters, pika.ConnectionParameters) else parameters
     parameters = nodes[0]
     address = ", ".join(where(node) for node in nodes)
-    settings = "RABBITMQ_NODES is" if len(nodes) > 1 else "RABBITMQ_HOST and RABBITMQ_PORT are"
+    question = (
+        "are they running and is RABBITMQ_NODES right?"
+        if len(nodes) > 1
+        else "is it running and are RABBITMQ_HOST and RABBITMQ_PORT right?"
+    )
     user = getattr(parameters.credentials, "username", "?")
     error = root_cause(error)
     if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
@@ -83,8 +87,8 @@ def describe_open_error(
             "RABBITMQ_TLS_CERT_FILE and RABBITMQ_TLS_KEY_FILE"
         )
     return (
-        f"cannot reach RabbitMQ at {address}: {reason}; is it running and {settings} "
-        "right? (start it with `rabbitmq-server -detached` or "
+        f"cannot reach RabbitMQ at {address}: {reason}; {question} "
+        "(start it with `rabbitmq-server -detached` or "
         "`systemctl start rabbitmq-server`)"
     )
 

@@ -1,0 +1,297 @@
+"""Cluster fault scenarios: two daemons on a three-node RabbitMQ cluster, quorum queues.
+
+The nodes are private (:class:`~bench.brokers.PrivateCluster`), never the machine's
+broker. The daemons get every node in ``RABBITMQ_NODES`` and start at a random one; the
+load (publisher, answer collector) goes through any node too. Scenarios:
+
+* ``node-failover``: stop the node one daemon uses; it moves to another; start it again;
+* ``rolling-restart``: stop and start each node in turn, under load;
+* ``leader-stop``: stop the node that leads the request queue (its quorum leader);
+* ``node-paused``: freeze (SIGSTOP) the node one daemon uses, so that it holds its
+  sockets and answers nothing; the daemon's heartbeats notice and it moves; thaw it.
+
+Each counts answers per UUID (lost, answered twice, twice by one daemon) and measures
+each failover: seconds from the fault until the daemon that used the node consumes on
+another one (``failover_s``), and until both daemons consume again (``consuming_s``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.brokers import PrivateCluster, PrivateNode
+from bench.fleet import Broker, DaemonFleet, EmulatorProcess
+from bench.traffic import Collector, Publisher, Tally
+from edeposit.amqp import aleph
+from edeposit.amqp import settings as settings_module
+from edeposit.amqp.runtime.state import read_state
+from edeposit.amqp.serializers import serialize
+
+__all__ = ["CLUSTER_SCENARIOS", "ClusterRun"]
+
+REQUESTS = [
+    serialize(aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4"))).encode(),
+    serialize(aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4"))).encode(),
+    serialize(aleph.ISBNValidationRequest("80-251-0225-4")).encode(),
+]
+DAEMON_ENV = {
+    "ALEPH_RATE_LIMIT": "0",
+    "ALEPH_TIMEOUT": "2",
+    "ALEPH_RETRIES": "2",
+    "ALEPH_RETRY_BACKOFF": "0.05",
+    "ALEPH_DAEMON_WORKERS": "8",
+    "ALEPH_DAEMON_SHUTDOWN_TIMEOUT": "15",
+    "ALEPH_DAEMON_RECONNECT_MAX_DELAY": "3",
+    "RABBITMQ_ALEPH_QUEUE_TYPE": "quorum",
+}
+#: Seconds a failover may take before it counts as never (``inf``); the heartbeats of
+#: the paused-node scenario need the most (heartbeat + 5 s, twice at worst).
+FAILOVER_BOUND = 45.0
+
+
+def request(index: int) -> tuple[bytes, dict[str, Any]]:
+    return REQUESTS[index % len(REQUESTS)], {}
+
+
+@contextlib.contextmanager
+def cluster_for(cluster: PrivateCluster | None) -> Iterator[PrivateCluster]:
+    """``cluster``, or a three-node cluster of the scenario's own (stopped after)."""
+    if cluster is not None:
+        yield cluster
+        return
+    with PrivateCluster(3) as own:
+        yield own
+
+
+class ClusterRun:
+    """A scenario's vhost on the cluster, the emulator, two daemons, load and counts."""
+
+    def __init__(self, workdir: Path, cluster: PrivateCluster, **env: str) -> None:
+        self.workdir = workdir
+        self.cluster = cluster
+        base = settings_module.get().replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
+        if "RABBITMQ_HEARTBEAT" in env:  # the load's connections notice a frozen node too
+            base = base.replace(RABBITMQ_HEARTBEAT=int(env["RABBITMQ_HEARTBEAT"]))
+        self.broker = Broker(base, cluster=cluster)
+        self.emulator = EmulatorProcess()
+        self.fleet = DaemonFleet(
+            workdir, {**self.broker.env(), **self.emulator.env(), **DAEMON_ENV, **env}
+        )
+        self.collector = Collector(self.broker.settings)
+        self.collector.start()
+        self.queue = self.broker.settings.RABBITMQ_ALEPH_DAEMON_QUEUE
+        self.failovers: list[float] = []
+        self.consuming: list[float] = []
+
+    def start_daemons(self, count: int = 2) -> None:
+        self.fleet.start(count)
+        if self.broker.wait_consumers(self.queue, count, 60) is None:
+            raise RuntimeError("daemons did not start consuming:\n" + self.fleet.log(0)[-2000:])
+        deadline = time.monotonic() + 10
+        while any(self.node_of(index) is None for index in range(count)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("daemons did not report their node")
+            time.sleep(0.1)
+
+    def node_of(self, index: int) -> PrivateNode | None:
+        """The cluster node daemon ``index`` consumes from, by its state file (None: none)."""
+        state = read_state(self.workdir / f"daemon-{index}.state.json") or {}
+        if not state.get("serving") or not state.get("node"):
+            return None
+        port = int(str(state["node"]).split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        return next((node for node in self.cluster.nodes if node.port == port), None)
+
+    def publish(self, total: int, rate: float) -> Publisher:
+        publisher = Publisher(self.broker.settings, request, total, rate)
+        publisher.start()
+        return publisher
+
+    def leader(self) -> PrivateNode:
+        """The node that leads the request queue (its quorum leader), asked of a live node."""
+        for node in self.cluster.nodes:
+            if not node.running:
+                continue
+            rows = json.loads(
+                node.rabbitmqctl(
+                    "list_queues", "-p", self.broker.vhost, "name", "leader", "--formatter", "json"
+                )
+            )
+            leader = next(row["leader"] for row in rows if row["name"] == self.queue)
+            return next(candidate for candidate in self.cluster.nodes if candidate.name == leader)
+        raise RuntimeError("no node runs")
+
+    def fault(self, node: PrivateNode, action: Callable[[], None]) -> None:
+        """Run ``action`` (stop, pause…) on ``node`` in the background; record how soon each
+        daemon that used it consumes on another node, and both consume again."""
+        using = [index for index in range(len(self.fleet.processes)) if self.node_of(index) is node]
+        started = time.monotonic()
+        worker = threading.Thread(target=action, name="fault")
+        worker.start()
+        for index in using:
+            self.failovers.append(self._moved(index, node, started))
+        back = self.broker.wait_consumers(self.queue, 2, FAILOVER_BOUND, since=started)
+        self.consuming.append(round(back, 2) if back is not None else float("inf"))
+        worker.join()
+
+    def _moved(self, index: int, away_from: PrivateNode, since: float) -> float:
+        while time.monotonic() - since < FAILOVER_BOUND:
+            node = self.node_of(index)
+            if node is not None and node is not away_from:
+                return round(time.monotonic() - since, 2)
+            time.sleep(0.05)
+        return float("inf")
+
+    def finish(self, publisher: Publisher, **extra: Any) -> Tally:
+        publisher.join()
+        self.collector.wait_for(publisher.sent, 120)
+        time.sleep(0.5)  # a late duplicate would show up now
+        nodes = [self.node_of(index) for index in range(len(self.fleet.processes))]
+        return Tally.of(
+            publisher.sent,
+            self.collector,
+            publisher.resent,
+            failover_s=self.failovers,
+            consuming_s=self.consuming,
+            daemons_on=[self.cluster.nodes.index(n) if n else None for n in nodes],
+            republished=publisher.republished,
+            **extra,
+        )
+
+    def close(self) -> None:
+        self.fleet.close()
+        self.collector.stop()
+        self.emulator.close()
+        for node in self.cluster.nodes:  # mend what the scenario broke, for the next one
+            node.mend()
+        self.broker.close()
+
+
+def node_failover(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
+    """Stop the node daemon 0 uses, under load: it moves to another node; start it again."""
+    total, rate = (200, 40.0) if short else (1500, 40.0)
+    with cluster_for(cluster) as nodes:
+        run = ClusterRun(workdir, nodes)
+        try:
+            run.start_daemons(2)
+            publisher = run.publish(total, rate)
+            time.sleep(total / rate / 4)
+            victim = run.node_of(0)
+            assert victim is not None
+            run.fault(victim, victim.stop)
+            victim.start()
+            return run.finish(
+                publisher,
+                load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
+                faults="the node of one daemon stopped, then started",
+            )
+        finally:
+            run.close()
+
+
+def rolling_restart(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
+    """Each node stopped and started in turn under load (short: its app; full: the VM)."""
+    total, rate = (500, 25.0) if short else (2400, 40.0)
+    with cluster_for(cluster) as nodes:
+        run = ClusterRun(workdir, nodes)
+        try:
+            run.start_daemons(2)
+            publisher = run.publish(total, rate)
+            time.sleep(1.0)
+            for node in nodes.nodes:
+                run.fault(node, node.stop_app if short else node.stop)
+                time.sleep(1.0)
+                node.start_app() if short else node.start()
+            what = "app" if short else "node"
+            return run.finish(
+                publisher,
+                load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
+                faults=f"each node's {what} stopped and started in turn",
+            )
+        finally:
+            run.close()
+
+
+def leader_stop(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
+    """Stop the node that leads the request queue under load; a follower takes over."""
+    total, rate = (200, 40.0) if short else (1500, 40.0)
+    with cluster_for(cluster) as nodes:
+        run = ClusterRun(workdir, nodes)
+        try:
+            run.start_daemons(2)
+            publisher = run.publish(total, rate)
+            time.sleep(total / rate / 4)
+            leader = run.leader()
+            run.fault(leader, leader.stop)
+            new_leader = nodes.nodes.index(run.leader())
+            leader.start()
+            return run.finish(
+                publisher,
+                load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
+                faults="the request queue's leader node stopped, then started",
+                leader_was=nodes.nodes.index(leader),
+                new_leader=new_leader,
+            )
+        finally:
+            run.close()
+
+
+def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
+    """Freeze the node daemon 0 uses (SIGSTOP), heartbeat 2 s: it moves; thaw it (SIGCONT).
+
+    The frozen node is never the request queue's leader here: a frozen leader stalls its
+    queue until the other nodes give up on it (Erlang's net_ticktime, a minute).
+    """
+    total, rate = (240, 20.0) if short else (1500, 40.0)
+    heartbeat = "2"
+    with cluster_for(cluster) as nodes:
+        run = ClusterRun(workdir, nodes, RABBITMQ_HEARTBEAT=heartbeat)
+        try:
+            run.start_daemons(2)
+            victim = _off_leader(run)
+            publisher = run.publish(total, rate)
+            time.sleep(2.0)
+            run.fault(victim, victim.pause)
+            time.sleep(1.0)
+            victim.resume()
+            return run.finish(
+                publisher,
+                load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
+                faults=f"the node of one daemon frozen (SIGSTOP), heartbeat {heartbeat} s",
+            )
+        finally:
+            run.close()
+
+
+def _off_leader(run: ClusterRun) -> PrivateNode:
+    """A node some daemon uses that does not lead the request queue.
+
+    Both daemons start at random nodes; when both are on the leader's, one is replaced by
+    a new daemon until one is elsewhere.
+    """
+    leader = run.leader()
+    for _ in range(10):
+        index = len(run.fleet.processes) - 1
+        nodes = [run.node_of(i) for i in range(len(run.fleet.processes))]
+        victim = next((node for node in nodes if node is not None and node is not leader), None)
+        if victim is not None:
+            return victim
+        run.fleet.stop(run.fleet.processes[index])
+        run.fleet.start(1)
+        deadline = time.monotonic() + 30
+        while run.node_of(index + 1) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    raise RuntimeError("no daemon would connect to a node other than the leader's")
+
+
+CLUSTER_SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
+    "node-failover": node_failover,
+    "rolling-restart": rolling_restart,
+    "leader-stop": leader_stop,
+    "node-paused": node_paused,
+}
