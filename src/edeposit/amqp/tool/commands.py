@@ -7,6 +7,7 @@
     amqp_tool --get --timeout 5    print and ack what waits in the answer queue
     amqp_tool --list               the configured hosts: broker nodes, vhost, queues
     amqp_tool --asyncapi           the message contract, an AsyncAPI 3.0 JSON document
+    amqp_tool --migrate-to-quorum  classic queues (empty, unused) become quorum queues
 
 Broker problems (unreachable, refused login, missing vhost, a queue declared
 differently) end with one line naming the host, the vhost and the fix, and exit 1.
@@ -35,8 +36,9 @@ from edeposit.amqp.runtime.diagnosis import describe_open_error
 from edeposit.amqp.runtime.parameters import describe_broker, describe_node, node_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
 from edeposit.amqp.tool.asyncapi import asyncapi_document
+from edeposit.amqp.tool.migration import migrate_to_quorum
 
-__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "put"]
+__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "migrate", "put"]
 
 #: The host names ``--host`` accepts: this project serves one, the Aleph vhost.
 HOSTS = ("aleph",)
@@ -61,6 +63,20 @@ def create(settings: Settings) -> None:
             f"the broker at {describe_broker(settings)} refused a declaration: "
             f"{error.reply_text}; an existing exchange or queue was declared differently "
             "(see docs/operations.md for the migration)"
+        ) from error
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def migrate(settings: Settings) -> None:
+    """Make the classic queues quorum queues (see :mod:`~edeposit.amqp.tool.migration`)."""
+    connection = _connect(settings)
+    try:
+        migrate_to_quorum(settings, connection)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise ToolError(
+            f"the broker at {describe_broker(settings)} refused a declaration: {error.reply_text}"
         ) from error
     finally:
         if connection.is_open:
@@ -188,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--get", action="store_true", help="print and ack waiting answers")
     actions.add_argument("-l", "--list", action="store_true", help="list the configured hosts")
     actions.add_argument(
+        "--migrate-to-quorum",
+        action="store_true",
+        help="replace the classic queues by quorum queues (each must be empty and unused: "
+        "stop daemons and clients first; see docs/operations.md)",
+    )
+    actions.add_argument(
         "--asyncapi",
         action="store_true",
         help="print the message contract as an AsyncAPI 3.0 JSON document (no broker needed)",
@@ -226,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncapi(settings)
         elif arguments.create:
             create(settings)
+        elif arguments.migrate_to_quorum:
+            migrate(settings)
         elif arguments.put:
             if arguments.put == "-":
                 body = sys.stdin.buffer.read()
