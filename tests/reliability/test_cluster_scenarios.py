@@ -1,4 +1,5 @@
-"""Short versions of the cluster scenarios of ``bench/cluster_faults.py``.
+"""Short versions of the cluster scenarios of ``bench/cluster_faults.py``, and the
+migration to quorum queues of docs/operations.md, end to end on the cluster.
 
 Two daemons given the three nodes of one private cluster (shared by these tests, booted
 once) answer every request exactly once while nodes stop, return, or freeze one at a
@@ -9,15 +10,21 @@ bounded; a daemon never answers one request twice.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from bench import cluster_faults
 from bench.brokers import PrivateCluster
+from bench.fleet import Broker, DaemonFleet, EmulatorProcess
 from bench.traffic import Tally
 
-from edeposit.amqp import settings
+from edeposit.amqp import aleph, settings
+from edeposit.amqp.serializers import serialize
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +78,63 @@ def test_a_frozen_node_is_left_once_heartbeats_stop(
     assert tally["failover_s"], "a daemon used the frozen node"
     # pika gives up on a silent broker within twice (heartbeat + 5 s), heartbeat 2 s here.
     assert max(tally["failover_s"]) < 2 * (2 + 5) + 3
+
+
+def _tool(
+    env: dict[str, str], *arguments: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edeposit.amqp.amqp_tool", *arguments],
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(240)
+def test_the_migration_to_quorum_queues_end_to_end(
+    tmp_path: Path, private_cluster: PrivateCluster
+) -> None:
+    broker = Broker(settings.get(), cluster=private_cluster)  # the classic topology
+    env = broker.env()
+    emulator = EmulatorProcess()
+    fleet = DaemonFleet(tmp_path, {**env, **emulator.env(), "RABBITMQ_ALEPH_QUEUE_TYPE": "quorum"})
+    request = serialize(aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4")))
+    try:
+        assert _tool(env, "--put", "-", stdin=request).returncode == 0
+        refused = _tool(env, "--migrate-to-quorum")
+        assert refused.returncode == 1
+        assert "queue 'daemon'" in refused.stderr and "not empty" in refused.stderr
+        connection = broker.connect()  # the waiting request is taken
+        assert connection.channel().basic_get("daemon", auto_ack=True)[0] is not None
+        connection.close()
+
+        migrated = _tool(env, "--migrate-to-quorum")
+        assert migrated.returncode == 0, migrated.stderr
+        assert "Replaced queue 'daemon' (classic) by a quorum queue." in migrated.stdout
+        assert "Replaced queue 'plone' (classic) by a quorum queue." in migrated.stdout
+        assert "Queue 'daemon.dead' does not exist yet." in migrated.stdout
+        assert "\tRouting exchange search['request'] -> 'daemon'." in migrated.stdout
+        rows = private_cluster.node(1).rabbitmqctl(
+            "list_queues", "-p", broker.vhost, "name", "type", "--formatter", "json"
+        )
+        types = {row["name"]: row["type"] for row in json.loads(rows)}
+        assert types == {"daemon": "quorum", "plone": "quorum", "daemon.dead": "quorum"}
+        again = _tool(env, "--migrate-to-quorum")
+        assert again.returncode == 0 and again.stdout.count("a quorum queue already") == 3
+
+        # A daemon of the quorum settings answers through the migrated queues.
+        fleet.start(1)
+        assert broker.wait_consumers("daemon", 1, 60) is not None, fleet.log(0)[-2000:]
+        put = _tool(env, "--put", "-", stdin=request)
+        request_uuid = put.stdout.rsplit(" ", 1)[-1].strip()
+        answer = _tool(env, "--get", "--timeout", "30")
+        assert f"header UUID: {request_uuid}" in answer.stdout, answer.stdout + answer.stderr
+        assert "CountResult" in answer.stdout
+    finally:
+        fleet.close()
+        emulator.close()
+        broker.close()
