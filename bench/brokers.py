@@ -103,14 +103,17 @@ class PrivateNode:
 
     Args:
         config: extra lines of ``rabbitmq.conf`` (the node's listener is set already).
+        advanced: the text of ``advanced.config`` (Erlang terms), for what
+            ``rabbitmq.conf`` cannot set, such as ``net_ticktime``.
     """
 
-    def __init__(self, *, config: Iterable[str] = ()) -> None:
+    def __init__(self, *, config: Iterable[str] = (), advanced: str = "") -> None:
         _sweep_orphans()
         self.name = f"edeposit-{uuid.uuid4().hex[:12]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
         self.config = list(config)
+        self.advanced = advanced
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         (self.folder / "owner").write_text(f"{os.getpid()}\n{self.name}\n")
         self._launched = False
@@ -150,6 +153,8 @@ class PrivateNode:
         """Config and plugin files, readable by the server, which runs as ``rabbitmq``."""
         (self.folder / "rabbitmq.conf").write_text("".join(f"{line}\n" for line in self.config))
         (self.folder / "enabled_plugins").write_text("[].\n")
+        if self.advanced:
+            (self.folder / "advanced.config").write_text(self.advanced + "\n")
         if os.geteuid() == 0:  # the server scripts switch to the rabbitmq user
             for path in (self.folder, *self.folder.iterdir()):
                 shutil.chown(path, "rabbitmq", "rabbitmq")
@@ -336,12 +341,16 @@ class PrivateCluster:
     a time through :meth:`node`.
     """
 
-    def __init__(self, size: int = 3, *, config: Iterable[str] = ()) -> None:
+    def __init__(
+        self, size: int = 3, *, config: Iterable[str] = (), net_ticktime: int | None = None
+    ) -> None:
         lines = ["cluster_partition_handling = pause_minority", *config]
+        # How soon the nodes give up on a silent one (Erlang's default: 60 s).
+        advanced = f"[{{kernel, [{{net_ticktime, {net_ticktime}}}]}}]." if net_ticktime else ""
         self.nodes: list[PrivateNode] = []
         try:
             for _ in range(size):
-                self.nodes.append(PrivateNode(config=lines))
+                self.nodes.append(PrivateNode(config=lines, advanced=advanced))
         except BaseException:
             self.close()
             raise

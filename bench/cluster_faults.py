@@ -35,11 +35,12 @@ from edeposit.amqp.serializers import serialize
 
 __all__ = ["CLUSTER_SCENARIOS", "ClusterRun"]
 
-REQUESTS = [
-    serialize(aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4"))).encode(),
-    serialize(aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4"))).encode(),
-    serialize(aleph.ISBNValidationRequest("80-251-0225-4")).encode(),
-]
+#: The requests sent in turn (built on first use: serializing reads the settings).
+REQUESTS = (
+    aleph.CountRequest(aleph.ISBNQuery("80-251-0225-4")),
+    aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")),
+    aleph.ISBNValidationRequest("80-251-0225-4"),
+)
 DAEMON_ENV = {
     "ALEPH_RATE_LIMIT": "0",
     "ALEPH_TIMEOUT": "2",
@@ -53,10 +54,15 @@ DAEMON_ENV = {
 #: Seconds a failover may take before it counts as never (``inf``); the heartbeats of
 #: the paused-node scenario need the most (heartbeat + 5 s, twice at worst).
 FAILOVER_BOUND = 45.0
+#: Seconds of Erlang's ``net_ticktime`` on the scenarios' clusters: how soon the other
+#: nodes give up on a frozen one. Until they do, declarations anywhere in the cluster
+#: wait for it (RabbitMQ's metadata is replicated on every node), so a daemon that left
+#: a frozen node cannot consume elsewhere yet. RabbitMQ's default is 60 s.
+NET_TICKTIME = 10
 
 
 def request(index: int) -> tuple[bytes, dict[str, Any]]:
-    return REQUESTS[index % len(REQUESTS)], {}
+    return serialize(REQUESTS[index % len(REQUESTS)]).encode(), {}
 
 
 @contextlib.contextmanager
@@ -65,7 +71,7 @@ def cluster_for(cluster: PrivateCluster | None) -> Iterator[PrivateCluster]:
     if cluster is not None:
         yield cluster
         return
-    with PrivateCluster(3) as own:
+    with PrivateCluster(3, net_ticktime=NET_TICKTIME) as own:
         yield own
 
 
@@ -259,10 +265,17 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
             run.fault(victim, victim.pause)
             time.sleep(1.0)
             victim.resume()
+            # Thawed, it finds itself cut off from the others: pause_minority stops its app
+            # until it has rejoined them.
+            thawed = time.monotonic()
+            time.sleep(3.0)
+            victim.wait_started()
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
-                faults=f"the node of one daemon frozen (SIGSTOP), heartbeat {heartbeat} s",
+                faults=f"the node of one daemon frozen (SIGSTOP), heartbeat {heartbeat} s, "
+                f"net_ticktime {NET_TICKTIME} s",
+                rejoined_s=round(time.monotonic() - thawed, 2),
             )
         finally:
             run.close()

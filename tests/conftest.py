@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench import cluster_faults
 from bench.brokers import PrivateCluster, PrivateNode
 
 from edeposit.amqp import config as amqp_config
@@ -73,8 +74,9 @@ def private_node() -> Iterator[PrivateNode]:
 def private_cluster() -> Iterator[PrivateCluster]:
     """One private three-node RabbitMQ cluster for the tests that stop, restart or freeze
     cluster nodes (a cluster takes half a minute to form); each test mends what it broke.
+    Its nodes give up on a frozen one after about 10 s (``cluster_faults.NET_TICKTIME``).
     Stopped at the end of the session, whatever happened."""
-    with PrivateCluster(3) as cluster:
+    with PrivateCluster(3, net_ticktime=cluster_faults.NET_TICKTIME) as cluster:
         yield cluster
 
 
