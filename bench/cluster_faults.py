@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.brokers import PrivateCluster, PrivateNode
+from bench.brokers import PrivateCluster, PrivateNode, free_port
 from bench.fleet import Broker, DaemonFleet, EmulatorProcess
 from bench.traffic import Collector, Publisher, Tally
 from edeposit.amqp import aleph
@@ -93,10 +97,14 @@ class ClusterRun:
         self.collector.start()
         self.queue = self.broker.settings.RABBITMQ_ALEPH_DAEMON_QUEUE
         self.failovers: list[float] = []
+        #: The metrics port of each daemon, by index.
+        self.metrics_ports: list[int] = []
         self.consuming: list[float] = []
 
     def start_daemons(self, count: int = 2) -> None:
-        self.fleet.start(count)
+        """Start ``count`` daemons, each with its metrics endpoint, and wait until they consume."""
+        for _ in range(count):
+            self.add_daemon()
         if self.broker.wait_consumers(self.queue, count, 60) is None:
             raise RuntimeError("daemons did not start consuming:\n" + self.fleet.log(0)[-2000:])
         deadline = time.monotonic() + 10
@@ -105,6 +113,12 @@ class ClusterRun:
                 raise RuntimeError("daemons did not report their node")
             time.sleep(0.1)
 
+    def add_daemon(self) -> None:
+        """Start one more daemon, with a metrics endpoint of its own."""
+        port = free_port()
+        self.metrics_ports.append(port)
+        self.fleet.start(1, ALEPH_DAEMON_METRICS_PORT=str(port))
+
     def node_of(self, index: int) -> PrivateNode | None:
         """The cluster node daemon ``index`` consumes from, by its state file (None: none)."""
         state = read_state(self.workdir / f"daemon-{index}.state.json") or {}
@@ -112,6 +126,30 @@ class ClusterRun:
             return None
         port = int(str(state["node"]).split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
         return next((node for node in self.cluster.nodes if node.port == port), None)
+
+    def observed_node(self, index: int) -> dict[str, str]:
+        """The node daemon ``index`` reports in ``alephdaemon status`` and in its metrics."""
+        environment = {**self.fleet.env, "ALEPH_DAEMON_PIDFILE": str(self.pidfile(index))}
+        status = subprocess.run(
+            [sys.executable, "-m", "edeposit.amqp.alephdaemon", "status"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+        broker = re.search(r"broker: +amqp://([^/]+)/", status)
+        port = self.metrics_ports[index]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            metrics = reply.read().decode()
+        metric = re.search(r'^edeposit_broker_node\{node="([^"]+)"\} 1\.0$', metrics, re.M)
+        return {
+            "status": broker.group(1) if broker else status,
+            "metrics": metric.group(1) if metric else "(none)",
+        }
+
+    def pidfile(self, index: int) -> Path:
+        return self.workdir / f"daemon-{index}.pid"
 
     def publish(self, total: int, rate: float) -> Publisher:
         publisher = Publisher(self.broker.settings, request, total, rate)
@@ -180,7 +218,7 @@ class ClusterRun:
 
 def node_failover(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
     """Stop the node daemon 0 uses, under load: it moves to another node; start it again."""
-    total, rate = (200, 40.0) if short else (1500, 40.0)
+    total, rate = (160, 40.0) if short else (1500, 40.0)
     with cluster_for(cluster) as nodes:
         run = ClusterRun(workdir, nodes)
         try:
@@ -190,11 +228,16 @@ def node_failover(workdir: Path, short: bool, cluster: PrivateCluster | None = N
             victim = run.node_of(0)
             assert victim is not None
             run.fault(victim, victim.stop)
+            moved_to = run.node_of(0)
+            observed = run.observed_node(0)  # while its old node is still down
             victim.start()
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
                 faults="the node of one daemon stopped, then started",
+                stopped_node=f"127.0.0.1:{victim.port}",
+                moved_to=f"127.0.0.1:{moved_to.port}" if moved_to else None,
+                observed=observed,
             )
         finally:
             run.close()
@@ -202,7 +245,7 @@ def node_failover(workdir: Path, short: bool, cluster: PrivateCluster | None = N
 
 def rolling_restart(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
     """Each node stopped and started in turn under load (short: its app; full: the VM)."""
-    total, rate = (500, 25.0) if short else (2400, 40.0)
+    total, rate = (400, 25.0) if short else (2400, 40.0)
     with cluster_for(cluster) as nodes:
         run = ClusterRun(workdir, nodes)
         try:
@@ -253,7 +296,7 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
     The frozen node is never the request queue's leader here: a frozen leader stalls its
     queue until the other nodes give up on it (Erlang's net_ticktime, a minute).
     """
-    total, rate = (240, 20.0) if short else (1500, 40.0)
+    total, rate = (160, 20.0) if short else (1500, 40.0)
     heartbeat = "2"
     with cluster_for(cluster) as nodes:
         run = ClusterRun(workdir, nodes, RABBITMQ_HEARTBEAT=heartbeat)
@@ -295,7 +338,7 @@ def _off_leader(run: ClusterRun) -> PrivateNode:
         if victim is not None:
             return victim
         run.fleet.stop(run.fleet.processes[index])
-        run.fleet.start(1)
+        run.add_daemon()
         deadline = time.monotonic() + 30
         while run.node_of(index + 1) is None and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -53,6 +53,9 @@ def test_a_daemon_fails_over_when_its_node_stops(
     _check(tally, faults=1)
     assert tally["failover_s"], "daemon 0 used the stopped node"
     assert max(tally["failover_s"]) < 10, "another node within seconds"
+    # Its status and its metrics name the node it moved to, not the stopped one.
+    assert tally["moved_to"] not in (None, tally["stopped_node"])
+    assert tally["observed"] == {"status": tally["moved_to"], "metrics": tally["moved_to"]}
 
 
 @pytest.mark.timeout(300)
