@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -373,6 +374,28 @@ class PrivateCluster:
             rabbitmqctl(node.name, "join_cluster", first.name)
             node.start_app()
         return self
+
+    def wait_whole(self, timeout: float = START_TIMEOUT) -> float:
+        """Wait until every node runs RabbitMQ and sees all the others, with no partition
+        left (a thawed node stops its app under ``pause_minority`` and rejoins: seconds).
+        Returns the seconds waited; raises ``RuntimeError`` past ``timeout``."""
+        started = time.monotonic()
+        names = sorted(node.name for node in self.nodes)
+        healthy = 0
+        while healthy < 2:  # twice in a row: a thawed node may only now notice its partition
+            time.sleep(1.0)
+            healthy += 1
+            for node in self.nodes:
+                try:
+                    status = json.loads(node.rabbitmqctl("cluster_status", "--formatter", "json"))
+                except (subprocess.SubprocessError, ValueError):
+                    status = {}
+                if sorted(status.get("running_nodes", [])) != names or status.get("partitions"):
+                    healthy = 0
+                    break
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"the cluster did not come together in {timeout:g} s")
+        return time.monotonic() - started
 
     def env(self) -> dict[str, str]:
         """``RABBITMQ_NODES`` of every node, and ``RABBITMQ_HOST``/``PORT`` of the first."""

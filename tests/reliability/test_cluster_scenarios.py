@@ -123,7 +123,7 @@ def test_the_migration_to_quorum_queues_end_to_end(
         assert "\tRouting exchange search['request'] -> 'daemon'." in migrated.stdout
         rows = private_cluster.node(1).rabbitmqctl(
             "list_queues", "-p", broker.vhost, "name", "type", "--formatter", "json"
-        )
+        )  # the tests before mended the cluster whole (PrivateCluster.wait_whole)
         types = {row["name"]: row["type"] for row in json.loads(rows)}
         assert types == {"daemon": "quorum", "plone": "quorum", "daemon.dead": "quorum"}
         again = _tool(env, "--migrate-to-quorum")
