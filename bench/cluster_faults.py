@@ -63,6 +63,8 @@ FAILOVER_BOUND = 45.0
 #: wait for it (RabbitMQ's metadata is replicated on every node), so a daemon that left
 #: a frozen node cannot consume elsewhere yet. RabbitMQ's default is 60 s.
 NET_TICKTIME = 10
+#: Seconds a thawed node has to rejoin the cluster by itself before it is restarted.
+REJOIN_BOUND = 30.0
 
 
 def request(index: int) -> tuple[bytes, dict[str, Any]]:
@@ -309,14 +311,23 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
             time.sleep(1.0)
             victim.resume()
             # Thawed, it finds itself cut off from the others: pause_minority stops its app
-            # until it has rejoined them.
-            rejoined = nodes.wait_whole()
+            # until it has rejoined them. Where it does not rejoin by itself (seen here when
+            # frozen past net_ticktime), it is restarted, as an operator would.
+            restarted = False
+            try:
+                rejoined = nodes.wait_whole(timeout=REJOIN_BOUND)
+            except RuntimeError:
+                restarted = True
+                victim.stop()
+                victim.start()
+                rejoined = REJOIN_BOUND + nodes.wait_whole()
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
                 faults=f"the node of one daemon frozen (SIGSTOP), heartbeat {heartbeat} s, "
                 f"net_ticktime {NET_TICKTIME} s",
                 rejoined_s=round(rejoined, 2),
+                restarted_after_thaw=restarted,
             )
         finally:
             run.close()
