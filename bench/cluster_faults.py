@@ -63,8 +63,9 @@ FAILOVER_BOUND = 45.0
 #: wait for it (RabbitMQ's metadata is replicated on every node), so a daemon that left
 #: a frozen node cannot consume elsewhere yet. RabbitMQ's default is 60 s.
 NET_TICKTIME = 10
-#: Seconds a thawed node has to rejoin the cluster by itself before it is restarted.
-REJOIN_BOUND = 30.0
+#: Seconds a thawed node has to rejoin the cluster by itself before it is restarted
+#: (short versions, full ones).
+REJOIN_BOUND = (10.0, 60.0)
 
 
 def request(index: int) -> tuple[bytes, dict[str, Any]]:
@@ -314,13 +315,14 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
             # until it has rejoined them. Where it does not rejoin by itself (seen here when
             # frozen past net_ticktime), it is restarted, as an operator would.
             restarted = False
+            bound = REJOIN_BOUND[0] if short else REJOIN_BOUND[1]
             try:
-                rejoined = nodes.wait_whole(timeout=REJOIN_BOUND)
+                rejoined = nodes.wait_whole(timeout=bound)
             except RuntimeError:
                 restarted = True
                 victim.stop()
                 victim.start()
-                rejoined = REJOIN_BOUND + nodes.wait_whole()
+                rejoined = bound + nodes.wait_whole()
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
