@@ -259,11 +259,11 @@ def rolling_restart(workdir: Path, short: bool, cluster: PrivateCluster | None =
                 run.fault(node, node.stop_app if short else node.stop)
                 time.sleep(1.0)
                 node.start_app() if short else node.start()
-            what = "app" if short else "node"
+            what = "each node's app" if short else "each node"
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
-                faults=f"each node's {what} stopped and started in turn",
+                faults=f"{what} stopped and started in turn",
             )
         finally:
             run.close()
