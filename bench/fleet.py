@@ -133,9 +133,10 @@ class Broker:
             "RABBITMQ_ALEPH_QUEUE_TYPE": self.settings.RABBITMQ_ALEPH_QUEUE_TYPE,
         }
 
-    def connect(self) -> pika.BlockingConnection:
-        """A connection to the broker: any node of a cluster that answers."""
-        return pika.BlockingConnection(node_parameters(self.settings))
+    def connect(self, *, quick: bool = False) -> pika.BlockingConnection:
+        """A connection to the broker: any node of a cluster that answers (``quick``: short
+        timeouts, so that a frozen node delays a probe by seconds, not tens of them)."""
+        return pika.BlockingConnection(node_parameters(self.settings, quick=quick))
 
     def declare(self) -> None:
         connection = self.connect()
@@ -144,7 +145,7 @@ class Broker:
 
     def queue_state(self, queue: str) -> tuple[int, int]:
         """``(messages, consumers)`` of ``queue``."""
-        connection = self.connect()
+        connection = self.connect(quick=True)
         try:
             method = connection.channel().queue_declare(queue, passive=True).method
             return int(method.message_count), int(method.consumer_count)
