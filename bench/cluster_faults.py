@@ -64,8 +64,9 @@ FAILOVER_BOUND = 45.0
 #: a frozen node cannot consume elsewhere yet. RabbitMQ's default is 60 s.
 NET_TICKTIME = 10
 #: Seconds a thawed node has to rejoin the cluster by itself before it is restarted
-#: (short versions, full ones).
-REJOIN_BOUND = (10.0, 60.0)
+#: (the full version; in these runs it never did: a node frozen past net_ticktime
+#: stayed apart under pause_minority).
+REJOIN_BOUND = 60.0
 
 
 def request(index: int) -> tuple[bytes, dict[str, Any]]:
@@ -314,15 +315,17 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
             # Thawed, it finds itself cut off from the others: pause_minority stops its app
             # until it has rejoined them. Where it does not rejoin by itself (seen here when
             # frozen past net_ticktime), it is restarted, as an operator would.
-            restarted = False
-            bound = REJOIN_BOUND[0] if short else REJOIN_BOUND[1]
+            started = time.monotonic()
+            restarted = short  # the short version restarts it at once (its boot rejoins it)
             try:
-                rejoined = nodes.wait_whole(timeout=bound)
+                if not short:
+                    nodes.wait_whole(timeout=REJOIN_BOUND)
             except RuntimeError:
                 restarted = True
+            if restarted:
                 victim.stop()
                 victim.start()
-                rejoined = bound + nodes.wait_whole()
+            rejoined = time.monotonic() - started
             return run.finish(
                 publisher,
                 load=f"{total} at {rate:g}/s, 2 daemons, 3 nodes, quorum queues",
