@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -103,14 +104,17 @@ class PrivateNode:
 
     Args:
         config: extra lines of ``rabbitmq.conf`` (the node's listener is set already).
+        advanced: the text of ``advanced.config`` (Erlang terms), for what
+            ``rabbitmq.conf`` cannot set, such as ``net_ticktime``.
     """
 
-    def __init__(self, *, config: Iterable[str] = ()) -> None:
+    def __init__(self, *, config: Iterable[str] = (), advanced: str = "") -> None:
         _sweep_orphans()
         self.name = f"edeposit-{uuid.uuid4().hex[:12]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
         self.config = list(config)
+        self.advanced = advanced
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         (self.folder / "owner").write_text(f"{os.getpid()}\n{self.name}\n")
         self._launched = False
@@ -150,6 +154,8 @@ class PrivateNode:
         """Config and plugin files, readable by the server, which runs as ``rabbitmq``."""
         (self.folder / "rabbitmq.conf").write_text("".join(f"{line}\n" for line in self.config))
         (self.folder / "enabled_plugins").write_text("[].\n")
+        if self.advanced:
+            (self.folder / "advanced.config").write_text(self.advanced + "\n")
         if os.geteuid() == 0:  # the server scripts switch to the rabbitmq user
             for path in (self.folder, *self.folder.iterdir()):
                 shutil.chown(path, "rabbitmq", "rabbitmq")
@@ -264,6 +270,11 @@ class PrivateNode:
         rabbitmqctl(self.name, "start_app")
 
     @property
+    def running(self) -> bool:
+        """Launched, and not stopped or paused since (its app may still be stopped)."""
+        return self._launched and not self._paused
+
+    @property
     def pid(self) -> int:
         """The OS process id of the node's Erlang VM (``beam.smp``)."""
         if self._pid is None:
@@ -279,6 +290,13 @@ class PrivateNode:
         """Thaw a paused node (SIGCONT)."""
         os.kill(self.pid, signal.SIGCONT)
         self._paused = False
+
+    def mend(self) -> None:
+        """Up again after whatever a scenario did: thawed if paused, started if stopped."""
+        if self._paused:
+            self.resume()
+        if not self._launched:
+            self.start()
 
     def add_vhost(self, name: str) -> str:
         """A vhost on this node that ``guest`` may use fully."""
@@ -324,12 +342,16 @@ class PrivateCluster:
     a time through :meth:`node`.
     """
 
-    def __init__(self, size: int = 3, *, config: Iterable[str] = ()) -> None:
+    def __init__(
+        self, size: int = 3, *, config: Iterable[str] = (), net_ticktime: int | None = None
+    ) -> None:
         lines = ["cluster_partition_handling = pause_minority", *config]
+        # How soon the nodes give up on a silent one (Erlang's default: 60 s).
+        advanced = f"[{{kernel, [{{net_ticktime, {net_ticktime}}}]}}]." if net_ticktime else ""
         self.nodes: list[PrivateNode] = []
         try:
             for _ in range(size):
-                self.nodes.append(PrivateNode(config=lines))
+                self.nodes.append(PrivateNode(config=lines, advanced=advanced))
         except BaseException:
             self.close()
             raise
@@ -352,6 +374,29 @@ class PrivateCluster:
             rabbitmqctl(node.name, "join_cluster", first.name)
             node.start_app()
         return self
+
+    def wait_whole(self, timeout: float = START_TIMEOUT) -> float:
+        """Wait until every node runs RabbitMQ and sees all the others running (a thawed
+        node stops its app under ``pause_minority``, then rejoins: seconds). Partitions the
+        others recorded stay listed until they restart, so they are not waited for.
+        Returns the seconds waited; raises ``RuntimeError`` past ``timeout``."""
+        started = time.monotonic()
+        names = sorted(node.name for node in self.nodes)
+        healthy = 0
+        while healthy < 3:  # thrice in a row: a thawed node may only now notice its partition
+            time.sleep(1.0)
+            healthy += 1
+            for node in self.nodes:
+                try:
+                    status = json.loads(node.rabbitmqctl("cluster_status", "--formatter", "json"))
+                except (subprocess.SubprocessError, ValueError):
+                    status = {}
+                if sorted(status.get("running_nodes", [])) != names:
+                    healthy = 0
+                    break
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"the cluster did not come together in {timeout:g} s")
+        return time.monotonic() - started
 
     def env(self) -> dict[str, str]:
         """``RABBITMQ_NODES`` of every node, and ``RABBITMQ_HOST``/``PORT`` of the first."""

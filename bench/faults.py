@@ -4,7 +4,9 @@
 
 Scenarios (DESIGN §9-§10): broker restart under load, a daemon killed mid-work, a
 graceful stop under load, catalogue faults, hostile input (fuzz), poison messages,
-hostile catalogue replies, secrets and access, and a soak with periodic faults. Each
+hostile catalogue replies, secrets and access, a soak with periodic faults, and on a
+three-node cluster (``bench/cluster_faults.py``) a node's failover, a rolling restart,
+the quorum leader's node stopped and a frozen node. Each
 runs real processes (RabbitMQ's app, the emulator, daemons) on this machine, prints its
 figures and fails (exit 1) when a request is lost, answered twice, or an expectation
 breaks. ``--short`` runs the versions the test suite runs. Broker restarts happen on a
@@ -33,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(HERE.parent))
 
-from bench.brokers import PrivateNode  # noqa: E402
+from bench.brokers import PrivateCluster, PrivateNode  # noqa: E402
+from bench.cluster_faults import CLUSTER_SCENARIOS  # noqa: E402
 from bench.fleet import (  # noqa: E402
     Broker,
     DaemonFleet,
@@ -50,6 +53,7 @@ from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E4
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
 from edeposit.amqp.config import Settings  # noqa: E402
+from edeposit.amqp.config_values import apply_changes  # noqa: E402
 from edeposit.amqp.runtime import frames  # noqa: E402
 from edeposit.amqp.runtime.frames import RawField  # noqa: E402
 from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: E402
@@ -88,7 +92,8 @@ class Run:
 
     The vhost is on the machine's broker, unless the scenario restarts the broker: then
     it is on ``node`` (a private node shared by several scenarios) or on a private node
-    the run starts for itself.
+    the run starts for itself; or it stops cluster nodes: then it is on ``cluster``. The
+    queues are declared as the daemons' ``env`` says (``RABBITMQ_ALEPH_QUEUE_TYPE``).
     """
 
     def __init__(
@@ -97,10 +102,17 @@ class Run:
         *,
         node: PrivateNode | None = None,
         restarts: bool = False,
+        cluster: PrivateCluster | None = None,
         emulator_args: tuple[str, ...] = (),
         **env: str,
     ) -> None:
-        self.broker = Broker(settings_module.get(), node=node, restarts=restarts)
+        queues = {
+            key: value
+            for key, value in env.items()
+            if key in ("RABBITMQ_ALEPH_QUEUE_TYPE", "RABBITMQ_ALEPH_DELIVERY_LIMIT")
+        }
+        settings = apply_changes(settings_module.get(), queues, "scenario", from_text=True)
+        self.broker = Broker(settings, node=node, restarts=restarts, cluster=cluster)
         self.emulator = EmulatorProcess(*emulator_args)
         self.fleet = DaemonFleet(
             workdir, {**self.broker.env(), **self.emulator.env(), **DAEMON_ENV, **env}
@@ -420,7 +432,6 @@ def poison_message(workdir: Path, short: bool) -> Tally:
     quorum = {"RABBITMQ_ALEPH_QUEUE_TYPE": "quorum", "RABBITMQ_ALEPH_DELIVERY_LIMIT": str(limit)}
     run = Run(workdir, **quorum)
     try:
-        _make_quorum(run, limit)
         poison = serialize(aleph.SearchRequest(aleph.TitleQuery("CRASH"))).encode()
         publisher = run.publish(1, 0, lambda _: (poison, {"UUID": "poison"}))
         publisher.join()
@@ -465,17 +476,6 @@ def poison_message(workdir: Path, short: bool) -> Tally:
         run.close()
 
 
-def _make_quorum(run: Run, limit: int) -> None:
-    """Declare the scenario's request queue again as a quorum queue with a delivery limit."""
-    connection = run.broker.connect()
-    connection.channel().queue_delete(run.queue)
-    connection.close()
-    run.broker.settings = run.broker.settings.replace(
-        RABBITMQ_ALEPH_QUEUE_TYPE="quorum", RABBITMQ_ALEPH_DELIVERY_LIMIT=limit
-    )
-    run.broker.declare()
-
-
 #: A timestamp RabbitMQ accepts and pika cannot turn into a datetime (past year 9999).
 FAR_FUTURE = RawField(b"T" + struct.pack(">Q", 2**63))
 #: Log lines of a daemon that met unreadable headers (one per such message).
@@ -509,8 +509,6 @@ def undecodable_headers(workdir: Path, short: bool, *, quorum: bool = False) -> 
     )
     run = Run(workdir, **env)
     try:
-        if quorum:
-            _make_quorum(run, limit)
         run.start_daemons(2)
         nameless = Publisher(
             run.broker.settings, lambda _: (REQUESTS[0], {"when": FAR_FUTURE}), anonymous, 0,
@@ -880,12 +878,14 @@ SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
     "hostile-catalogue": hostile_catalogue,
     "secrets-and-access": secrets_and_access,
     "soak": soak,
+    # Two daemons on a three-node cluster with quorum queues (bench/cluster_faults.py).
+    **CLUSTER_SCENARIOS,
 }
 
 
 #: Scenarios that restart the broker: there a request can be answered by two daemons
 #: (answer confirmed, then the broker went down before it saw the request's ack).
-BROKER_RESTARTS = frozenset({"broker-restart", "broker-stop", "soak"})
+BROKER_RESTARTS = frozenset({"broker-restart", "broker-stop", "soak", *CLUSTER_SCENARIOS})
 
 
 def failed(name: str, tally: Tally) -> bool:

@@ -23,9 +23,9 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from bench.brokers import PrivateNode
+from bench.brokers import PrivateCluster, PrivateNode
 from edeposit.amqp.config import Settings
-from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import node_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
 
 __all__ = ["Broker", "DaemonFleet", "EmulatorProcess", "fd_count", "rss_mb", "thread_count"]
@@ -84,16 +84,26 @@ def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
 
 
 class Broker:
-    """A scenario's private vhost: on the machine's broker, or on a private node.
+    """A scenario's private vhost: on the machine's broker, a private node or cluster.
 
     Scenarios that restart the broker get a :class:`~bench.brokers.PrivateNode` (given,
-    or started and owned here when ``restarts`` is asked for); the machine's broker,
-    which may be a user's production broker, only ever lends a vhost.
+    or started and owned here when ``restarts`` is asked for); those that stop cluster
+    nodes get a :class:`~bench.brokers.PrivateCluster` (given), whose every node the
+    settings list in RABBITMQ_NODES. The machine's broker, which may be a user's
+    production broker, only ever lends a vhost.
     """
 
     def __init__(
-        self, settings: Settings, *, node: PrivateNode | None = None, restarts: bool = False
+        self,
+        settings: Settings,
+        *,
+        node: PrivateNode | None = None,
+        restarts: bool = False,
+        cluster: PrivateCluster | None = None,
     ) -> None:
+        self.cluster = cluster
+        if cluster is not None:
+            node = cluster.node(0)
         self._owned = PrivateNode().start() if node is None and restarts else None
         self.node = node or self._owned
         self.vhost = f"edeposit-faults-{uuid.uuid4().hex[:8]}"
@@ -104,6 +114,9 @@ class Broker:
             else:
                 self.node.add_vhost(self.vhost)
                 settings = settings.replace(RABBITMQ_HOST="127.0.0.1", RABBITMQ_PORT=self.node.port)
+            if cluster is not None:
+                nodes = tuple(f"127.0.0.1:{port}" for port in cluster.ports)
+                settings = settings.replace(RABBITMQ_NODES=nodes)
             self.settings = settings.replace(RABBITMQ_ALEPH_VIRTUALHOST=self.vhost)
             self.declare()
         except BaseException:
@@ -112,10 +125,18 @@ class Broker:
 
     def env(self) -> dict[str, str]:
         node = self.node.env() if self.node is not None else {}
-        return {**node, "RABBITMQ_ALEPH_VIRTUALHOST": self.vhost}
+        if self.cluster is not None:
+            node = self.cluster.env()
+        return {
+            **node,
+            "RABBITMQ_ALEPH_VIRTUALHOST": self.vhost,
+            "RABBITMQ_ALEPH_QUEUE_TYPE": self.settings.RABBITMQ_ALEPH_QUEUE_TYPE,
+        }
 
-    def connect(self) -> pika.BlockingConnection:
-        return pika.BlockingConnection(connection_parameters(self.settings))
+    def connect(self, *, quick: bool = False) -> pika.BlockingConnection:
+        """A connection to the broker: any node of a cluster that answers (``quick``: short
+        timeouts, so that a frozen node delays a probe by seconds, not tens of them)."""
+        return pika.BlockingConnection(node_parameters(self.settings, quick=quick))
 
     def declare(self) -> None:
         connection = self.connect()
@@ -124,7 +145,7 @@ class Broker:
 
     def queue_state(self, queue: str) -> tuple[int, int]:
         """``(messages, consumers)`` of ``queue``."""
-        connection = self.connect()
+        connection = self.connect(quick=True)
         try:
             method = connection.channel().queue_declare(queue, passive=True).method
             return int(method.message_count), int(method.consumer_count)
@@ -176,7 +197,10 @@ class Broker:
             if self.node is None:
                 rabbitmqctl("delete_vhost", self.vhost)
             elif self._owned is None:  # a shared node outlives the scenario
-                self.node.rabbitmqctl("delete_vhost", self.vhost)
+                running = self.node
+                if self.cluster is not None:  # whichever node runs (vhosts are cluster-wide)
+                    running = next((n for n in self.cluster.nodes if n.running), self.node)
+                running.rabbitmqctl("delete_vhost", self.vhost)
         except subprocess.CalledProcessError:
             pass
         finally:

@@ -1,6 +1,7 @@
 """Load for fault scenarios: a publisher and an answer collector that survive broker restarts.
 
-Both reconnect on their own, like a careful client would: the publisher republishes a
+Both reconnect on their own, like a careful client would (to any node of
+RABBITMQ_NODES, from a random one on): the publisher republishes a
 request until the broker confirms it (persistent, mandatory); the collector acks each
 answer and tells a redelivered copy of an answer it already counted (the broker resends
 what it could not see acked) from a real second answer.
@@ -25,7 +26,7 @@ import pika
 import pika.exceptions
 
 from edeposit.amqp.config import Settings
-from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import node_parameters
 
 __all__ = ["Collector", "Publisher", "Tally", "close_quietly"]
 
@@ -96,7 +97,7 @@ class Publisher(threading.Thread):
         while True:
             try:
                 if self._connection is None or not self._connection.is_open:
-                    self._connection = pika.BlockingConnection(connection_parameters(self.settings))
+                    self._connection = pika.BlockingConnection(node_parameters(self.settings))
                     self._channel = self._connection.channel()
                     self._channel.confirm_delivery()
                 self._channel.basic_publish(
@@ -138,7 +139,7 @@ class Collector(threading.Thread):
         while not self._stop_event.is_set():
             connection = None
             try:
-                connection = pika.BlockingConnection(connection_parameters(self.settings))
+                connection = pika.BlockingConnection(node_parameters(self.settings))
                 channel = connection.channel()
                 channel.basic_qos(prefetch_count=200)
                 channel.basic_consume(self.settings.RABBITMQ_ALEPH_PLONE_QUEUE, self._on_answer)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench.brokers import PrivateNode
+from bench import cluster_faults
+from bench.brokers import PrivateCluster, PrivateNode
 
 from edeposit.amqp import config as amqp_config
 from edeposit.amqp import settings
@@ -67,6 +68,16 @@ def private_node() -> Iterator[PrivateNode]:
     """
     with PrivateNode() as node:
         yield node
+
+
+@pytest.fixture(scope="session")
+def private_cluster() -> Iterator[PrivateCluster]:
+    """One private three-node RabbitMQ cluster for the tests that stop, restart or freeze
+    cluster nodes (a cluster takes half a minute to form); each test mends what it broke.
+    Its nodes give up on a frozen one after about 10 s (``cluster_faults.NET_TICKTIME``).
+    Stopped at the end of the session, whatever happened."""
+    with PrivateCluster(3, net_ticktime=cluster_faults.NET_TICKTIME) as cluster:
+        yield cluster
 
 
 @pytest.fixture(autouse=True)

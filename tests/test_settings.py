@@ -447,3 +447,54 @@ def test_setting_types_are_read_from_the_annotations() -> None:
 def test_fleet_and_cache_settings_are_checked(name: str, value: object, says: str) -> None:
     with pytest.raises(ConfigError, match=f"{name} {says}"):
         Settings().replace(**{name: value})
+
+
+def test_broker_nodes_default_to_host_and_port() -> None:
+    cfg = load_settings({"RABBITMQ_HOST": "mq.example", "RABBITMQ_PORT": "5673"}, files=[])
+    assert cfg.RABBITMQ_NODES == ()
+    assert cfg.broker_nodes() == (("mq.example", 5673),)
+
+
+def test_broker_nodes_from_the_environment_and_a_file(tmp_path: Path) -> None:
+    environment = {"RABBITMQ_NODES": "mq1:5672, [::1]:5673 ,10.0.0.3:5674"}
+    assert load_settings(environment, files=[]).broker_nodes() == (
+        ("mq1", 5672),
+        ("::1", 5673),
+        ("10.0.0.3", 5674),
+    )
+    path = tmp_path / "amqp.json"
+    path.write_text(json.dumps({"RABBITMQ_NODES": ["a:1", "[fe80::1]:5672"]}))
+    cfg = load_settings({}, files=[(path, True)])
+    assert cfg.RABBITMQ_NODES == ("a:1", "[fe80::1]:5672")
+    assert cfg.broker_nodes() == (("a", 1), ("fe80::1", 5672))
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("mq1", "expected host:port"),
+        ("mq1:0", "port '0' must be a number 1-65535"),
+        ("mq1:70000", "port '70000' must be a number 1-65535"),
+        ("mq1:amqp", "port 'amqp' must be a number 1-65535"),
+        ("::1:5672", "put an IPv6 address in brackets"),
+        (":5672", "expected host:port"),
+        ("amqp://mq1:5672", "without a scheme"),
+        ("mq 1:5672", "'mq 1' is not a host name or address"),
+    ],
+)
+def test_a_malformed_broker_node_names_the_setting_and_the_entry(entry: str, why: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"RABBITMQ_NODES": f"good:5672,{entry}"}, files=[])
+    message = str(caught.value)
+    assert message.startswith(f"environment: setting RABBITMQ_NODES holds {entry!r}")
+    assert why in message
+
+
+def test_a_malformed_broker_node_in_a_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "amqp.json"
+    path.write_text(json.dumps({"RABBITMQ_NODES": ["mq1:5672", "mq2"]}))
+    with pytest.raises(ConfigError, match=rf"{path}: setting RABBITMQ_NODES holds 'mq2'"):
+        load_settings({}, files=[(path, True)])
+    path.write_text(json.dumps({"RABBITMQ_NODES": "mq1:5672"}))
+    with pytest.raises(ConfigError, match="RABBITMQ_NODES must be a list of strings"):
+        load_settings({}, files=[(path, True)])

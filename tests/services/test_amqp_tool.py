@@ -102,6 +102,34 @@ def test_list_shows_the_configured_host_without_the_password(broker_env: dict[st
     assert "s3cret-value" not in completed.stdout + completed.stderr
 
 
+def test_list_shows_every_broker_node(broker_env: dict[str, str]) -> None:
+    completed = amqp_tool("--list", RABBITMQ_NODES="mq1.example:5672,[::1]:5673")
+    assert completed.returncode == 0, completed.stderr
+    assert "amqp://guest@mq1.example:5672,[::1]:5673/" in completed.stdout
+    assert completed.stdout.endswith("Broker nodes:\n\tmq1.example:5672\n\t[::1]:5673\n")
+
+
+def test_a_malformed_broker_node_is_a_one_line_error(broker_env: dict[str, str]) -> None:
+    completed = amqp_tool("--create", RABBITMQ_NODES="127.0.0.1:5672,mq2")
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "amqp_tool: environment: setting RABBITMQ_NODES holds 'mq2', not a node: "
+        "expected host:port\n"
+    )
+
+
+def test_create_goes_to_a_node_that_answers(broker_env: dict[str, str]) -> None:
+    # Two unreachable nodes and the session's broker: whichever it starts at, it gets there.
+    nodes = "127.0.0.1:1,127.0.0.1:5672,127.0.0.1:2"
+    for _ in range(3):
+        completed = amqp_tool("--create", RABBITMQ_NODES=nodes)
+        assert completed.returncode == 0, completed.stderr
+    unreachable = amqp_tool("--create", RABBITMQ_NODES="127.0.0.1:1,127.0.0.1:2")
+    assert unreachable.returncode == 1
+    assert "cannot reach RabbitMQ at amqp://127.0.0.1:" in unreachable.stderr
+    assert "are they running and is RABBITMQ_NODES right?" in unreachable.stderr
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -97,6 +97,7 @@ def test_metrics_health_readiness_and_json_logs(
     assert sample(metrics, "edeposit_catalogue_call_duration_seconds_count", op="find") == 2
     assert sample(metrics, "edeposit_rate_limit_wait_seconds_count") >= 3
     assert sample(metrics, "edeposit_broker_connected") == 1
+    assert sample(metrics, "edeposit_broker_node", node="127.0.0.1:5672") == 1
     assert sample(metrics, "edeposit_broker_reconnects_total") == 0
     assert sample(metrics, "edeposit_requests_in_flight") == 0
     assert 'edeposit_build_info{python="' in metrics

@@ -52,7 +52,7 @@ from edeposit.amqp.errors import BrokerUnavailableError, CallTimeoutError, Clien
 from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.deadlines import Deadlines
 from edeposit.amqp.runtime.envelopes import Delivery
-from edeposit.amqp.runtime.parameters import connection_parameters
+from edeposit.amqp.runtime.parameters import node_parameters
 from edeposit.amqp.runtime.topology import Binding, Queue, Topology, aleph_topology
 from edeposit.amqp.serializers import deserialize, serialize
 from edeposit.amqp.wire.message import Message
@@ -157,7 +157,7 @@ class AlephClient:
             ),
         )
         self.connection = BrokerConnection(
-            connection_parameters(cfg), topology, prefetch=0, name=self.name
+            node_parameters(cfg), topology, prefetch=0, name=self.name
         )
         self.connection.add_consumer(self.reply_queue, self._on_answer)
         self.connection.start()

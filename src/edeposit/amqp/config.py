@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edeposit.amqp.config_values import MASK, SECRETS, apply_changes, field_kinds
+from edeposit.amqp.config_values import MASK, SECRETS, apply_changes, field_kinds, parse_node
 from edeposit.amqp.errors import ConfigError
 from edeposit.amqp.wire.options import WireOptions
 
@@ -64,6 +64,10 @@ class Settings:
     RABBITMQ_HOST: str = "127.0.0.1"
     #: AMQP port of the broker (5671 for TLS, usually).
     RABBITMQ_PORT: int = 5672
+    #: The nodes of a RabbitMQ cluster as ``host:port`` (``[::1]:5672`` for IPv6): a JSON
+    #: list in files, ``a:5672,b:5672`` in the environment. Services start at a random
+    #: one and move to the next when it goes. Empty: RABBITMQ_HOST:RABBITMQ_PORT.
+    RABBITMQ_NODES: tuple[str, ...] = ()
     #: User the services log in as.
     RABBITMQ_USER_NAME: str = "guest"
     #: Its password; never logged or shown. Prefer RABBITMQ_USER_PASSWORD_FILE.
@@ -102,9 +106,10 @@ class Settings:
     RABBITMQ_ALEPH_PLONE_KEY: str = "result"
     #: Routing key bound to the answer queue for the original clients' exceptions.
     RABBITMQ_ALEPH_EXCEPTION_KEY: str = "exception"
-    #: ``classic`` (what the original clients declare) or ``quorum``: a replicated queue
-    #: with a delivery limit, past which a request is dead-lettered and answered with an
-    #: error instead of crashing daemons forever (docs/operations.md has the migration).
+    #: ``classic`` (what the original clients declare) or ``quorum``: replicated queues
+    #: that survive a cluster node (requests, answers, dead letters); requests get a
+    #: delivery limit, past which one is dead-lettered and answered with an error instead
+    #: of crashing daemons forever (docs/operations.md has the migration).
     RABBITMQ_ALEPH_QUEUE_TYPE: str = "classic"
     #: Deliveries of one request before it is dead-lettered (quorum queues only).
     RABBITMQ_ALEPH_DELIVERY_LIMIT: int = 5
@@ -203,6 +208,13 @@ class Settings:
             field.name: (MASK if field.name in SECRET_KEYS else getattr(self, field.name))
             for field in dataclasses.fields(self)
         }
+
+    def broker_nodes(self) -> tuple[tuple[str, int], ...]:
+        """``(host, port)`` of every broker node: RABBITMQ_NODES, else the one of
+        RABBITMQ_HOST and RABBITMQ_PORT (entries were checked when the settings were built)."""
+        if not self.RABBITMQ_NODES:
+            return ((self.RABBITMQ_HOST, self.RABBITMQ_PORT),)
+        return tuple(parse_node(entry) for entry in self.RABBITMQ_NODES)
 
     def wire_options(self) -> WireOptions:
         """How a service with these settings reads and writes messages.

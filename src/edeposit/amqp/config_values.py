@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import json
 import logging
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from edeposit.amqp.errors import ConfigError
 from edeposit.amqp.wire.options import GENERATIONS
 
-__all__ = ["MASK", "apply_changes", "field_kinds"]
+__all__ = ["MASK", "apply_changes", "field_kinds", "parse_node"]
 
 #: What a secret's value is shown as.
 MASK = "********"
@@ -81,8 +82,8 @@ def _parse(text: str, wanted: type, problem: str) -> Any:
     if wanted is str:
         return text
     text = text.strip()
-    if wanted is tuple:  # comma-separated, or a JSON list
-        if text.startswith("["):
+    if wanted is tuple:  # comma-separated, or a JSON list (not "[::1]:5672,…": IPv6)
+        if re.match(r"\[\s*[\"\]]", text):
             try:
                 items = json.loads(text)
             except json.JSONDecodeError:
@@ -119,10 +120,41 @@ def apply_changes(base: T, values: Mapping[str, Any], source: str, *, from_text:
     return _checked(dataclasses.replace(base, **changes), source)  # type: ignore[no-any-return, type-var]
 
 
+def parse_node(entry: str) -> tuple[str, int]:
+    """``host:port`` (an IPv6 address in brackets: ``[::1]:5672``) as ``(host, port)``.
+
+    Raises:
+        ValueError: the entry is not of that form; the message says what is wrong.
+    """
+    if "://" in entry:
+        raise ValueError("give host:port, without a scheme")
+    host, colon, port_text = entry.strip().rpartition(":")
+    if not colon or not host:
+        raise ValueError("expected host:port")
+    if host.startswith("["):
+        if not host.endswith("]") or len(host) < 3:
+            raise ValueError("an IPv6 address needs its closing bracket: [::1]:5672")
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("put an IPv6 address in brackets: [::1]:5672")
+    if any(character.isspace() or character in "/[]@" for character in host):
+        raise ValueError(f"{host!r} is not a host name or address")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"port {port_text!r} must be a number 1-65535")
+    return host, int(port_text)
+
+
 def _checked(result: Any, source: str) -> Any:
     """``result`` when its settings can be used together, else a ConfigError."""
     if not 0 < result.RABBITMQ_PORT < 65536:
         raise ConfigError(f"{source}: setting RABBITMQ_PORT must be 1-65535")
+    for entry in result.RABBITMQ_NODES:
+        try:
+            parse_node(entry)
+        except ValueError as error:
+            raise ConfigError(
+                f"{source}: setting RABBITMQ_NODES holds {entry!r}, not a node: {error}"
+            ) from None
     for key in ("ALEPH_DAEMON_WORKERS", "ALEPH_MAX_RECORDS", "ALEPH_DAEMON_MAX_BODY_BYTES"):
         if getattr(result, key) < 1:
             raise ConfigError(f"{source}: setting {key} must be at least 1")

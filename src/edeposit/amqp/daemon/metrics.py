@@ -24,6 +24,7 @@ nothing per request.
 ``edeposit_cache_hits_total{kind}``         searches/counts answered from the cache
 ``edeposit_cache_misses_total{kind}``       … looked up there and not found
 ``edeposit_broker_connected``               1 while consuming
+``edeposit_broker_node{node}``              1 for the node connected to (``host:port``)
 ``edeposit_broker_reconnects_total``        connections after the first
 ``edeposit_dropped_total{reason}``          messages dropped unanswered
 ``edeposit_build_info{version,python}``     the running version
@@ -94,6 +95,14 @@ class _Live(Collector):
             "1 while the daemon's channel is open and consuming.",
             value=1 if watch is not None and watch.ready else 0,
         )
+        node = GaugeMetricFamily(
+            "edeposit_broker_node",
+            "1 for the broker node (host:port) the daemon is connected to and consumes from.",
+            labels=["node"],
+        )
+        if watch is not None and watch.ready and watch.address:
+            node.add_metric([watch.address], 1)
+        yield node
         yield CounterMetricFamily(
             "edeposit_broker_reconnects",
             "Connections to the broker after the first one.",

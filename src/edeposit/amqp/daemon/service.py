@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pika
@@ -51,7 +52,7 @@ from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLar
 from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.logs import request_context, set_request_kind
-from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
+from edeposit.amqp.runtime.parameters import describe_broker, node_parameters
 from edeposit.amqp.runtime.runner import ExitCode
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
 from edeposit.amqp.wire.codec import decode, encode
@@ -62,8 +63,9 @@ log = logging.getLogger(__name__)
 
 
 def getConnectionParameters(settings: Settings | None = None) -> pika.ConnectionParameters:
-    """Connection parameters of the configured broker and Aleph vhost."""
-    return connection_parameters(settings or settings_module.get())
+    """Connection parameters of the configured broker and Aleph vhost (of a random one of
+    RABBITMQ_NODES: scripts spread over a cluster)."""
+    return node_parameters(settings or settings_module.get())[0]
 
 
 class AlephDaemon(PikaDaemon):
@@ -71,7 +73,9 @@ class AlephDaemon(PikaDaemon):
 
     def __init__(
         self,
-        connection_param: pika.ConnectionParameters | None = None,
+        connection_param: pika.ConnectionParameters
+        | Sequence[pika.ConnectionParameters]
+        | None = None,
         queue: str | None = None,
         output_exchange: str | None = None,
         output_key: str | None = None,
@@ -82,7 +86,7 @@ class AlephDaemon(PikaDaemon):
         self.settings = settings or settings_module.get()
         cfg = self.settings
         super().__init__(
-            connection_param or getConnectionParameters(cfg),
+            connection_param or node_parameters(cfg),
             queue or cfg.RABBITMQ_ALEPH_DAEMON_QUEUE,
             output_exchange or cfg.RABBITMQ_ALEPH_EXCHANGE,
             output_key or cfg.RABBITMQ_ALEPH_PLONE_KEY,

@@ -8,10 +8,10 @@ whatever handlers do. Other threads talk to it only through the methods of
 publishes with confirms and settles deliveries.
 
 Received properties are decoded safely (:mod:`~edeposit.amqp.runtime.frames`): a header
-pika cannot read marks its delivery instead of aborting the connection. Lost
-connections are retried with exponential backoff and jitter, capped; refused
-credentials or a missing vhost on the first attempt are fatal (a clear error instead of
-a retry storm).
+pika cannot read marks its delivery instead of aborting the connection. A lost
+connection moves to the next node of a cluster at once, then backs off exponentially
+with jitter, capped (:mod:`~.nodes`); refused credentials or a missing vhost on the
+first attempt are fatal (a clear error instead of a retry storm).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -36,6 +36,7 @@ from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, reason_of
 from edeposit.amqp.runtime.envelopes import Delivery, OnMessage, Outgoing
 from edeposit.amqp.runtime.mailbox import Mailbox, OnDown
+from edeposit.amqp.runtime.nodes import Nodes
 from edeposit.amqp.runtime.parameters import where
 from edeposit.amqp.runtime.session import Counter, Session
 from edeposit.amqp.runtime.topology import Topology
@@ -50,7 +51,8 @@ class BrokerConnection:
     """A self-healing AMQP connection with one channel, run on its own thread.
 
     Args:
-        parameters: where and how to connect.
+        parameters: where and how to connect: one node, or the nodes of a cluster in the
+            order to try them (:mod:`~edeposit.amqp.runtime.nodes`).
         topology: exchanges, queues and bindings declared after every connect.
         prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
         name: names the I/O thread and log lines.
@@ -66,7 +68,7 @@ class BrokerConnection:
 
     def __init__(
         self,
-        parameters: pika.ConnectionParameters,
+        parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
         topology: Topology | None = None,
         *,
         prefetch: int = 0,
@@ -79,11 +81,10 @@ class BrokerConnection:
         watch: ConnectionWatch | None = None,
     ) -> None:
         frames.install()
-        self.parameters = parameters
+        self.nodes = Nodes(parameters, Backoff(reconnect_base_delay, reconnect_max_delay))
         self.topology = topology or Topology()
         self.prefetch = prefetch
         self.name = name
-        self.backoff = Backoff(reconnect_base_delay, reconnect_max_delay)
         self.settle_timeout = settle_timeout
         self.transactional = transactional
         self.count = count
@@ -142,7 +143,7 @@ class BrokerConnection:
     @property
     def node(self) -> str:
         """The broker node this connection uses (``amqp://host:port/vhost``)."""
-        return where(self.parameters)
+        return where(self.nodes.current)
 
     def stop_consuming(self) -> Future[None]:
         """Cancel every consumer; the future resolves when the broker confirmed it."""
@@ -294,7 +295,7 @@ class BrokerConnection:
         try:
             while not self._stopping.is_set():
                 connection = SelectConnection(
-                    self.parameters,
+                    self.nodes.current,
                     on_open_callback=self._on_connection_open,
                     on_open_error_callback=self._on_connection_open_error,
                     on_close_callback=self._on_connection_closed,
@@ -307,7 +308,7 @@ class BrokerConnection:
                 connection.ioloop.close()  # its wake-up socket pair
                 if self._stopping.is_set():
                     break
-                delay = self.backoff.next_delay()
+                delay = self.nodes.failed()  # the next node; backoff once all failed
                 failure, self._failure = self._failure, None
                 if failure:  # one line per failed attempt
                     log.warning("%s: %s; next attempt in %.2f s", self.name, failure, delay)
@@ -355,7 +356,7 @@ class BrokerConnection:
 
     def _on_session_ready(self, session: Session) -> None:
         self.connections += 1
-        self.backoff.reset()
+        self.nodes.connected()
         self.watch.became_ready()
         self._ready.set()
         for callback in self._on_ready:
@@ -372,7 +373,7 @@ class BrokerConnection:
         self._failure = f"cannot connect to {self.node}: {reason_of(error)}"
         self.watch.failed(self._failure)
         if is_refusal(error) and self.connections == 0:
-            self._fatal(FatalBrokerError(describe_open_error(self.parameters, error)))
+            self._fatal(FatalBrokerError(describe_open_error(self.nodes.current, error)))
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: Any, reason: BaseException) -> None:

@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pika
@@ -56,7 +56,8 @@ class PikaDaemon(DaemonRunnerWrapper):
     """Consume ``queue``, hand each message to :meth:`onMessageReceived` on a worker thread.
 
     Args:
-        connection_param: where and how to connect (``pika.ConnectionParameters``).
+        connection_param: where and how to connect (``pika.ConnectionParameters``), or
+            the nodes of a cluster in the order to try them.
         queue: the queue to consume.
         output_exchange: where :meth:`sendResponse` publishes.
         output_key: the routing key :meth:`sendResponse` uses by default.
@@ -75,7 +76,7 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     def __init__(
         self,
-        connection_param: pika.ConnectionParameters,
+        connection_param: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
         queue: str,
         output_exchange: str,
         output_key: str,

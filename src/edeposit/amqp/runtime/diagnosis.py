@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pika
@@ -51,9 +51,20 @@ def reason_of(error: BaseException) -> str:
     return f"{type(cause).__name__}: {text}" if text.strip("() ") else type(cause).__name__
 
 
-def describe_open_error(parameters: pika.ConnectionParameters, error: BaseException) -> str:
-    """One line saying why a connection was refused and how to fix it."""
-    address = where(parameters)
+def describe_open_error(
+    parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
+    error: BaseException,
+) -> str:
+    """One line saying why a connection was refused and how to fix it (``parameters``:
+    the node tried, or every node of a cluster that was tried)."""
+    nodes = [parameters] if isinstance(parameters, pika.ConnectionParameters) else parameters
+    parameters = nodes[0]
+    address = ", ".join(where(node) for node in nodes)
+    question = (
+        "are they running and is RABBITMQ_NODES right?"
+        if len(nodes) > 1
+        else "is it running and are RABBITMQ_HOST and RABBITMQ_PORT right?"
+    )
     user = getattr(parameters.credentials, "username", "?")
     error = root_cause(error)
     if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
@@ -76,8 +87,8 @@ def describe_open_error(parameters: pika.ConnectionParameters, error: BaseExcept
             "RABBITMQ_TLS_CERT_FILE and RABBITMQ_TLS_KEY_FILE"
         )
     return (
-        f"cannot reach RabbitMQ at {address}: {reason}; is it running and are RABBITMQ_HOST "
-        "and RABBITMQ_PORT right? (start it with `rabbitmq-server -detached` or "
+        f"cannot reach RabbitMQ at {address}: {reason}; {question} "
+        "(start it with `rabbitmq-server -detached` or "
         "`systemctl start rabbitmq-server`)"
     )
 

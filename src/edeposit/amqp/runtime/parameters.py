@@ -1,31 +1,56 @@
-"""``pika.ConnectionParameters`` built from settings: host, vhost, credentials, TLS."""
+"""``pika.ConnectionParameters`` built from settings: nodes, vhost, credentials, TLS.
+
+A cluster's nodes (RABBITMQ_NODES, else RABBITMQ_HOST:RABBITMQ_PORT) each get
+parameters of their own; :func:`node_parameters` lists them from a random one on, so a
+fleet of services spreads over the cluster and each knows where to go next when its
+node goes.
+"""
 
 from __future__ import annotations
 
+import random
 import ssl
 
 import pika
 
 from edeposit.amqp.config import Settings
 
-__all__ = ["connection_parameters", "describe_broker", "where"]
+__all__ = [
+    "connection_parameters",
+    "describe_broker",
+    "describe_node",
+    "node_parameters",
+    "where",
+]
 
 
 def connection_parameters(
-    settings: Settings, *, virtual_host: str | None = None, quick: bool = False
+    settings: Settings,
+    *,
+    virtual_host: str | None = None,
+    quick: bool = False,
+    node: tuple[str, int] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> pika.ConnectionParameters:
-    """Parameters for the configured broker (vhost RABBITMQ_ALEPH_VIRTUALHOST by default).
+    """Parameters for one broker node: ``node``, else the first configured one (vhost
+    RABBITMQ_ALEPH_VIRTUALHOST by default).
 
-    ``quick`` shortens every timeout, for one-shot health checks and tools.
+    ``quick`` shortens every timeout, for one-shot health checks and tools; ``tls`` is
+    the TLS context to use (one is made from the settings when TLS is on and none given).
     """
+    host, port = node or settings.broker_nodes()[0]
     timeout = (
         min(3.0, settings.RABBITMQ_CONNECT_TIMEOUT)
         if quick
         else (settings.RABBITMQ_CONNECT_TIMEOUT)
     )
+    ssl_options = None
+    if settings.RABBITMQ_USE_TLS:
+        # The certificate is checked against the name of the node connected to.
+        ssl_options = pika.SSLOptions(tls or _tls_context(settings), server_hostname=host)
     return pika.ConnectionParameters(
-        host=settings.RABBITMQ_HOST,
-        port=settings.RABBITMQ_PORT,
+        host=host,
+        port=port,
         virtual_host=virtual_host or settings.RABBITMQ_ALEPH_VIRTUALHOST,
         credentials=pika.PlainCredentials(
             settings.RABBITMQ_USER_NAME, settings.RABBITMQ_USER_PASSWORD
@@ -35,32 +60,55 @@ def connection_parameters(
         socket_timeout=timeout,
         stack_timeout=timeout * 2,
         connection_attempts=1,
-        ssl_options=_tls_options(settings) if settings.RABBITMQ_USE_TLS else None,
+        ssl_options=ssl_options,
         client_properties={"connection_name": "edeposit-amqp"},
     )
 
 
-def _tls_options(settings: Settings) -> pika.SSLOptions:
+def node_parameters(
+    settings: Settings,
+    *,
+    virtual_host: str | None = None,
+    quick: bool = False,
+    start: int | None = None,
+) -> list[pika.ConnectionParameters]:
+    """Parameters of every broker node, in the order to try them: from node ``start``
+    (random when None, so that services spread over the cluster) round the list."""
+    nodes = settings.broker_nodes()
+    first = random.randrange(len(nodes)) if start is None else start % len(nodes)
+    tls = _tls_context(settings) if settings.RABBITMQ_USE_TLS else None
+    return [
+        connection_parameters(settings, virtual_host=virtual_host, quick=quick, node=node, tls=tls)
+        for node in (*nodes[first:], *nodes[:first])
+    ]
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=settings.RABBITMQ_TLS_CA_FILE or None)
     context.check_hostname = settings.RABBITMQ_TLS_VERIFY_HOSTNAME
     if settings.RABBITMQ_TLS_CERT_FILE:
         context.load_cert_chain(
             settings.RABBITMQ_TLS_CERT_FILE, settings.RABBITMQ_TLS_KEY_FILE or None
         )
-    return pika.SSLOptions(context, server_hostname=settings.RABBITMQ_HOST)
+    return context
+
+
+def describe_node(host: str, port: int) -> str:
+    """``host:port``, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def describe_broker(settings: Settings, virtual_host: str | None = None) -> str:
-    """``amqp://user@host:port/vhost`` (never the password)."""
+    """``amqp://user@host:port/vhost``, the nodes of a cluster joined by commas (never
+    the password)."""
     scheme = "amqps" if settings.RABBITMQ_USE_TLS else "amqp"
     vhost = virtual_host or settings.RABBITMQ_ALEPH_VIRTUALHOST
-    return (
-        f"{scheme}://{settings.RABBITMQ_USER_NAME}@{settings.RABBITMQ_HOST}:"
-        f"{settings.RABBITMQ_PORT}/{vhost}"
-    )
+    nodes = ",".join(describe_node(host, port) for host, port in settings.broker_nodes())
+    return f"{scheme}://{settings.RABBITMQ_USER_NAME}@{nodes}/{vhost}"
 
 
 def where(parameters: pika.ConnectionParameters) -> str:
     """``amqp://host:port/vhost`` of connection parameters (no credentials)."""
     scheme = "amqps" if parameters.ssl_options else "amqp"
-    return f"{scheme}://{parameters.host}:{parameters.port}/{parameters.virtual_host}"
+    node = describe_node(parameters.host, parameters.port)
+    return f"{scheme}://{node}/{parameters.virtual_host}"

@@ -7,7 +7,9 @@ build their declarations from :func:`aleph_topology` and nothing else.
 
 With ``RABBITMQ_ALEPH_QUEUE_TYPE = "quorum"`` the request queue becomes a quorum queue
 with a delivery limit whose dead letters go through the exchange ``<queue>.dlx`` to the
-queue ``<queue>.dead``, where the daemon answers them with an error.
+queue ``<queue>.dead``, where the daemon answers them with an error. The answer queue
+and the dead-letter queue are quorum queues then too: on a cluster every queue of the
+service survives the loss of a node (a classic queue is gone while its node is).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
 
 #: The exchanges clients publish Aleph requests to besides RABBITMQ_ALEPH_EXCHANGE.
 ALEPH_EXCHANGES = ("count", "export", "validate")
+#: The arguments of a plain quorum queue (copied: a queue's arguments are its own).
+QUORUM = {"x-queue-type": "quorum"}
 
 Step = Callable[[Callable[[Any], None]], None]
 
@@ -172,7 +176,7 @@ def _request_queue(settings: Settings) -> list[Queue]:
         "x-dead-letter-exchange": exchange,
         "x-dead-letter-routing-key": dead,
     }
-    return [Queue(name, arguments=arguments), Queue(dead)]
+    return [Queue(name, arguments=arguments), Queue(dead, arguments=dict(QUORUM))]
 
 
 def aleph_topology(settings: Settings) -> Topology:
@@ -184,7 +188,8 @@ def aleph_topology(settings: Settings) -> Topology:
     daemon_queue = settings.RABBITMQ_ALEPH_DAEMON_QUEUE
     plone_queue = settings.RABBITMQ_ALEPH_PLONE_QUEUE
     exchanges = [Exchange(name) for name in exchange_names]
-    queues = [*_request_queue(settings), Queue(plone_queue)]
+    answers = dict(QUORUM) if settings.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum" else None
+    queues = [*_request_queue(settings), Queue(plone_queue, arguments=answers)]
     bindings = []
     for name in exchange_names:
         bindings.append(Binding(name, settings.RABBITMQ_ALEPH_DAEMON_KEY, daemon_queue))

@@ -40,6 +40,11 @@ class ConnectionWatch:
         self._pause_until = 0.0
 
     @property
+    def address(self) -> str | None:
+        """``host:port`` of :attr:`node` (IPv6 in brackets)."""
+        return self.node.split("://", 1)[-1].split("/", 1)[0] if self.node else None
+
+    @property
     def reconnects(self) -> int:
         """Connections made after the first one."""
         return max(0, self.connections - 1)

@@ -5,8 +5,9 @@
     amqp_tool --create             exchanges, queues and bindings (idempotent)
     amqp_tool --put request.json   publish a request with a fresh UUID ('-' reads stdin)
     amqp_tool --get --timeout 5    print and ack what waits in the answer queue
-    amqp_tool --list               the configured hosts
+    amqp_tool --list               the configured hosts: broker nodes, vhost, queues
     amqp_tool --asyncapi           the message contract, an AsyncAPI 3.0 JSON document
+    amqp_tool --migrate-to-quorum  classic queues (empty, unused) become quorum queues
 
 Broker problems (unreachable, refused login, missing vhost, a queue declared
 differently) end with one line naming the host, the vhost and the fix, and exit 1.
@@ -32,18 +33,20 @@ from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ConfigError, ToolError
 from edeposit.amqp.runtime.console import quiet_broken_pipe
 from edeposit.amqp.runtime.diagnosis import describe_open_error
-from edeposit.amqp.runtime.parameters import connection_parameters, describe_broker
+from edeposit.amqp.runtime.parameters import describe_broker, describe_node, node_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
 from edeposit.amqp.tool.asyncapi import asyncapi_document
+from edeposit.amqp.tool.migration import migrate_to_quorum
 
-__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "put"]
+__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "migrate", "put"]
 
 #: The host names ``--host`` accepts: this project serves one, the Aleph vhost.
 HOSTS = ("aleph",)
 
 
 def _connect(settings: Settings) -> pika.BlockingConnection:
-    parameters = connection_parameters(settings, quick=True)
+    """A connection to one of the broker nodes (tried from a random one on)."""
+    parameters = node_parameters(settings, quick=True)
     try:
         return pika.BlockingConnection(parameters)
     except (pika.exceptions.AMQPError, OSError) as error:
@@ -60,6 +63,20 @@ def create(settings: Settings) -> None:
             f"the broker at {describe_broker(settings)} refused a declaration: "
             f"{error.reply_text}; an existing exchange or queue was declared differently "
             "(see docs/operations.md for the migration)"
+        ) from error
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def migrate(settings: Settings) -> None:
+    """Make the classic queues quorum queues (see :mod:`~edeposit.amqp.tool.migration`)."""
+    connection = _connect(settings)
+    try:
+        migrate_to_quorum(settings, connection)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        raise ToolError(
+            f"the broker at {describe_broker(settings)} refused a declaration: {error.reply_text}"
         ) from error
     finally:
         if connection.is_open:
@@ -154,13 +171,18 @@ def _format_message(number: int, method: Any, properties: Any, body: bytes) -> s
 
 
 def list_hosts(settings: Settings) -> None:
-    """Print the configured hosts, where each one points, and its exchange and queues."""
+    """Print the configured hosts, where each one points, and its exchange and queues;
+    then the broker nodes, one a line."""
     for host in HOSTS:
         print(
             f"{host}: {describe_broker(settings)} exchange '{settings.RABBITMQ_ALEPH_EXCHANGE}',"
-            f" queues '{settings.RABBITMQ_ALEPH_DAEMON_QUEUE}' (requests) and "
+            f" queues '{settings.RABBITMQ_ALEPH_DAEMON_QUEUE}' (requests, "
+            f"{settings.RABBITMQ_ALEPH_QUEUE_TYPE}) and "
             f"'{settings.RABBITMQ_ALEPH_PLONE_QUEUE}' (answers)"
         )
+    print("Broker nodes:")
+    for host, port in settings.broker_nodes():
+        print(f"\t{describe_node(host, port)}")
 
 
 def asyncapi(settings: Settings) -> None:
@@ -181,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_argument("--put", metavar="FILE", help="publish FILE ('-': stdin) as a request")
     actions.add_argument("--get", action="store_true", help="print and ack waiting answers")
     actions.add_argument("-l", "--list", action="store_true", help="list the configured hosts")
+    actions.add_argument(
+        "--migrate-to-quorum",
+        action="store_true",
+        help="replace the classic queues by quorum queues (each must be empty and unused: "
+        "stop daemons and clients first; see docs/operations.md)",
+    )
     actions.add_argument(
         "--asyncapi",
         action="store_true",
@@ -220,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncapi(settings)
         elif arguments.create:
             create(settings)
+        elif arguments.migrate_to_quorum:
+            migrate(settings)
         elif arguments.put:
             if arguments.put == "-":
                 body = sys.stdin.buffer.read()

@@ -1,0 +1,64 @@
+"""The broker nodes one connection may use, and the pause before trying the next.
+
+A connection keeps to its node while it works. When the node goes (stopped, lost,
+frozen past the heartbeats) or an attempt fails, it moves to the next node of the list
+after a short pause: another node of a cluster is most likely up, so the first attempt
+there is quick. Only once every node failed in turn does the exponential backoff of
+:class:`~edeposit.amqp.runtime.backoff.Backoff` apply, so a fleet does not hammer a
+cluster that is down. A single node behaves as before: backoff from the first failure.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import pika
+
+from edeposit.amqp.runtime.backoff import Backoff
+
+__all__ = ["NEXT_NODE_PAUSE", "Nodes"]
+
+#: Seconds (lowest, highest) before the first attempt on another node.
+NEXT_NODE_PAUSE = (0.05, 0.25)
+
+
+class Nodes:
+    """Connection parameters of each node, in the order they are tried.
+
+    Args:
+        parameters: one node's parameters, or several (tried in this order, round).
+        backoff: the pauses once every node failed in turn.
+    """
+
+    def __init__(
+        self,
+        parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
+        backoff: Backoff,
+    ) -> None:
+        if isinstance(parameters, pika.ConnectionParameters):
+            parameters = [parameters]
+        self.all = list(parameters)
+        if not self.all:
+            raise ValueError("no broker node to connect to")
+        self.backoff = backoff
+        self._index = 0
+        self._failed_in_turn = 0  # nodes that failed since the last success
+
+    @property
+    def current(self) -> pika.ConnectionParameters:
+        """The node to connect to (or connected to) now."""
+        return self.all[self._index]
+
+    def connected(self) -> None:
+        """The current node works: the next failure starts a new turn."""
+        self._failed_in_turn = 0
+        self.backoff.reset()
+
+    def failed(self) -> float:
+        """The current node failed or was lost: move on; the pause before the next attempt."""
+        self._failed_in_turn += 1
+        self._index = (self._index + 1) % len(self.all)
+        if self._failed_in_turn < len(self.all):
+            return random.uniform(*NEXT_NODE_PAUSE)
+        return self.backoff.next_delay()
