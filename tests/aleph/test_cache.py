@@ -17,6 +17,7 @@ from edeposit.amqp.aleph import (
     TitleQuery,
 )
 from edeposit.amqp.catalogue.cache import MISS, AnswerCache
+from edeposit.amqp.catalogue.observer import NullObserver
 from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.emulator import AlephEmulator
 from tests.wire_samples import RAYMOND
@@ -26,20 +27,11 @@ from .conftest import RAYMOND_ISBN, service_settings
 NEW_ISBN = "978-80-7367-397-0"
 
 
-class Lookups:
+class Lookups(NullObserver):
     """An observer remembering the cache's hits and misses."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, bool]] = []
-
-    def call_finished(self, op: str, outcome: str, seconds: float) -> None:
-        pass
-
-    def retried(self, op: str) -> None:
-        pass
-
-    def rate_limited(self, seconds: float) -> None:
-        pass
 
     def cache_looked_up(self, kind: str, hit: bool) -> None:
         self.seen.append((kind, hit))
