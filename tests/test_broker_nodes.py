@@ -38,6 +38,14 @@ def test_a_fleet_starts_at_random_nodes() -> None:
     assert min(firsts.values()) > 50
 
 
+def test_services_that_lose_the_same_node_move_to_different_nodes() -> None:
+    cfg = load_settings(CLUSTER, files=[])
+    orders = [addresses(node_parameters(cfg)) for _ in range(300)]
+    assert all(sorted(order) == sorted(orders[0]) for order in orders)  # every node, once
+    seconds = collections.Counter(order[1][0] for order in orders if order[0][0] == "mq1")
+    assert set(seconds) == {"mq2", "::1"}
+
+
 def test_without_nodes_the_host_and_port_are_the_one_node() -> None:
     cfg = load_settings({"RABBITMQ_HOST": "mq.example", "RABBITMQ_PORT": "5999"}, files=[])
     assert addresses(node_parameters(cfg)) == [("mq.example", 5999)]

@@ -1,9 +1,8 @@
 """``pika.ConnectionParameters`` built from settings: nodes, vhost, credentials, TLS.
 
 A cluster's nodes (RABBITMQ_NODES, else RABBITMQ_HOST:RABBITMQ_PORT) each get
-parameters of their own; :func:`node_parameters` lists them from a random one on, so a
-fleet of services spreads over the cluster and each knows where to go next when its
-node goes.
+parameters of their own; :func:`node_parameters` lists them in a random order, so a fleet of
+services spreads over the cluster, and spreads again when a node goes.
 """
 
 from __future__ import annotations
@@ -73,13 +72,18 @@ def node_parameters(
     start: int | None = None,
 ) -> list[pika.ConnectionParameters]:
     """Parameters of every broker node, in the order to try them: from node ``start``
-    (random when None, so that services spread over the cluster) round the list."""
+    round the list; with no ``start``, in a random order, so that services spread over
+    the cluster at start and again when their node goes (not all onto its neighbour)."""
     nodes = settings.broker_nodes()
-    first = random.randrange(len(nodes)) if start is None else start % len(nodes)
+    if start is None:
+        order = random.sample(nodes, len(nodes))
+    else:
+        first = start % len(nodes)
+        order = [*nodes[first:], *nodes[:first]]
     tls = _tls_context(settings) if settings.RABBITMQ_USE_TLS else None
     return [
         connection_parameters(settings, virtual_host=virtual_host, quick=quick, node=node, tls=tls)
-        for node in (*nodes[first:], *nodes[:first])
+        for node in order
     ]
 
 
