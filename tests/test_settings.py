@@ -479,7 +479,10 @@ def test_broker_nodes_from_the_environment_and_a_file(tmp_path: Path) -> None:
         ("::1:5672", "put an IPv6 address in brackets"),
         (":5672", "expected host:port"),
         ("amqp://mq1:5672", "without a scheme"),
-        ("mq 1:5672", "'mq 1' is not a host name or address"),
+        ("mq 1:5672", "separate nodes with commas"),
+        ("mq1:5672;mq2:5672", "separate nodes with commas"),
+        ("mq1:5672 mq2:5672", "separate nodes with commas"),
+        ("mq1\x00:5672", "is not a host name or address"),
     ],
 )
 def test_a_malformed_broker_node_names_the_setting_and_the_entry(entry: str, why: str) -> None:

@@ -128,6 +128,8 @@ def parse_node(entry: str) -> tuple[str, int]:
     """
     if "://" in entry:
         raise ValueError("give host:port, without a scheme")
+    if any(character in entry.strip() for character in "; \t"):
+        raise ValueError("one node an entry: separate nodes with commas, a:5672,b:5672")
     host, colon, port_text = entry.strip().rpartition(":")
     if not colon or not host:
         raise ValueError("expected host:port")
@@ -137,7 +139,7 @@ def parse_node(entry: str) -> tuple[str, int]:
         host = host[1:-1]
     elif ":" in host:
         raise ValueError("put an IPv6 address in brackets: [::1]:5672")
-    if any(character.isspace() or character in "/[]@" for character in host):
+    if not host.isprintable() or any(c.isspace() or c in "/[]@" for c in host):
         raise ValueError(f"{host!r} is not a host name or address")
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"port {port_text!r} must be a number 1-65535")
