@@ -179,6 +179,13 @@ def test_a_serving_daemon_is_healthy() -> None:
     assert "in flight:  3" in text and "received 5" in text
 
 
+def test_status_shows_the_services_own_details() -> None:
+    details = {"catalogue": "5 calls/s", "cache": "3 answers kept for 10 s"}
+    healthy, text = assess(serving_state(details=details), 42)
+    assert healthy
+    assert "\n  catalogue:  5 calls/s\n  cache:      3 answers kept for 10 s" in text
+
+
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [

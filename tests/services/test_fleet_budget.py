@@ -8,7 +8,10 @@ the fleet's calls come to the budget is measured by ``bench/fleet_bench.py``.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,14 @@ def pace(port: int) -> float:
         return -1.0
 
 
+def status(pid_file: Path) -> str:
+    """What ``alephdaemon status`` prints of the daemon with ``pid_file``."""
+    environment = {**os.environ, "ALEPH_DAEMON_PIDFILE": str(pid_file)}
+    command = [sys.executable, "-m", "edeposit.amqp.alephdaemon", "status"]
+    done = subprocess.run(command, check=False, env=environment, capture_output=True, text=True)
+    return done.stdout
+
+
 def settles_at(port: int, rate: float, timeout: float = 20.0) -> bool:
     return wait_for(lambda: pace(port) == pytest.approx(rate), timeout)
 
@@ -44,6 +55,13 @@ def test_daemons_split_the_budget_and_take_up_a_dead_daemons_share(
     start_daemon(ALEPH_DAEMON_METRICS_PORT=str(ports[1]), **fleet)
     assert settles_at(ports[0], 5.0), pace(ports[0])
     assert settles_at(ports[1], 5.0), pace(ports[1])
+    assert wait_for(
+        lambda: (
+            "5 calls/s, this daemon's share of the fleet's 10 (2 consumers)"
+            in status(tmp_path / "alephdaemon-0.pid")
+        ),
+        10,
+    ), status(tmp_path / "alephdaemon-0.pid")
 
     first.send_signal(signal.SIGKILL)  # no goodbye: the broker drops its consumer
     first.wait()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pika
@@ -158,6 +158,23 @@ class AlephDaemon(PikaDaemon):
             self.fleet_share = start_fleet_share(
                 self.settings, self.queue, lambda: self.connection, limiters()
             )
+
+    def status_facts(self) -> Mapping[str, str]:
+        """The catalogue's pace (this daemon's share of a fleet budget) and the cache."""
+        share = self.fleet_share
+        if share is not None:
+            pace = (
+                f"{share.share:.3g} calls/s, this daemon's share of the fleet's "
+                f"{share.budget:.3g} ({share.consumers or '?'} consumers)"
+            )
+        else:
+            rate = self._rate_limit()
+            pace = f"{rate:.3g} calls/s" if rate else "not limited"
+        details = {"catalogue": pace}
+        cache = getattr(getattr(self, "service", None), "cache", None)
+        if cache is not None and cache.enabled:
+            details["cache"] = f"{len(cache)} answers kept for {cache.ttl:g} s"
+        return details
 
     def _rate_limit(self) -> float:
         """Calls per second the catalogue is paced at now (0 = not limited)."""

@@ -134,6 +134,10 @@ class PikaDaemon(DaemonRunnerWrapper):
         with self._stats_lock:
             return dict(self.stats)
 
+    def status_facts(self) -> Mapping[str, str]:
+        """Facts of this service that ``status`` shows, by name (a subclass adds its own)."""
+        return {}
+
     @property
     def in_flight(self) -> int:
         """Deliveries handed to workers and not yet handled."""

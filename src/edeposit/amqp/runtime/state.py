@@ -92,6 +92,9 @@ def assess(state: dict[str, Any], pid: int, now: float | None = None) -> tuple[b
     if counters:
         shown = ", ".join(f"{name} {value}" for name, value in sorted(counters.items()))
         lines.append(f"  counters:   {shown}")
+    details = state.get("details") or {}
+    if isinstance(details, dict):
+        lines.extend(f"  {f'{name}:':<12}{value}" for name, value in details.items())
     if state.get("last_error"):
         lines.append(f"  last error: {state['last_error']} ({_when(state.get('last_error_at'))})")
     lines.append(f"  started:    {_when(state.get('started'))}")

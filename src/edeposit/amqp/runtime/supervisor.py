@@ -47,6 +47,8 @@ class Supervised(Protocol):
 
     def counters(self) -> Mapping[str, int]: ...
 
+    def status_facts(self) -> Mapping[str, str]: ...
+
 
 class Supervisor:
     """See the module docstring; :meth:`round` from the main loop, :meth:`close` at the end."""
@@ -93,6 +95,7 @@ class Supervisor:
             "consuming": self.daemon.consuming if watch.ready else [],
             "in_flight": self.daemon.in_flight,
             "counters": dict(self.daemon.counters()),
+            "details": dict(self.daemon.status_facts()),
             "last_error": watch.last_error,
             "last_error_at": watch.last_error_at,
             "io_healthy": watch.io_healthy(),
