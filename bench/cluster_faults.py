@@ -271,15 +271,16 @@ def rolling_restart(workdir: Path, short: bool, cluster: PrivateCluster | None =
 
 
 def leader_stop(workdir: Path, short: bool, cluster: PrivateCluster | None = None) -> Tally:
-    """Stop the node that leads the request queue under load; a follower takes over."""
+    """Stop the node that leads the request queue under load, with a daemon connected to
+    it: a follower takes over, the daemon moves."""
     total, rate = (200, 40.0) if short else (1500, 40.0)
     with cluster_for(cluster) as nodes:
         run = ClusterRun(workdir, nodes)
         try:
             run.start_daemons(2)
+            leader = _on_leader(run)
             publisher = run.publish(total, rate)
             time.sleep(total / rate / 4)
-            leader = run.leader()
             run.fault(leader, leader.stop)
             new_leader = nodes.nodes.index(run.leader())
             leader.start()
@@ -339,24 +340,35 @@ def node_paused(workdir: Path, short: bool, cluster: PrivateCluster | None = Non
 
 
 def _off_leader(run: ClusterRun) -> PrivateNode:
-    """A node some daemon uses that does not lead the request queue.
-
-    Both daemons start at random nodes; when both are on the leader's, one is replaced by
-    a new daemon until one is elsewhere.
-    """
+    """A node some daemon uses that does not lead the request queue."""
     leader = run.leader()
-    for _ in range(10):
+    return _daemon_node(run, lambda node: node is not leader, "a node other than the leader's")
+
+
+def _on_leader(run: ClusterRun) -> PrivateNode:
+    """The node leading the request queue, with a daemon connected to it."""
+    leader = run.leader()
+    return _daemon_node(run, lambda node: node is leader, "the leader's node")
+
+
+def _daemon_node(run: ClusterRun, wanted: Callable[[PrivateNode], bool], what: str) -> PrivateNode:
+    """A node ``wanted`` accepts that some daemon uses, before the load starts.
+
+    Daemons connect to nodes in random orders; while none is on such a node, the last one
+    is replaced by a new daemon.
+    """
+    for _ in range(20):
         index = len(run.fleet.processes) - 1
         nodes = [run.node_of(i) for i in range(len(run.fleet.processes))]
-        victim = next((node for node in nodes if node is not None and node is not leader), None)
-        if victim is not None:
-            return victim
+        found = next((node for node in nodes if node is not None and wanted(node)), None)
+        if found is not None:
+            return found
         run.fleet.stop(run.fleet.processes[index])
         run.add_daemon()
         deadline = time.monotonic() + 30
         while run.node_of(index + 1) is None and time.monotonic() < deadline:
             time.sleep(0.1)
-    raise RuntimeError("no daemon would connect to a node other than the leader's")
+    raise RuntimeError(f"no daemon would connect to {what}")
 
 
 CLUSTER_SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {

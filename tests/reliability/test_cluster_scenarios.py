@@ -70,6 +70,7 @@ def test_the_quorum_leaders_node_stops(tmp_path: Path, private_cluster: PrivateC
     tally = cluster_faults.leader_stop(tmp_path, short=True, cluster=private_cluster)
     _check(tally, faults=1)
     assert tally["new_leader"] != tally["leader_was"]
+    assert tally["failover_s"], "the daemon on the leader's node moved to another"
 
 
 @pytest.mark.timeout(240)
