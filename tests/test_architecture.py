@@ -37,7 +37,12 @@ LAYERS: list[set[str]] = [
 APART = {"emulator"}
 #: The contract's ``aleph.reactToAMQPMessage`` talks to the catalogue; it is imported
 #: on first use from the model's package (DESIGN §2 puts it there).
-ALLOWED_UPWARD = {("edeposit.amqp.aleph", "edeposit.amqp.catalogue.service")}
+#: ``python -m edeposit.amqp.aleph`` runs the ``aleph`` command: an entry point beside the
+#: model, which never imports it.
+ALLOWED_UPWARD = {
+    ("edeposit.amqp.aleph", "edeposit.amqp.catalogue.service"),
+    ("edeposit.amqp.aleph.__main__", "edeposit.amqp.cli"),
+}
 #: The catalogue and the runtime are side by side: neither imports the other.
 SIBLINGS_APART = ("catalogue", "runtime")
 MAX_LINES = 400

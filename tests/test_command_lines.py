@@ -50,6 +50,14 @@ def test_help_runs_nothing(command: str, module: str) -> None:
     assert shown.stderr == ""
 
 
+def test_the_aleph_command_runs_by_its_own_name_too() -> None:
+    shown = run("edeposit.amqp.aleph", "--version")
+    assert (shown.returncode, shown.stdout) == (0, f"aleph {__version__}\n")
+    shown = run("edeposit.amqp.aleph", "validate", "80-251-0225-3", "--timeout", "1")
+    assert shown.returncode == 5, shown.stderr  # it tried the broker: the real command ran
+    assert shown.stderr.startswith("aleph: ")
+
+
 @pytest.mark.parametrize("module", ["edeposit.amqp.cli", "edeposit.amqp.alephdaemon"])
 def test_help_lists_exit_codes(module: str) -> None:
     text = run(module, "--help").stdout
