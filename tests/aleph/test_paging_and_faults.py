@@ -185,19 +185,6 @@ def test_rate_limit_is_honoured_across_threads(emulator: AlephEmulator) -> None:
     assert len(window) <= 0.5 * rate + 1
 
 
-def test_rate_limit_is_per_process_across_services(emulator: AlephEmulator) -> None:
-    rate = 10.0
-    first = AlephService(service_settings(emulator, ALEPH_RATE_LIMIT=rate))
-    second = AlephService(service_settings(emulator, ALEPH_RATE_LIMIT=rate))
-    with first, second:
-        assert first.xservices.limiter is second.xservices.limiter
-        started = time.monotonic()
-        for _ in range(3):
-            first.count(ISBNQuery(RAYMOND_ISBN))
-            second.count(ISBNQuery(RAYMOND_ISBN))
-        assert time.monotonic() - started >= 5 / rate * 0.95
-
-
 def test_expired_set_is_searched_again(crafted_server: CraftedServer) -> None:
     find = (
         b"<find><set_number>000001</set_number><no_records>000000001</no_records>"

@@ -1,4 +1,5 @@
-"""The process-wide rate limiter: even pacing across threads, shared per catalogue."""
+"""The rate limiter: even pacing across threads, a deadline it never makes a caller miss,
+one per catalogue origin and service."""
 
 from __future__ import annotations
 
@@ -8,19 +9,32 @@ import time
 
 import pytest
 
-from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.guards import Guards
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
+from edeposit.amqp.catalogue.service import AlephService
+from edeposit.amqp.config import Settings
+from edeposit.amqp.errors import AlephOverloadedError
 
 
 def test_calls_are_spaced_across_threads() -> None:
-    limiter = RateLimiter(50.0)
-    stamps: list[float] = []
+    # The slots handed out are measured, not the moments threads wake up from their
+    # sleep (which a busy machine delays at will): the clock's reading under the
+    # limiter's lock plus the delay it returned is exactly the slot a caller got.
+    seen = threading.local()
+
+    def clock() -> float:
+        seen.now = time.monotonic()
+        return float(seen.now)
+
+    limiter = RateLimiter(50.0, clock=clock)
+    slots: list[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
         for _ in range(5):
-            limiter.wait()
+            delay = limiter.wait()
             with lock:
-                stamps.append(time.monotonic())
+                slots.append(seen.now + delay)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     started = time.monotonic()
@@ -28,11 +42,11 @@ def test_calls_are_spaced_across_threads() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    stamps.sort()
-    assert len(stamps) == 20
-    assert stamps[-1] - started >= 19 / 50 * 0.95  # 20 calls need 19 intervals
-    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
-    assert min(gaps) >= 1 / 50 * 0.5  # never a burst (scheduler jitter allowed)
+    slots.sort()
+    assert len(slots) == 20
+    assert slots[-1] - started >= 19 / 50 * 0.99  # 20 calls need 19 intervals
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert min(gaps) >= 1 / 50 * 0.99  # never a burst
 
 
 def test_zero_means_unlimited() -> None:
@@ -58,13 +72,43 @@ def test_negative_rate_is_refused() -> None:
         RateLimiter(-1)
 
 
-def test_process_limiter_is_shared_per_origin_and_only_tightens() -> None:
-    first = process_limiter("http://catalogue.test:8080/X", 5.0)
-    assert process_limiter("HTTP://Catalogue.test:8080", 10.0) is first
-    assert first.rate == pytest.approx(5.0)  # a looser limit never loosens it
-    process_limiter("http://catalogue.test:8080/aleph-cgi/e-deposit", 2.0)
-    assert first.rate == pytest.approx(2.0)
-    assert process_limiter("http://other.test:8080", 5.0) is not first
+def test_a_slot_past_the_callers_deadline_is_refused_at_once_and_not_taken() -> None:
+    now = [0.0]
+    slept: list[float] = []
+    limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=slept.append)
+    assert limiter.wait(within=1.0) == 0.0
+    assert limiter.wait(within=1.0) == pytest.approx(0.5)
+    with pytest.raises(AlephOverloadedError, match=r"2 calls/s has no call free for 1.0 s"):
+        limiter.wait(within=0.9, what="Aleph find")  # the next slot is 1.0 s away
+    assert slept == [pytest.approx(0.5)]  # the refusal did not sleep
+    assert limiter.wait(within=5.0) == pytest.approx(1.0)  # the refused slot stayed free
+
+
+def test_guards_are_per_origin_and_shared_by_the_clients_of_one_service() -> None:
+    guards = Guards(rate_limit=5.0, circuit_failures=3, circuit_reset=1.0)
+    first = guards.of("http://catalogue.test:8080/X")
+    assert guards.of("HTTP://Catalogue.test:8080/aleph-cgi/e-deposit") is first
+    assert guards.of("http://other.test:8080") is not first
+    settings = Settings(
+        ALEPH_URL="http://catalogue.test:8080",
+        ALEPH_EXPORT_URL="http://catalogue.test:8080/aleph-cgi/e-deposit",
+    )
+    with AlephService(settings) as service:
+        assert service.exporter.guard is service.xservices.guard
+        assert service.limiters() == [service.xservices.limiter]
+
+
+def test_a_service_follows_its_own_settings_and_a_reload_loosens_the_pace() -> None:
+    url = "http://catalogue.test:8080"
+    with (
+        AlephService(Settings(ALEPH_URL=url, ALEPH_RATE_LIMIT=2.0)) as strict,
+        AlephService(Settings(ALEPH_URL=url, ALEPH_RATE_LIMIT=10.0)) as loose,
+    ):
+        # Two services never share (nor change) each other's limiter or breaker: the
+        # one built after a reload of looser settings runs at the looser pace.
+        assert strict.xservices.limiter.rate == pytest.approx(2.0)
+        assert loose.xservices.limiter.rate == pytest.approx(10.0)
+        assert strict.xservices.breaker is not loose.xservices.breaker
 
 
 def test_set_rate_moves_both_ways_but_never_past_the_licence() -> None:

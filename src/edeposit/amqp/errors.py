@@ -16,6 +16,8 @@
     │   ├── InvalidAlephFieldException      unknown index code (CCL field)
     │   ├── LibraryNotFoundException        unknown physical library
     │   ├── DocumentNotFoundException       no such document, or it was deleted
+    │   ├── AlephOverloadedError            not asked: the catalogue's budget (rate limit)
+    │   │                                   could not serve it within its deadline
     │   └── AlephTransportError             the catalogue could not be asked (after retries)
     │       ├── AlephConnectError           no connection: refused, unresolvable, TLS
     │       ├── AlephTimeoutError           connecting or reading timed out
@@ -26,7 +28,8 @@
     ├── ExportException                     a publication could not be exported
     │   ├── InvalidISBNException            its ISBN is missing or invalid
     │   └── ExportRejectedException         the catalogue's form rejected it
-    ├── PoisonMessageError                  a request that ended every daemon handling it
+    ├── SetAsideError                       a request given up on (dead-lettered), answered
+    │   └── PoisonMessageError              … because it ended every daemon handling it
     ├── BrokerError                         the AMQP connection of a service
     │   ├── BrokerUnavailableError          down: the operation did not happen
     │   ├── PublishRejectedError            the broker refused a message (nack)
@@ -51,6 +54,7 @@ from pathlib import Path
 __all__ = [
     "AlephConnectError",
     "AlephException",
+    "AlephOverloadedError",
     "AlephProtocolError",
     "AlephReplyError",
     "AlephTimeoutError",
@@ -81,6 +85,7 @@ __all__ = [
     "RemoteError",
     "RequestTooLargeError",
     "SerializationError",
+    "SetAsideError",
     "ToolError",
     "XMLError",
 ]
@@ -151,6 +156,12 @@ class DocumentNotFoundException(AlephException):
     """The document does not exist or was deleted."""
 
 
+class AlephOverloadedError(AlephException):
+    """The catalogue was not asked: its budget (``ALEPH_RATE_LIMIT``, the fleet's share)
+    could not give this request a call before its deadline (``ALEPH_REQUEST_DEADLINE``).
+    The daemon's own overload, not a failure of the catalogue."""
+
+
 class AlephTransportError(AlephException):
     """The catalogue could not be reached or answered something that is not X-Services XML."""
 
@@ -192,7 +203,13 @@ class ExportRejectedException(ExportException):
     """The catalogue's e-deposit form refused the publication."""
 
 
-class PoisonMessageError(EdepositAMQPError):
+class SetAsideError(EdepositAMQPError):
+    """A request was given up on: its handler failed, it was not answered in time, its
+    answer could not be published, or the broker dead-lettered it. It is answered with
+    this (the text says which) instead of never."""
+
+
+class PoisonMessageError(SetAsideError):
     """A request was delivered as often as the queue allows and never answered: each
     attempt ended the daemon handling it. It was dead-lettered and is answered with this."""
 

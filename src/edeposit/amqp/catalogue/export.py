@@ -19,8 +19,9 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from edeposit.amqp.aleph.records import EPublication
-from edeposit.amqp.catalogue.breaker import process_breaker
-from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.breaker import CircuitBreaker
+from edeposit.amqp.catalogue.guards import Guard, Guards
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
     HTTPUser,
@@ -166,7 +167,9 @@ class Exporter(HTTPUser):
         client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
         circuit_failures: transport failures in a row that open the circuit (0: never).
         circuit_reset: seconds an open circuit fails calls at once before a probe.
-        limiter: the rate limiter; by default the process-wide one of the form's origin.
+        limiter: the rate limiter (by default one of ``rate_limit`` for this exporter).
+        guard: the rate limiter and breaker to use, shared with other clients of the
+            same origin; it replaces ``rate_limit``, ``circuit_*`` and ``limiter``.
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class Exporter(HTTPUser):
         circuit_failures: int = 5,
         circuit_reset: float = 10.0,
         limiter: RateLimiter | None = None,
+        guard: Guard | None = None,
     ) -> None:
         super().__init__(client, timeout)
         self.url = url
@@ -190,14 +194,24 @@ class Exporter(HTTPUser):
         self._referer = referer
         self._retries = retries
         self._backoff = backoff
-        self.limiter = limiter or process_limiter(url, rate_limit)
-        self.breaker = process_breaker(url, circuit_failures, circuit_reset)
+        self.guard = guard or Guard(
+            limiter or RateLimiter(rate_limit),
+            CircuitBreaker(url, circuit_failures, circuit_reset),
+        )
+        self.limiter = self.guard.limiter
+        self.breaker = self.guard.breaker
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, client: urllib3.PoolManager | None = None
+        cls,
+        settings: Settings,
+        *,
+        client: urllib3.PoolManager | None = None,
+        guards: Guards | None = None,
     ) -> Self:
-        """An exporter configured by the ``ALEPH_*`` settings."""
+        """An exporter configured by the ``ALEPH_*`` settings (its guard from ``guards``,
+        else from guards of its own)."""
+        guards = guards or Guards.from_settings(settings)
         return cls(
             settings.ALEPH_EXPORT_URL,
             signature=settings.ALEPH_EXPORT_SIGNATURE,
@@ -209,6 +223,7 @@ class Exporter(HTTPUser):
             circuit_failures=settings.ALEPH_CIRCUIT_FAILURES,
             circuit_reset=settings.ALEPH_CIRCUIT_RESET,
             client=client,
+            guard=guards.of(settings.ALEPH_EXPORT_URL),
         )
 
     def export(self, epublication: EPublication) -> str:
@@ -227,12 +242,10 @@ class Exporter(HTTPUser):
                 self._client,
                 "POST",
                 self.url,
-                limiter=self.limiter,
                 timeout=self.timeout,
                 max_bytes=_MAX_REPLY,
                 data=form,
                 headers={"Referer": self._referer},
-                observer=self.observer,
             )
 
         def with_retries() -> Response:
@@ -243,7 +256,8 @@ class Exporter(HTTPUser):
                     backoff=self._backoff,
                     retryable=_before_sending,
                     what="Aleph export",
-                    breaker=self.breaker,
+                    guard=self.guard,
+                    observer=self.observer,
                     on_retry=lambda: self.observer.retried("export"),
                 )
             except (*TRANSPORT_ERRORS, OversizedReplyError) as error:

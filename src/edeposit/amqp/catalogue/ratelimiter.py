@@ -1,10 +1,13 @@
-"""A request-rate limit shared by every thread of the process.
+"""A request-rate limit shared by every thread that calls one catalogue.
 
-The catalogue counts calls against a licence, so the limit belongs to the process, not
-to a client object: :func:`process_limiter` hands every client of the same catalogue the
-same :class:`RateLimiter`. Calls are paced evenly (at most one per ``1/rate`` seconds);
-a caller reserves its slot under a lock and sleeps outside it, so threads never wait on
-each other longer than the pacing itself requires.
+The catalogue counts calls against a licence, so the limit belongs to the catalogue's
+origin, not to a client object: the service owning the clients of a catalogue gives them
+one :class:`RateLimiter` (:mod:`~edeposit.amqp.catalogue.guards`). Calls are paced
+evenly (at most one per ``1/rate`` seconds); a caller reserves its slot under a lock and
+sleeps outside it, so threads never wait on each other longer than the pacing itself
+requires. A caller with a deadline never takes a slot it could not use in time: it is
+told at once (:class:`~edeposit.amqp.errors.AlephOverloadedError`), and the slot stays
+free for a caller that can.
 
 Two limits meet in one limiter, and the stricter paces: the licence of this process
 (``ALEPH_RATE_LIMIT``, only ever tightened by :meth:`RateLimiter.limit_to`) and an
@@ -17,9 +20,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-__all__ = ["RateLimiter", "process_limiter"]
+from edeposit.amqp.errors import AlephOverloadedError
+
+__all__ = ["RateLimiter"]
 
 
 class RateLimiter:
@@ -73,36 +77,28 @@ class RateLimiter:
             self._share = 1.0 / rate if rate else 0.0
             self._interval = max(self._licence, self._share)
 
-    def wait(self) -> float:
-        """Block until this caller may make its call; return the seconds waited."""
+    def wait(self, within: float | None = None, what: str = "a catalogue call") -> float:
+        """Block until this caller may make its call; return the seconds waited.
+
+        Raises:
+            AlephOverloadedError: the caller's slot would come more than ``within``
+                seconds from now (its deadline); no slot was taken.
+        """
         with self._lock:
             if not self._interval:
                 return 0.0
             now = self._clock()
             slot = max(now, self._last_slot + self._interval)
+            delay = slot - now
+            if within is not None and delay > within:
+                rate = 1.0 / self._interval
+                raise AlephOverloadedError(
+                    f"{what}: the catalogue's budget of {rate:g} calls/s has no call free "
+                    f"for {delay:.1f} s, past the request's deadline; the daemon has more "
+                    "requests than its budget serves (ALEPH_RATE_LIMIT, "
+                    "ALEPH_FLEET_RATE_LIMIT, ALEPH_REQUEST_DEADLINE)"
+                )
             self._last_slot = slot
-        delay = slot - now
         if delay > 0:
             self._sleep(delay)
         return delay
-
-
-_registry: dict[str, RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def process_limiter(url: str, rate: float) -> RateLimiter:
-    """The process-wide limiter of the server at ``url`` (its origin), made on first use.
-
-    A later caller asking for a stricter rate tightens the shared limiter; a looser one
-    never loosens it, so two clients of one catalogue can never add up past the licence.
-    """
-    parts = urlsplit(url)
-    key = f"{parts.scheme}://{parts.netloc}".lower()
-    with _registry_lock:
-        limiter = _registry.get(key)
-        if limiter is None:
-            limiter = _registry[key] = RateLimiter(rate)
-            return limiter
-    limiter.limit_to(rate)
-    return limiter

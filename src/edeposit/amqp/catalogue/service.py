@@ -1,7 +1,8 @@
 """The Aleph service: answers a request from the catalogue the settings name.
 
 One :class:`AlephService` holds one ``urllib3.PoolManager`` shared by its X-Services
-client and its exporter, and the process-wide rate limit of the catalogue. It is
+client and its exporter, and the rate limiter and circuit breaker of each catalogue
+origin they call (:mod:`~edeposit.amqp.catalogue.guards`), made from its own settings. It is
 thread-safe: :meth:`~AlephService.handle` is called from many worker threads at once
 and keeps no state between calls but its answer cache (``ALEPH_CACHE_TTL``,
 :mod:`~edeposit.amqp.catalogue.cache`), which its own exports clear. Which work answers
@@ -48,6 +49,7 @@ from edeposit.amqp.catalogue import search as searching
 from edeposit.amqp.catalogue.cache import MISS, AnswerCache
 from edeposit.amqp.catalogue.deadline import request_deadline
 from edeposit.amqp.catalogue.export import Exporter
+from edeposit.amqp.catalogue.guards import Guards
 from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
 from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.transport import HTTPUser
@@ -83,8 +85,12 @@ class AlephService(HTTPUser):
     ) -> None:
         super().__init__(client, settings.ALEPH_TIMEOUT, settings.ALEPH_DAEMON_WORKERS)
         self.settings = settings
-        self.xservices = XServicesClient.from_settings(settings, client=self._client)
-        self.exporter = Exporter.from_settings(settings, client=self._client)
+        #: The pace and breaker of each catalogue origin this service calls.
+        self.guards = Guards.from_settings(settings)
+        self.xservices = XServicesClient.from_settings(
+            settings, client=self._client, guards=self.guards
+        )
+        self.exporter = Exporter.from_settings(settings, client=self._client, guards=self.guards)
         self.observer = self.xservices.observer = self.exporter.observer = observer
         #: Searches and counts answered lately (off unless ``ALEPH_CACHE_TTL``).
         self.cache = AnswerCache(settings.ALEPH_CACHE_TTL, settings.ALEPH_CACHE_ENTRIES)

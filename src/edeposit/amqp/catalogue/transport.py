@@ -1,13 +1,16 @@
 """One paced, size-bounded HTTP exchange, and a retry loop with backoff and jitter.
 
-Both the X-Services client and the export form use these: every call waits for the
-process's rate limiter, streams the reply and stops reading past a byte limit (so a
-hostile or broken server cannot fill memory), and the caller decides which failures are
-worth another attempt.
+Both the X-Services client and the export form use these: every attempt passes the
+catalogue's circuit breaker, then waits for its rate limiter within the request's
+deadline (:func:`call_with_retries`), streams the reply and stops reading past a byte
+limit (so a hostile or broken server cannot fill memory), and the caller decides which
+failures are worth another attempt. Only what happened in an HTTP exchange tells the
+breaker about the catalogue: a call that never started (no slot of the budget in time,
+the deadline gone) leaves it as it was.
 
-HTTP goes through urllib3's thread-safe connection pools: under the daemon's many worker
-threads it costs half the CPU per call of httpx and keeps its throughput (measured
-against the emulator with 20 ms latency and 32 threads: 790 against 341 calls/s).
+HTTP goes through urllib3's thread-safe connection pools, which cost less CPU per call
+under many worker threads than a client that builds more per request
+(``bench/emulator_bench.py`` measures the catalogue path).
 """
 
 from __future__ import annotations
@@ -32,12 +35,12 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from edeposit.amqp.catalogue import deadline
-from edeposit.amqp.catalogue.breaker import CircuitBreaker
+from edeposit.amqp.catalogue.guards import Guard
 from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
-from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.errors import (
     AlephConnectError,
     AlephProtocolError,
+    AlephReplyError,
     AlephTimeoutError,
     AlephTransportError,
     OversizedReplyError,
@@ -59,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 #: Longest pause between two attempts, in seconds.
 MAX_BACKOFF = 30.0
+#: No call starts with less of the request's deadline left than this, in seconds.
+MIN_CALL_TIME = 0.5
 
 T = TypeVar("T")
 
@@ -95,15 +100,14 @@ def fetch(
     method: str,
     url: str,
     *,
-    limiter: RateLimiter,
     max_bytes: int,
     timeout: float | None = None,
     params: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
-    observer: CatalogueObserver = NO_OBSERVER,
 ) -> Response:
-    """Make one request once the rate limit allows it, reading at most ``max_bytes``.
+    """Make one request, reading at most ``max_bytes`` (paced by the caller:
+    :func:`call_with_retries`).
 
     ``params`` go into the URL's query string, ``data`` into an
     ``application/x-www-form-urlencoded`` body. ``timeout`` (connect and read) is cut to
@@ -114,7 +118,6 @@ def fetch(
         urllib3.exceptions.HTTPError: the request failed (connect, timeout, protocol…).
         urllib3.exceptions.LocationValueError: the URL cannot be used.
     """
-    observer.rate_limited(limiter.wait())
     left = deadline.remaining()
     if left is not None:
         deadline.check(f"{method} {url}")
@@ -162,34 +165,38 @@ def call_with_retries(
     backoff: float,
     retryable: Callable[[Exception], bool],
     what: str,
-    breaker: CircuitBreaker | None = None,
+    guard: Guard,
+    observer: CatalogueObserver = NO_OBSERVER,
     on_retry: Callable[[], None] | None = None,
 ) -> T:
     """Run ``call``; after a failure ``retryable`` accepts, try again up to ``retries`` times.
 
-    Within the request's deadline (no retry that cannot finish in time), and through the
-    catalogue's circuit ``breaker``: while it is open the call fails at once, and every
-    transport failure counts towards opening it.
+    Each attempt passes the catalogue's ``guard``: its circuit breaker (while open, the
+    call fails at once) and its rate limiter, whose wait counts against the request's
+    deadline. No attempt starts that cannot finish in time, and no retry is slept for
+    that could not.
 
     Raises:
         AlephUnavailableError: the circuit is open.
+        AlephOverloadedError: the rate limit had no call free before the deadline.
         AlephTimeoutError: the request's deadline ran out.
     """
     attempt = 0
     while True:
-        if breaker is not None:
-            breaker.before_call(what)
+        permit = guard.breaker.permit(what)
+        try:
+            pace(guard, what, observer)
+        except BaseException:
+            permit.release()  # the catalogue was not asked: nothing learnt
+            raise
         try:
             result = call()
         except Exception as error:
-            if breaker is not None and _is_transport_failure(error):
-                breaker.failed()
-            if attempt >= retries or not retryable(error):
-                raise
-            if breaker is not None and breaker.is_open:
+            permit.failed(counts=_is_catalogue_failure(error))
+            if attempt >= retries or not retryable(error) or guard.breaker.is_open:
                 raise
             delay = backoff_delay(backoff, attempt)
-            deadline.check(what, needed=delay)
+            deadline.check(what, needed=delay + MIN_CALL_TIME)
             attempt += 1
             logger.warning(
                 "%s failed (%s: %s); retry %d of %d in %.2f s",
@@ -203,17 +210,35 @@ def call_with_retries(
             if on_retry is not None:
                 on_retry()
             time.sleep(delay)
+        except BaseException:
+            permit.failed()
+            raise
         else:
-            if breaker is not None:
-                breaker.succeeded()
+            permit.succeeded()
             return result
 
 
-def _is_transport_failure(error: Exception) -> bool:
-    """A failure that says the catalogue is unwell (not a wrong URL or a shaped reply)."""
-    if isinstance(error, LocationValueError):
+def pace(guard: Guard, what: str, observer: CatalogueObserver = NO_OBSERVER) -> None:
+    """Wait for the rate limiter's next slot, if it comes while the request's deadline
+    still leaves time for the call itself.
+
+    Raises:
+        AlephOverloadedError: no slot comes in time (none is taken).
+        AlephTimeoutError: the deadline leaves no time for a call.
+    """
+    left = deadline.remaining()
+    within = None if left is None else left - MIN_CALL_TIME
+    observer.rate_limited(guard.limiter.wait(within, what))
+    deadline.check(what, needed=MIN_CALL_TIME / 2)
+
+
+def _is_catalogue_failure(error: Exception) -> bool:
+    """A failure that says the catalogue is unwell: no connection, a timeout, a broken
+    exchange, an error status or a page that is not X-Services XML (not a wrong URL, nor
+    a reply too large for the limit, which says nothing about its health)."""
+    if isinstance(error, LocationValueError | OversizedReplyError):
         return False
-    return isinstance(error, HTTPError | AlephProtocolError | AlephTimeoutError)
+    return isinstance(error, HTTPError | AlephProtocolError | AlephTimeoutError | AlephReplyError)
 
 
 def observed(observer: CatalogueObserver, op: str, call: Callable[[], T]) -> T:

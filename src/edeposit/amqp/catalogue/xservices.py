@@ -1,9 +1,10 @@
 """The Aleph X-Services HTTP client: ``find``, ``present`` and ``ill_get_doc``.
 
 One client serves every thread of a process (``urllib3.PoolManager`` pools and reuses
-connections and is thread-safe; the rate limiter is shared per catalogue). Each call
-waits for the rate limit, has explicit timeouts and a bounded reply size, and is parsed
-by the hardened parser. Transport failures and replies that are not XML are retried with
+connections and is thread-safe; the rate limiter and circuit breaker are those of the
+catalogue's origin, :mod:`~edeposit.amqp.catalogue.guards`). Each call waits for the
+rate limit, has explicit timeouts and a bounded reply size, and is parsed by the
+hardened parser. Transport failures and replies that are not XML are retried with
 backoff and jitter; an ``<error>`` the catalogue chose to send never is.
 
 Errors are the project's (:mod:`edeposit.amqp.errors`): a subclass of
@@ -26,8 +27,9 @@ from lxml import etree
 from urllib3.exceptions import LocationValueError
 
 from edeposit.amqp.catalogue import replies
-from edeposit.amqp.catalogue.breaker import process_breaker
-from edeposit.amqp.catalogue.ratelimiter import RateLimiter, process_limiter
+from edeposit.amqp.catalogue.breaker import CircuitBreaker
+from edeposit.amqp.catalogue.guards import Guard, Guards
+from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.transport import (
     TRANSPORT_ERRORS,
@@ -91,7 +93,10 @@ class XServicesClient(HTTPUser):
         client: a ``urllib3.PoolManager`` to use (and not close); one is made otherwise.
         circuit_failures: transport failures in a row that open the circuit (0: never).
         circuit_reset: seconds an open circuit fails calls at once before a probe.
-        limiter: the rate limiter; by default the process-wide one of ``base_url``.
+        limiter: the rate limiter (by default one of ``rate_limit`` for this client).
+        guard: the rate limiter and breaker to use, shared with other clients of the
+            same origin (a service's :class:`~edeposit.amqp.catalogue.guards.Guards`);
+            it replaces ``rate_limit``, ``circuit_*`` and ``limiter``.
     """
 
     def __init__(
@@ -107,6 +112,7 @@ class XServicesClient(HTTPUser):
         circuit_failures: int = 5,
         circuit_reset: float = 10.0,
         limiter: RateLimiter | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._x_url = self.base_url + "/X"
@@ -114,14 +120,24 @@ class XServicesClient(HTTPUser):
         self._backoff = backoff
         self._max_bytes = max_reply_bytes
         super().__init__(client, timeout)
-        self.limiter = limiter or process_limiter(self.base_url, rate_limit)
-        self.breaker = process_breaker(self.base_url, circuit_failures, circuit_reset)
+        self.guard = guard or Guard(
+            limiter or RateLimiter(rate_limit),
+            CircuitBreaker(self.base_url, circuit_failures, circuit_reset),
+        )
+        self.limiter = self.guard.limiter
+        self.breaker = self.guard.breaker
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, client: urllib3.PoolManager | None = None
+        cls,
+        settings: Settings,
+        *,
+        client: urllib3.PoolManager | None = None,
+        guards: Guards | None = None,
     ) -> Self:
-        """A client configured by the ``ALEPH_*`` settings."""
+        """A client configured by the ``ALEPH_*`` settings (its guard from ``guards``,
+        else from guards of its own)."""
+        guards = guards or Guards.from_settings(settings)
         return cls(
             settings.ALEPH_URL,
             timeout=settings.ALEPH_TIMEOUT,
@@ -132,6 +148,7 @@ class XServicesClient(HTTPUser):
             circuit_reset=settings.ALEPH_CIRCUIT_RESET,
             max_reply_bytes=settings.ALEPH_MAX_REPLY_BYTES,
             client=client,
+            guard=guards.of(settings.ALEPH_URL),
         )
 
     def __repr__(self) -> str:
@@ -161,7 +178,8 @@ class XServicesClient(HTTPUser):
                     backoff=self._backoff,
                     retryable=_retryable,
                     what=f"Aleph {op}",
-                    breaker=self.breaker,
+                    guard=self.guard,
+                    observer=self.observer,
                     on_retry=lambda: self.observer.retried(op),
                 )
             except TRANSPORT_ERRORS as error:
@@ -175,11 +193,9 @@ class XServicesClient(HTTPUser):
                 self._client,
                 "GET",
                 self._x_url,
-                limiter=self.limiter,
                 timeout=self.timeout,
                 max_bytes=self._max_bytes,
                 params=query,
-                observer=self.observer,
             )
         except OversizedReplyError as error:
             raise OversizedReplyError(f"Aleph {op}: {error}") from error

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--latency-jitter", type=float, default=0.0, help="random extra seconds")
     faults.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped requests")
     faults.add_argument("--forbidden-rate", type=float, default=0.0, help="share of 403 pages")
+    faults.add_argument(
+        "--maintenance-rate", type=float, default=0.0, help="share of 200 maintenance pages"
+    )
     faults.add_argument("--malformed-rate", type=float, default=0.0, help="share of broken XML")
     faults.add_argument("--hang", type=float, default=0.0, help="seconds every request hangs")
     faults.add_argument("--licence-limit", type=int, help="sessions allowed per window")
@@ -90,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency_jitter=args.latency_jitter,
             drop_rate=args.drop_rate,
             forbidden_rate=args.forbidden_rate,
+            maintenance_rate=args.maintenance_rate,
             malformed_rate=args.malformed_rate,
             hang_seconds=args.hang,
             licence_limit=args.licence_limit,

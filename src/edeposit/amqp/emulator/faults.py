@@ -29,6 +29,8 @@ class Faults:
         latency_jitter: up to this many seconds more, uniformly at random.
         drop_rate: share of requests whose connection is closed without a reply.
         forbidden_rate: share answered with an HTML ``403 Forbidden`` page.
+        maintenance_rate: share answered ``200`` with an HTML maintenance page (a
+            ``<!DOCTYPE html>`` document, as a catalogue's front shows while it restarts).
         malformed_rate: share answered with XML cut off in the middle.
         hang_seconds: every request waits this long before anything (0 = no hang).
         licence_limit: sessions allowed per ``licence_window`` seconds (None = unlimited).
@@ -39,6 +41,7 @@ class Faults:
     latency_jitter: float = 0.0
     drop_rate: float = 0.0
     forbidden_rate: float = 0.0
+    maintenance_rate: float = 0.0
     malformed_rate: float = 0.0
     hang_seconds: float = 0.0
     licence_limit: int | None = None
@@ -48,7 +51,7 @@ class Faults:
         for name in ("latency", "latency_jitter", "hang_seconds"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be a number of seconds ≥ 0")
-        for name in ("drop_rate", "forbidden_rate", "malformed_rate"):
+        for name in ("drop_rate", "forbidden_rate", "maintenance_rate", "malformed_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.licence_limit is not None and self.licence_limit < 0:
@@ -92,6 +95,7 @@ class Fault(Enum):
     NONE = "none"
     DROP = "drop"
     FORBIDDEN = "forbidden"
+    MAINTENANCE = "maintenance"
     MALFORMED = "malformed"
     LICENCE = "licence"
 
@@ -130,6 +134,7 @@ class FaultPlan:
             for rate, fault in (
                 (faults.drop_rate, Fault.DROP),
                 (faults.forbidden_rate, Fault.FORBIDDEN),
+                (faults.maintenance_rate, Fault.MAINTENANCE),
                 (faults.malformed_rate, Fault.MALFORMED),
             ):
                 if rate and self._random.random() < rate:

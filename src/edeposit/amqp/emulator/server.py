@@ -53,6 +53,11 @@ _FORBIDDEN_PAGE = (
     b"<body><h1>Error 403 Forbidden</h1><p>You are not allowed to use this service.</p>"
     b"</body></html>\n"
 )
+_MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>\n"
+    b"<body><h1>The catalogue is being maintained</h1><p>Please try again later.</p>"
+    b"</body></html>\n"
+)
 
 
 class Backend:
@@ -233,6 +238,10 @@ class _Handler(HTTPConnectionHandler):
         if fault is Fault.FORBIDDEN:
             log.info("fault: 403 Forbidden page")
             self.send(403, {"Content-Type": "text/html"}, _FORBIDDEN_PAGE)
+            return None
+        if fault is Fault.MAINTENANCE:
+            log.info("fault: maintenance page")
+            self.send(200, {"Content-Type": "text/html"}, _MAINTENANCE_PAGE)
             return None
         return fault
 
