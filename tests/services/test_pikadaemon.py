@@ -13,6 +13,7 @@ from pika.spec import Basic, BasicProperties
 
 from edeposit.amqp import settings
 from edeposit.amqp.pikadaemon import PikaDaemon
+from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.parameters import connection_parameters
 from edeposit.amqp.runtime.topology import Queue, Topology
 from tests.services.support import Peer, close_vhost_connections
@@ -225,3 +226,79 @@ def test_a_delivery_nobody_settles_is_released_not_held(
     queues.publish(b"next", {}, exchange="", routing_key=IN)
     [(_, _, answer)] = queues.receive(1, queue=OUT)  # the only prefetch slot is free again
     assert answer == b"txen"
+
+
+def test_an_error_escaping_into_the_io_loop_fails_the_service(
+    queues: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug that raises inside pika's loop ends the I/O thread: the service stops with
+    a failure exit code (systemd's Restart=on-failure starts it again), saying why."""
+
+    def inject(daemon: Recorder, body: bytes) -> bool:
+        def boom() -> None:
+            raise RuntimeError("a bug on the I/O thread")
+
+        assert daemon.connection is not None and daemon.connection._connection is not None
+        daemon.connection._connection.ioloop.add_callback_threadsafe(boom)
+        return True
+
+    daemon = Recorder(inject)
+    thread = threading.Thread(target=daemon.body, daemon=True)
+    thread.start()
+    assert daemon_ready(daemon)
+    queues.publish(b"trigger", {}, exchange="", routing_key=IN)
+    thread.join(30)
+    assert not thread.is_alive(), "the service did not end"
+    assert daemon.exit_code == 1
+    assert daemon.connection is not None
+    assert isinstance(daemon.connection.crash, RuntimeError)
+    text = caplog.text
+    assert "I/O thread failed" in text and "a bug on the I/O thread" in text
+    assert queues.queue_size(IN) == 1  # not acked: the broker redelivers it
+
+
+class Finalist(Recorder):
+    """A service whose messages given up on get a last answer on OUT saying why."""
+
+    def final_answer(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes, reason: str
+    ) -> list[Outgoing] | None:
+        return [Outgoing("", OUT, f"given up: {reason}".encode(), BasicProperties())]
+
+
+def test_a_message_given_up_on_gets_its_final_answer_before_the_ack(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    def explode(daemon: Recorder, body: bytes) -> bool:
+        raise RuntimeError("handler bug")
+
+    daemon = serve(Finalist(explode))
+    queues.publish(b"poison", {}, exchange="", routing_key=IN)
+    [(_, _, answer)] = queues.receive(1, queue=OUT)
+    assert answer == b"given up: its handler failed: RuntimeError: handler bug"
+    assert wait_for(lambda: queues.queue_size(IN) == 0)
+    assert queues.queue_size(DEAD) == 0  # answered, so acked: not dead-lettered
+    assert daemon.stats["set_aside"] == 1
+
+
+def test_a_late_answer_to_a_released_message_is_not_published(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    """The settle watchdog released a message whose handler was still at work: its late
+    answer would come on top of the one its next delivery gets, so it is dropped."""
+    first = threading.Event()
+
+    def slow_once(daemon: Recorder, body: bytes) -> bool:
+        if not first.is_set():
+            first.set()
+            time.sleep(3.0)  # past the settle timeout: released (requeued) meanwhile
+        daemon.respond([Outgoing("", OUT, body[::-1], BasicProperties())])
+        return False
+
+    daemon = serve(Recorder(slow_once, workers=2, settle_timeout=1.0))
+    queues.publish(b"once", {}, exchange="", routing_key=IN)
+    [(_, _, answer)] = queues.receive(1, queue=OUT, timeout=20)
+    assert answer == b"ecno"
+    assert wait_for(lambda: daemon.stats["released"] == 1 and daemon.stats["unconfirmed"] == 1)
+    assert not queues.receive(1, queue=OUT, timeout=2.0), "the late answer was published"
+    assert queues.queue_size(IN) == 0

@@ -174,6 +174,12 @@ class Settings:
     #: Longest pause between reconnect attempts, in seconds: a daemon is back within
     #: about this long after its broker.
     ALEPH_DAEMON_RECONNECT_MAX_DELAY: float = 3.0
+    #: Queues a request's ``reply_to`` may name to get a copy of its answer, besides
+    #: server-named exclusive queues (``amq.gen-*``) and Direct Reply-to
+    #: (``amq.rabbitmq.reply-to*``), which are always allowed: names, or prefixes ending
+    #: in ``*``. The service's own queues never are. A refused ``reply_to`` is counted and
+    #: logged once per sender; the answer still goes to the result queue.
+    ALEPH_REPLY_TO: tuple[str, ...] = ()
     #: Seconds after which a request that was neither answered nor rejected is released
     #: (requeued once, then dead-lettered): no prefetch slot is ever lost.
     ALEPH_DAEMON_SETTLE_TIMEOUT: float = 300.0

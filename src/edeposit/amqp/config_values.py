@@ -157,6 +157,11 @@ def _checked(result: Any, source: str) -> Any:
             raise ConfigError(
                 f"{source}: setting RABBITMQ_NODES holds {entry!r}, not a node: {error}"
             ) from None
+    for entry in result.ALEPH_REPLY_TO:
+        if not entry or not entry.isprintable() or len(entry.encode("utf-8")) > 255:
+            raise ConfigError(
+                f"{source}: setting ALEPH_REPLY_TO holds {entry!r}, not a queue name or prefix"
+            )
     for key in ("ALEPH_DAEMON_WORKERS", "ALEPH_MAX_RECORDS", "ALEPH_DAEMON_MAX_BODY_BYTES"):
         if getattr(result, key) < 1:
             raise ConfigError(f"{source}: setting {key} must be at least 1")

@@ -5,7 +5,15 @@ result is ``application/json``; an error is ``application/text`` with the messag
 body and the headers ``exception``, ``exception_name``, ``exception_type`` and
 ``traceback``, which clients detect. Both echo the request's ``UUID`` header byte for
 byte, go to the output exchange under the result key (``a.b.request`` → ``a.b.result``)
-and, when the request named ``reply_to``, also there with a ``correlation_id``.
+and, when the request named an allowed ``reply_to``
+(:mod:`~edeposit.amqp.daemon.reply_to`), also there with a ``correlation_id``.
+
+Everything an answer carries is bounded: error texts (which may quote a request) are cut
+to :data:`MAX_ERROR_TEXT` bytes, and :func:`fitted` keeps the whole header table inside
+the connection's frame (:mod:`~edeposit.amqp.runtime.frame_limits`) — shrinking the
+error texts further when a long ``UUID`` needs the room, and saying so (``None``) when
+not even the ``UUID`` fits, so the request is set aside instead of killing the
+connection again and again.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ import pika.data
 from pika.spec import BasicProperties
 
 from edeposit.amqp.runtime.envelopes import Outgoing
+from edeposit.amqp.runtime.frame_limits import cut_text, properties_size
 from edeposit.amqp.runtime.frames import RawField
 
 __all__ = [
+    "ADDED_LATER",
+    "MAX_ERROR_TEXT",
     "Answer",
     "addressed",
     "app_id",
     "error_answer",
+    "fitted",
     "header_text",
     "request_uuid",
     "result_answer",
@@ -37,6 +49,15 @@ log = logging.getLogger(__name__)
 
 #: Longest AMQP short string (``correlation_id``), in bytes.
 MAX_SHORT_STRING = 255
+#: Longest ``exception`` and ``traceback`` header (and error body), in UTF-8 bytes.
+MAX_ERROR_TEXT = 4096
+#: What the error texts shrink to when a long ``UUID`` needs the frame's room.
+SHRUNK_ERROR_TEXT = 256
+#: Bytes of properties set after an answer is fitted to a frame: ``app_id`` and, on a
+#: ``reply_to`` copy, ``correlation_id`` (each an AMQP short string).
+ADDED_LATER = 2 * (1 + MAX_SHORT_STRING) + 8
+#: Longest line of a traceback (the last one repeats the error's message).
+_TRACEBACK_LINE = 512
 
 #: ``(body, properties)`` of an answer, ready to publish.
 Answer = tuple[bytes, BasicProperties]
@@ -74,14 +95,15 @@ def result_answer(payload: bytes, uuid: Any, request: BasicProperties) -> Answer
 
 
 def error_answer(error: BaseException, uuid: Any, request: BasicProperties) -> Answer:
-    """An error answer: ``application/text``, the message as body, details in headers."""
-    message = str(error)
+    """An error answer: ``application/text``, the message as body, details in headers,
+    each text at most :data:`MAX_ERROR_TEXT` bytes."""
+    message = cut_text(str(error), MAX_ERROR_TEXT)
     headers = {
         "UUID": uuid,
         "exception": message,
-        "exception_name": type(error).__name__,
-        "exception_type": str(type(error)),
-        "traceback": "".join(traceback.format_exception(error)),
+        "exception_name": cut_text(type(error).__name__, MAX_SHORT_STRING),
+        "exception_type": cut_text(str(type(error)), MAX_SHORT_STRING),
+        "traceback": traceback_text(error, MAX_ERROR_TEXT),
     }
     properties = BasicProperties(
         content_type="application/text",
@@ -92,6 +114,38 @@ def error_answer(error: BaseException, uuid: Any, request: BasicProperties) -> A
     return message.encode("utf-8", "replace"), properties
 
 
+def traceback_text(error: BaseException, limit: int) -> str:
+    """``error``'s traceback in at most ``limit`` bytes: each line cut, then the start
+    dropped (the innermost frames and the error itself come last)."""
+    lines = traceback.format_exception(error)
+    text = "".join(cut_text(line, _TRACEBACK_LINE) for line in lines)
+    return cut_text(text, limit, keep_end=True)
+
+
+def fitted(answer: Answer, room: int) -> Answer | None:
+    """``answer`` with properties of at most ``room`` bytes, or None when that cannot be.
+
+    An error answer whose ``UUID`` leaves too little room has its texts shrunk to
+    :data:`SHRUNK_ERROR_TEXT` bytes (the body too); a ``UUID`` that alone fills the frame
+    (or a header pika cannot encode) leaves nothing to send.
+    """
+    properties = answer[1]
+    try:
+        if properties_size(properties) <= room:
+            return answer
+        headers = properties.headers
+        if "exception" not in headers:
+            return None
+        short = cut_text(headers["exception"], SHRUNK_ERROR_TEXT)
+        headers["exception"] = short
+        headers["traceback"] = cut_text(headers["traceback"], SHRUNK_ERROR_TEXT, keep_end=True)
+        if properties_size(properties) <= room:
+            return short.encode("utf-8", "replace"), properties
+    except Exception:  # a header pika cannot encode cannot be sent either
+        log.debug("answer properties cannot be encoded", exc_info=True)
+    return None
+
+
 def addressed(
     answer: Answer,
     *,
@@ -99,22 +153,24 @@ def addressed(
     routing_key: str,
     request: BasicProperties,
     sender: str,
+    reply_to: str | None = None,
 ) -> list[Outgoing]:
-    """``answer`` to ``exchange``/``routing_key``, and to the request's ``reply_to`` if set.
+    """``answer`` to ``exchange``/``routing_key``, and to ``reply_to`` if given (the
+    request's, once the daemon's policy allowed it).
 
     ``sender`` goes into ``app_id``: which of many daemons answered.
     """
     payload, properties = answer
     properties.app_id = sender
     messages = [Outgoing(exchange, routing_key, payload, properties)]
-    if not request.reply_to:
+    if not reply_to:
         return messages
     correlation_id = request.correlation_id or header_text(properties.headers["UUID"])
     if len(str(correlation_id).encode("utf-8", "replace")) > MAX_SHORT_STRING:
         log.warning(
             "UUID %.60s…: no copy to reply_to %r: the UUID is too long for a correlation_id",
             correlation_id,
-            request.reply_to,
+            reply_to,
         )
         return messages
     direct = BasicProperties(
@@ -124,7 +180,7 @@ def addressed(
         correlation_id=correlation_id,
         app_id=sender,
     )
-    messages.append(Outgoing("", request.reply_to, payload, direct, required=False))
+    messages.append(Outgoing("", reply_to, payload, direct, required=False))
     return messages
 
 

@@ -22,9 +22,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-__all__ = ["Endpoint"]
+from edeposit.amqp.runtime.connection import BrokerConnection
+
+__all__ = ["Endpoint", "io_healthy", "readiness"]
 
 log = logging.getLogger(__name__)
+
+
+def io_healthy(connection: BrokerConnection | None) -> bool:
+    """``/healthz``: the connection's I/O loop ticks (or there is no connection yet)."""
+    return connection is None or connection.watch.io_healthy()
+
+
+def readiness(connection: BrokerConnection | None, *, draining: bool) -> tuple[bool, str]:
+    """``/readyz``: consuming, or why not (stopping, connecting, the last error)."""
+    if draining:
+        return False, "stopping"
+    if connection is None or not connection.is_ready:
+        last = connection.watch.last_error if connection is not None else None
+        return False, f"not connected ({last})" if last else "connecting"
+    return True, ""
 
 
 class Endpoint:

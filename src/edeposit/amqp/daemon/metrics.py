@@ -10,7 +10,9 @@ nothing per request.
 =========================================== =========================================
 ``edeposit_requests_total{kind,outcome}``   requests answered; outcome ``result``,
                                             ``refused`` (invalid request, the
-                                            catalogue said no) or ``failed``
+                                            catalogue said no), ``overloaded`` (the
+                                            catalogue's budget could not serve it in
+                                            time) or ``failed``
 ``edeposit_request_duration_seconds{kind}`` receipt to confirmed answer (histogram)
 ``edeposit_requests_in_flight``             deliveries being handled
 ``edeposit_catalogue_calls_total{op,outcome}`` X-Services/export calls; ``ok`` or the
@@ -27,6 +29,13 @@ nothing per request.
 ``edeposit_broker_node{node}``              1 for the node connected to (``host:port``)
 ``edeposit_broker_reconnects_total``        connections after the first
 ``edeposit_dropped_total{reason}``          messages dropped unanswered
+``edeposit_overloaded_total``               requests answered AlephOverloadedError:
+                                            the daemon's own overload, not the
+                                            catalogue's failure
+``edeposit_reply_to_refused_total``         ``reply_to`` copies refused (ALEPH_REPLY_TO)
+``edeposit_set_aside_total``                requests given up on (handler failed,
+                                            released twice, answer refused twice),
+                                            answered with SetAsideError where possible
 ``edeposit_build_info{version,python}``     the running version
 =========================================== =========================================
 """
@@ -43,6 +52,7 @@ from prometheus_client.registry import Collector
 from edeposit.amqp import __version__
 from edeposit.amqp.errors import (
     AlephException,
+    AlephOverloadedError,
     AlephTransportError,
     ExportException,
     MessageError,
@@ -56,15 +66,19 @@ DROP_REASONS = {
     "dropped_without_uuid": "without_uuid",
     "dropped_undecodable": "undecodable",
     "dead_letters_dropped": "dead_letter",
+    "dropped_unanswerable": "unanswerable",
 }
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _WAITS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 def outcome_of(error: BaseException | None) -> str:
-    """``result``; ``refused`` when the request or the catalogue said no; else ``failed``."""
+    """``result``; ``refused`` when the request or the catalogue said no; ``overloaded``
+    when the catalogue's budget could not serve it in time; else ``failed``."""
     if error is None:
         return "result"
+    if isinstance(error, AlephOverloadedError):
+        return "overloaded"
     if isinstance(error, AlephTransportError):
         return "failed"
     if isinstance(error, MessageError | ValueError | AlephException | ExportException):
@@ -182,6 +196,24 @@ class DaemonMetrics:
         self.dropped = Counter(
             "edeposit_dropped", "Messages dropped without an answer.", ["reason"], registry=registry
         )
+        #: Daemon counter events counted as metrics of their own.
+        self.events = {
+            "overloaded": Counter(
+                "edeposit_overloaded",
+                "Requests the catalogue's budget could not serve within their deadline.",
+                registry=registry,
+            ),
+            "reply_to_refused": Counter(
+                "edeposit_reply_to_refused",
+                "reply_to copies refused: not a reply queue nor allowed by ALEPH_REPLY_TO.",
+                registry=registry,
+            ),
+            "set_aside": Counter(
+                "edeposit_set_aside",
+                "Requests given up on (handler failed, released twice, answer refused twice).",
+                registry=registry,
+            ),
+        }
         Info("edeposit_build", "The running edeposit-amqp.", registry=registry).info(
             {"version": __version__, "python": platform.python_version()}
         )
@@ -196,6 +228,9 @@ class DaemonMetrics:
         reason = DROP_REASONS.get(event)
         if reason is not None:
             self.dropped.labels(reason).inc()
+        counter = self.events.get(event)
+        if counter is not None:
+            counter.inc()
 
 
 class CatalogueMetrics:

@@ -5,10 +5,14 @@ without a base takes the default of the daemon's own settings, not the process's
 handled by :class:`~edeposit.amqp.catalogue.service.AlephService` and answered on
 ``RABBITMQ_ALEPH_EXCHANGE`` with the request's ``UUID`` header echoed unchanged
 (DESIGN §4): a serialized result, or an ``application/text`` error whose headers
-(``exception``, ``exception_name``, ``exception_type``, ``traceback``) tell what failed.
-A request key ``a.b.request`` is answered on ``a.b.result``; a request with
-``reply_to`` is also answered there, with ``correlation_id``. A message without a
-``UUID`` header is acked, logged and counted, and gets no answer.
+(``exception``, ``exception_name``, ``exception_type``, ``traceback``) tell what failed,
+each bounded so that the answer fits one frame (:mod:`~edeposit.amqp.daemon.answers`).
+A request key ``a.b.request`` is answered on ``a.b.result``; a request with an allowed
+``reply_to`` (:mod:`~edeposit.amqp.daemon.reply_to`) is also answered there, with
+``correlation_id``. A message without a ``UUID`` header is acked, logged and counted,
+and gets no answer; every other one is answered, also when it is given up on (a final
+:class:`~edeposit.amqp.errors.SetAsideError`) or dead-lettered
+(:mod:`~edeposit.amqp.daemon.dead_letters`).
 
 Everything logged while a request is handled carries its UUID and kind (a logging
 context, :mod:`edeposit.amqp.runtime.logs`), and each request ends with one line giving
@@ -34,24 +38,29 @@ from edeposit.amqp import settings as settings_module
 from edeposit.amqp.catalogue.observer import NO_OBSERVER, CatalogueObserver
 from edeposit.amqp.config import Settings
 from edeposit.amqp.daemon.answers import (
+    ADDED_LATER,
     Answer,
     addressed,
     app_id,
     error_answer,
+    fitted,
     header_text,
     request_uuid,
     result_answer,
     result_key,
 )
-from edeposit.amqp.daemon.dead_letters import REVIVED_HEADER, dead_letter_record, revived
-from edeposit.amqp.daemon.endpoint import Endpoint
-from edeposit.amqp.daemon.fleet_share import FleetShare, start_fleet_share
+from edeposit.amqp.daemon.endpoint import Endpoint, io_healthy, readiness
+from edeposit.amqp.daemon.fleet_share import FleetShare
 from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 from edeposit.amqp.daemon.metrics import CatalogueMetrics, DaemonMetrics, outcome_of
-from edeposit.amqp.errors import MessageError, PoisonMessageError, RequestTooLargeError
+from edeposit.amqp.daemon.pace import CataloguePace
+from edeposit.amqp.daemon.reply_to import ReplyToPolicy
+from edeposit.amqp.daemon.set_aside import SetAsideAnswers
+from edeposit.amqp.errors import RequestTooLargeError
 from edeposit.amqp.runtime.consumer import PikaDaemon
 from edeposit.amqp.runtime.envelopes import Outgoing
-from edeposit.amqp.runtime.logs import request_context, set_request_kind
+from edeposit.amqp.runtime.frame_limits import DEFAULT_FRAME_MAX, header_room
+from edeposit.amqp.runtime.logs import bounded, request_context, set_request_kind
 from edeposit.amqp.runtime.parameters import describe_broker, node_parameters
 from edeposit.amqp.runtime.runner import ExitCode
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
@@ -68,7 +77,7 @@ def getConnectionParameters(settings: Settings | None = None) -> pika.Connection
     return node_parameters(settings or settings_module.get())[0]
 
 
-class AlephDaemon(PikaDaemon):
+class AlephDaemon(SetAsideAnswers, PikaDaemon):
     """A :class:`PikaDaemon` that answers Aleph requests; everything else comes from settings."""
 
     def __init__(
@@ -102,18 +111,27 @@ class AlephDaemon(PikaDaemon):
             start_timeout=cfg.ALEPH_DAEMON_START_TIMEOUT,
         )
         self.service = service
+        # Classic queues (one broker): an answer and its request's ack in one transaction,
+        # so a broker restart never makes this daemon answer twice. Quorum queues:
+        # publisher confirms, the safe way there (a transaction's commit can be reported
+        # although a quorum queue refused its message).
+        self.answers_in_transactions = cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "classic"
         #: Query defaults (and output form) for the messages this daemon reads and writes.
         self.wire_options = cfg.wire_options()
         #: The metrics and their HTTP endpoint (with ALEPH_DAEMON_METRICS_PORT only).
         self.metrics: DaemonMetrics | None = None
         self.endpoint: Endpoint | None = None
         self.ledger = AnswerLedger()
-        #: This daemon's share of ALEPH_FLEET_RATE_LIMIT (None when there is no budget).
-        self.fleet_share: FleetShare | None = None
+        #: The catalogue's pace: budget, fleet share, the requests taken at once.
+        self.pace = CataloguePace(cfg, self.queue, lambda: self.connection)
         #: Names this daemon in its answers' ``app_id`` (which of many daemons answered).
         self.app_id = app_id()
+        dead_letters = dead_letter_names(cfg)[1]
         if cfg.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
-            self.extra_queues[dead_letter_names(cfg)[1]] = self.onDeadLetter
+            self.extra_queues[dead_letters] = self.onDeadLetter
+        own_queues = (self.queue, cfg.RABBITMQ_ALEPH_PLONE_QUEUE, dead_letters)
+        #: Which ``reply_to`` queues get a copy of an answer (ALEPH_REPLY_TO).
+        self.reply_to = ReplyToPolicy(cfg.ALEPH_REPLY_TO, own_queues, self.count)
 
     def count(self, event: str) -> None:
         super().count(event)
@@ -133,7 +151,7 @@ class AlephDaemon(PikaDaemon):
             if self.metrics is not None:
                 observer = CatalogueMetrics(self.metrics)
             self.service = AlephService(self.settings, observer=observer)
-        self._start_fleet_share()
+        self.pace.start(self.service)
         log.info(
             "Aleph daemon: broker %s, queue %r, Aleph %s, %d workers",
             describe_broker(self.settings),
@@ -144,43 +162,28 @@ class AlephDaemon(PikaDaemon):
         try:
             super().body()
         finally:
-            if self.fleet_share is not None:
-                self.fleet_share.stop()
+            self.pace.stop()
             if owned:
                 self.service.close()
             if self.endpoint is not None:
                 self.endpoint.stop()
 
-    def _start_fleet_share(self) -> None:
-        """Follow the fleet's size to pace the catalogue at this daemon's share."""
-        limiters = getattr(self.service, "limiters", None)
-        if limiters is not None:
-            self.fleet_share = start_fleet_share(
-                self.settings, self.queue, lambda: self.connection, limiters()
-            )
+    @property
+    def fleet_share(self) -> FleetShare | None:
+        """This daemon's share of ALEPH_FLEET_RATE_LIMIT (None when there is no budget)."""
+        return self.pace.fleet_share
+
+    def wanted_prefetch(self) -> int:
+        """As many requests as the catalogue's pace serves within their deadline."""
+        return self.pace.prefetch(self.workers)
 
     def status_facts(self) -> Mapping[str, str]:
         """The catalogue's pace (this daemon's share of a fleet budget) and the cache."""
-        share = self.fleet_share
-        if share is not None:
-            pace = (
-                f"{share.share:.3g} calls/s, this daemon's share of the fleet's "
-                f"{share.budget:.3g} ({share.consumers or '?'} consumers)"
-            )
-        else:
-            rate = self._rate_limit()
-            pace = f"{rate:.3g} calls/s" if rate else "not limited"
-        details = {"catalogue": pace}
+        details = {"catalogue": self.pace.describe()}
         cache = getattr(getattr(self, "service", None), "cache", None)
         if cache is not None and cache.enabled:
             details["cache"] = f"{len(cache)} answers kept for {cache.ttl:g} s"
         return details
-
-    def _rate_limit(self) -> float:
-        """Calls per second the catalogue is paced at now (0 = not limited)."""
-        limiters = getattr(self.service, "limiters", None)
-        rates = [limiter.rate for limiter in limiters()] if limiters else []
-        return min((rate for rate in rates if rate), default=0.0)
 
     def _start_endpoint(self) -> bool:
         """Serve metrics, health and readiness; False (and the reason told) if it cannot."""
@@ -189,11 +192,15 @@ class AlephDaemon(PikaDaemon):
         self.metrics = DaemonMetrics(
             in_flight=lambda: self.in_flight,
             watch=lambda: self.connection.watch if self.connection is not None else None,
-            rate_limit=self._rate_limit,
+            rate_limit=self.pace.rate,
         )
         try:
             self.endpoint = Endpoint(
-                host, port, self.metrics.registry, self._io_healthy, self._readiness
+                host,
+                port,
+                self.metrics.registry,
+                lambda: io_healthy(self.connection),
+                lambda: readiness(self.connection, draining=self.draining),
             )
         except OSError as error:
             reason = f"cannot serve metrics on {host}:{port} (ALEPH_DAEMON_METRICS_PORT)"
@@ -201,18 +208,6 @@ class AlephDaemon(PikaDaemon):
             return False
         self.endpoint.start()
         return True
-
-    def _io_healthy(self) -> bool:
-        return self.connection is None or self.connection.watch.io_healthy()
-
-    def _readiness(self) -> tuple[bool, str]:
-        connection = self.connection
-        if self.draining:
-            return False, "stopping"
-        if connection is None or not connection.is_ready:
-            last = connection.watch.last_error if connection is not None else None
-            return False, f"not connected ({last})" if last else "connecting"
-        return True, ""
 
     # --- one message --------------------------------------------------------------
 
@@ -225,7 +220,7 @@ class AlephDaemon(PikaDaemon):
             self.count("dropped_without_uuid")
             log.warning(
                 "message without a UUID header dropped (key %r, %d bytes)",
-                method_frame.routing_key,
+                bounded(method_frame.routing_key),
                 len(body),
             )
             return True
@@ -256,7 +251,13 @@ class AlephDaemon(PikaDaemon):
             outcome = "failed" if "exception" in (answer[1].headers or {}) else outcome
         else:
             answer, kind, outcome = self._work_out(body, uuid, properties)
-        request = {"uuid": header_text(uuid), "kind": kind or None}
+        request = {"uuid": bounded(header_text(uuid)), "kind": kind or None}
+        messages = self.outgoing(answer, method_frame.routing_key, properties)
+        if messages is None:
+            self.ledger.finish(key, answer=None, answered=False)
+            self._unanswerable(uuid)
+            self.reject()
+            return False
 
         def answered(error: BaseException | None) -> None:
             self.ledger.finish(key, answer=answer, answered=error is None)
@@ -270,7 +271,7 @@ class AlephDaemon(PikaDaemon):
             if self.metrics is not None:
                 self.metrics.request_done(kind or "unknown", str(done["outcome"]), seconds)
 
-        self.respond(self.outgoing(answer, method_frame.routing_key, properties), answered)
+        self.respond(messages, answered)
         return True
 
     def answer(self, body: bytes, uuid: Any, properties: BasicProperties) -> Answer:
@@ -299,85 +300,29 @@ class AlephDaemon(PikaDaemon):
             payload = encode(result, self.wire_options)
         except Exception as error:  # noqa: BLE001 - every failure becomes an error answer
             self.count("error_replies")
-            log.info("error answer %s: %s", type(error).__name__, error)
-            return error_answer(error, uuid, properties), kind, outcome_of(error)
+            outcome = outcome_of(error)
+            if outcome == "overloaded":
+                self.count("overloaded")
+            log.info("error answer %s: %s", type(error).__name__, bounded(str(error)))
+            return error_answer(error, uuid, properties), kind, outcome
         self.count("results")
         return result_answer(payload, uuid, properties), kind, "result"
 
-    def onUndecodableMessage(
-        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
-    ) -> bool:
-        """A request whose headers cannot be read: answered with an error when its UUID
-        can still be read, then rejected (dead-lettered, or dropped); never retried."""
-        uuid = request_uuid(properties)
-        if uuid is None:
-            return super().onUndecodableMessage(method_frame, properties, body)
-        self.count("undecodable_answered")
-        error = MessageError(
-            "the request's headers cannot be read "
-            f"({getattr(properties, 'decode_error', '?')}); it was set aside"
-        )
-        log.warning(
-            "UUID %s: delivery %d has unreadable headers (%s); answered with an error, rejected",
-            header_text(uuid),
-            method_frame.delivery_tag,
-            getattr(properties, "decode_error", "?"),
-        )
-        answer = error_answer(error, uuid, properties)
-        self.respond(self.outgoing(answer, method_frame.routing_key, properties), reject=True)
-        return False
-
-    def onDeadLetter(
-        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
-    ) -> bool:
-        """A request the request queue dead-lettered (on the side connection).
-
-        Rejected on purpose (unreadable headers): answered already, dropped here. Over
-        the delivery limit for the first time: given one more round on the request
-        queue, because connection losses count against the limit too and a healthy
-        request must not pay for them. Over it again: answered with a final
-        :class:`~edeposit.amqp.errors.PoisonMessageError`.
-        """
-        headers = properties.headers if isinstance(properties.headers, dict) else {}
-        death = dead_letter_record(headers)
-        reason = header_text(death.get("reason", "?"))
-        uuid = request_uuid(properties)
-        if reason == "rejected" or uuid is None:
-            self.count("dead_letters_dropped")
-            log.info("UUID %s: dead letter (%s) dropped", header_text(uuid), reason)
-            return True
-        keys = death.get("routing-keys") or [self.settings.RABBITMQ_ALEPH_DAEMON_KEY]
-        if not headers.get(REVIVED_HEADER):
-            self.count("dead_letters_revived")
-            log.warning(
-                "UUID %s: dead-lettered (%s) after %s deliveries; one more round on %r",
-                header_text(uuid),
-                reason,
-                self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
-                self.queue,
-            )
-            self.respond([revived(properties, body, death, keys, REVIVED_HEADER)])
-            return True
-        self.count("dead_lettered")
-        log.error(
-            "UUID %s: dead-lettered (%s) again; answering with an error", header_text(uuid), reason
-        )
-        error = PoisonMessageError(
-            f"the request was delivered {2 * self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT} times "
-            "and every attempt ended the daemon handling it; it was set aside (dead-lettered)"
-        )
-        answer = error_answer(error, uuid, properties)
-        self.respond(self.outgoing(answer, header_text(keys[0]), properties))
-        return True
-
     def outgoing(
         self, answer: Answer, request_key_: str, request: BasicProperties
-    ) -> list[Outgoing]:
-        """``answer`` addressed to the output exchange, and to ``reply_to`` when asked."""
+    ) -> list[Outgoing] | None:
+        """``answer`` addressed to the output exchange, and to ``reply_to`` when allowed;
+        None when no answer with the request's UUID fits a frame."""
+        connection = self.connection
+        frame_max = connection.frame_max if connection is not None else DEFAULT_FRAME_MAX
+        fitting = fitted(answer, header_room(frame_max) - ADDED_LATER)
+        if fitting is None:
+            return None
         return addressed(
-            answer,
+            fitting,
             exchange=self.output_exchange,
             routing_key=result_key(request_key_, self.output_key),
             request=request,
             sender=self.app_id,
+            reply_to=self.reply_to.check(request),
         )

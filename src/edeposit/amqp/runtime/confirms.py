@@ -8,6 +8,7 @@ the error that lost the channel first. Used on the I/O thread only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -17,6 +18,8 @@ from pika.spec import Basic
 from edeposit.amqp.errors import BrokerError, PublishRejectedError
 
 __all__ = ["Confirmed", "Confirms", "gathered", "resolver"]
+
+log = logging.getLogger(__name__)
 
 #: Told the outcome of a publish: None when confirmed, else the error.
 Confirmed = Callable[[BaseException | None], None]
@@ -32,10 +35,6 @@ class Confirms:
 
     def __len__(self) -> int:
         return len(self._waiting)
-
-    def new_channel(self) -> None:
-        """A fresh channel numbers its publishes from 1 again."""
-        self._sequence = 0
 
     def track(self, confirmed: Confirmed) -> None:
         """Register the publish just made on the channel."""
@@ -56,13 +55,22 @@ class Confirms:
             else PublishRejectedError(f"{self.name}: the broker refused a message")
         )
         for sequence in tags:
-            self._waiting.pop(sequence)(error)
+            _tell(self._waiting.pop(sequence), error, self.name)
 
     def fail_all(self, error: BrokerError) -> None:
         """The channel is gone: every waiting publish learns it was not confirmed."""
         waiting, self._waiting = self._waiting, {}
         for confirmed in waiting.values():
-            confirmed(error)
+            _tell(confirmed, error, self.name)
+
+
+def _tell(confirmed: Confirmed, error: BaseException | None, name: str) -> None:
+    """Tell one publisher its outcome; a callback that raises (a bug) is logged and the
+    other publishers are still told."""
+    try:
+        confirmed(error)
+    except Exception:
+        log.exception("%s: a publish outcome callback failed", name)
 
 
 def resolver(future: Future[Any]) -> Confirmed:

@@ -12,33 +12,33 @@ pika cannot read marks its delivery instead of aborting the connection. A lost
 connection moves to the next node of a cluster at once, then backs off exponentially
 with jitter, capped (:mod:`~.nodes`); refused credentials or a missing vhost on the
 first attempt are fatal (a clear error instead of a retry storm).
+
+Code of ours that runs on the I/O thread (operations handed over, timers, callbacks) is
+guarded where it runs; should anything still escape into pika's loop, the thread does
+not die silently: the connection records the error as :attr:`BrokerConnection.crash`,
+logs it with its traceback and stops, and the service owning it exits with a failure
+(so systemd's ``Restart=on-failure`` starts it again).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import pika
 from pika.adapters.select_connection import SelectConnection
-from pika.channel import Channel
-from pika.spec import BasicProperties
 
 from edeposit.amqp.errors import BrokerUnavailableError, FatalBrokerError
 from edeposit.amqp.runtime import frames
 from edeposit.amqp.runtime.backoff import Backoff
-from edeposit.amqp.runtime.confirms import Confirmed, resolver
-from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, reason_of
-from edeposit.amqp.runtime.envelopes import Delivery, OnMessage, Outgoing
-from edeposit.amqp.runtime.mailbox import Mailbox, OnDown
+from edeposit.amqp.runtime.envelopes import OnMessage
 from edeposit.amqp.runtime.nodes import Nodes
+from edeposit.amqp.runtime.operations import ChannelOperations
 from edeposit.amqp.runtime.parameters import where
-from edeposit.amqp.runtime.session import Counter, Session
+from edeposit.amqp.runtime.session import Counter, FinalAnswer, Session
 from edeposit.amqp.runtime.topology import Topology
 from edeposit.amqp.runtime.watch import TICK_PERIOD, ConnectionWatch
 
@@ -47,7 +47,7 @@ __all__ = ["BrokerConnection"]
 log = logging.getLogger(__name__)
 
 
-class BrokerConnection:
+class BrokerConnection(ChannelOperations):
     """A self-healing AMQP connection with one channel, run on its own thread.
 
     Args:
@@ -57,11 +57,12 @@ class BrokerConnection:
         prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
         name: names the I/O thread and log lines.
         reconnect_max_delay: cap of the backoff between connection attempts, seconds.
-        transactional: publish and settle in AMQP transactions (a service answering
-            requests: an answer and the ack of its request take effect together) instead
-            of with publisher confirms.
         settle_timeout: a delivery neither acked nor rejected after this many seconds
             is released (None: never).
+        final_answer: the last answer to a delivery that is set aside (released twice,
+            or its answer refused twice), published before it is acked; None rejects it.
+        transactional: publish and settle in AMQP transactions (an answer and the ack of
+            its request take effect together) instead of with publisher confirms.
         count: counts the sessions' events (released deliveries, failed copies).
         watch: hears what the connection goes through (status, health, metrics).
     """
@@ -76,16 +77,17 @@ class BrokerConnection:
         reconnect_max_delay: float = 30.0,
         reconnect_base_delay: float = 0.25,
         settle_timeout: float | None = None,
+        final_answer: FinalAnswer | None = None,
         transactional: bool = False,
         count: Counter | None = None,
         watch: ConnectionWatch | None = None,
     ) -> None:
+        super().__init__(name, prefetch)
         frames.install()
         self.nodes = Nodes(parameters, Backoff(reconnect_base_delay, reconnect_max_delay))
         self.topology = topology or Topology()
-        self.prefetch = prefetch
-        self.name = name
         self.settle_timeout = settle_timeout
+        self.final_answer = final_answer
         self.transactional = transactional
         self.count = count
         self.watch = watch or ConnectionWatch()
@@ -95,12 +97,11 @@ class BrokerConnection:
         self.connections = 0
         #: The error that stopped the connection for good, if any.
         self.fatal_error: BaseException | None = None
+        #: An error that escaped into the I/O loop and ended the thread (a bug), if any.
+        self.crash: BaseException | None = None
 
-        self._consumers = Consumers()
         self._on_ready: list[Callable[[], None]] = []
-        self._mailbox = Mailbox(name)
         self._connection: SelectConnection | None = None
-        self._session: Session | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -145,33 +146,6 @@ class BrokerConnection:
         """The broker node this connection uses (``amqp://host:port/vhost``)."""
         return where(self.nodes.current)
 
-    def stop_consuming(self) -> Future[None]:
-        """Cancel every consumer; the future resolves when the broker confirmed it."""
-        done: Future[None] = Future()
-
-        def cancel() -> None:
-            session = self._session
-            if session is None or session.channel is None or not session.channel.is_open:
-                done.set_result(None)
-            else:
-                self._consumers.cancel(session.channel, done)
-
-        self._submit(cancel, on_down=resolver(done))
-        return done
-
-    def wait_settled(self, timeout: float) -> bool:
-        """Wait until every operation handed over ran and every publish was confirmed.
-
-        An answer handed to :meth:`publish_and_ack` is then settled: its delivery acked
-        right after its confirm, in the same turn of the I/O loop.
-        """
-        deadline = time.monotonic() + timeout
-        while not self._mailbox.idle() or (self._session and len(self._session.confirms)):
-            if time.monotonic() > deadline or not self.is_running:
-                return False
-            time.sleep(0.01)
-        return True
-
     def stop(self, timeout: float | None = 10.0) -> None:
         """Close the connection and end the I/O thread (waits at most ``timeout``)."""
         self._stopping.set()
@@ -179,147 +153,67 @@ class BrokerConnection:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    # --- operations (any thread) --------------------------------------------------
-
-    def publish(
-        self,
-        exchange: str,
-        routing_key: str,
-        body: bytes,
-        properties: BasicProperties,
-        *,
-        mandatory: bool = False,
-    ) -> Future[None]:
-        """Publish with confirms; the future resolves when the broker has the message.
-
-        It fails with :class:`~edeposit.amqp.errors.PublishRejectedError` on a nack (or a
-        message that cannot be encoded) and
-        :class:`~edeposit.amqp.errors.BrokerUnavailableError` when the connection is (or
-        goes) down before the confirm.
-        """
-        done: Future[None] = Future()
-        message = Outgoing(exchange, routing_key, body, properties, mandatory)
-        confirmed = resolver(done)
-
-        def run() -> None:
-            if (session := self._live_session(confirmed)) is not None:
-                session.publish(message, confirmed)
-
-        self._submit(run, on_down=confirmed)
-        return done
-
-    def publish_and_ack(
-        self,
-        messages: list[Outgoing],
-        delivery: Delivery,
-        on_done: Confirmed | None = None,
-        *,
-        reject: bool = False,
-    ) -> None:
-        """Publish ``messages``; once the broker confirmed the required ones, ack ``delivery``
-        (or with ``reject``, reject it without requeueing).
-
-        Nothing waits: the I/O thread does it all (see
-        :meth:`~edeposit.amqp.runtime.session.Session.publish_and_settle`). ``on_done`` (on
-        the I/O thread) hears the outcome.
-        """
-        finished = False
-
-        def finish(error: BaseException | None) -> None:
-            nonlocal finished
-            if finished:
-                return
-            finished = True
-            if on_done is not None:
-                on_done(error)
-
-        def run() -> None:
-            if (session := self._live_session(finish)) is not None:
-                session.publish_and_settle(messages, delivery, finish, reject=reject)
-
-        self._submit(run, on_down=finish)
-
-    def call(self, operation: Callable[[Channel, Callable[[Any], None]], None]) -> Future[Any]:
-        """Run ``operation(channel, done)`` on the I/O thread; ``done(value)`` resolves the future.
-
-        For the occasional declaration or binding outside the topology.
-        """
-        result: Future[Any] = Future()
-
-        def run() -> None:
-            session = self._session
-            channel = session.channel if session is not None else None
-            if channel is None or not channel.is_open:
-                result.set_exception(BrokerUnavailableError(f"{self.name}: channel not open"))
-                return
-            operation(channel, lambda value: None if result.done() else result.set_result(value))
-
-        self._submit(run, on_down=resolver(result))
-        return result
-
-    def ack(self, delivery: Delivery) -> None:
-        """Acknowledge ``delivery`` (dropped if its channel is gone: the broker redelivers)."""
-        self._submit(lambda: self._settle(delivery, ack=True, requeue=False), on_down=None)
-
-    def nack(self, delivery: Delivery, *, requeue: bool) -> None:
-        """Reject ``delivery``: back to the queue, or to its dead-letter exchange."""
-        self._submit(lambda: self._settle(delivery, ack=False, requeue=requeue), on_down=None)
-
-    @property
-    def unsettled(self) -> int:
-        """Deliveries of the current channel not yet acked or rejected."""
-        session = self._session
-        return session.unsettled if session is not None else 0
-
-    def _submit(self, operation: Callable[[], None], on_down: OnDown | None) -> None:
-        """Queue ``operation`` for the I/O thread; ``on_down`` hears if it never runs."""
-        self._mailbox.submit(
-            operation, on_down, lambda: BrokerUnavailableError(f"{self.name}: not connected")
-        )
-
-    def _live_session(self, failed: Confirmed) -> Session | None:
-        """The current session; without one, ``failed`` hears it as a lost connection."""
-        session = self._session
-        if session is None:
-            failed(BrokerUnavailableError(f"{self.name}: not connected"))
-        return session
-
-    def _settle(self, delivery: Delivery, *, ack: bool, requeue: bool) -> None:
-        session = self._session
-        if session is not None:
-            session.settle(delivery, ack=ack, requeue=requeue)
-
     # --- the I/O thread -----------------------------------------------------------
 
     def _run(self) -> None:
         try:
-            while not self._stopping.is_set():
-                connection = SelectConnection(
-                    self.nodes.current,
-                    on_open_callback=self._on_connection_open,
-                    on_open_error_callback=self._on_connection_open_error,
-                    on_close_callback=self._on_connection_closed,
-                )
-                self._connection = connection
-                self._mailbox.open(connection.ioloop)
-                self._tick(connection.ioloop)
-                connection.ioloop.start()
-                self._after_connection()
-                connection.ioloop.close()  # its wake-up socket pair
-                if self._stopping.is_set():
-                    break
-                delay = self.nodes.failed()  # the next node; backoff once all failed
-                failure, self._failure = self._failure, None
-                if failure:  # one line per failed attempt
-                    log.warning("%s: %s; next attempt in %.2f s", self.name, failure, delay)
-                else:
-                    log.warning("%s: reconnecting in %.2f s", self.name, delay)
-                self.watch.pausing(delay)
-                self._stopping.wait(delay)
+            self._serve()
+        except Exception as error:  # the thread's last word; then the service fails
+            self.crash = error
+            log.critical(
+                "%s: the connection's I/O thread failed; the service stops (a bug: please "
+                "report it with this traceback)",
+                self.name,
+                exc_info=True,
+            )
+            self.watch.failed(f"I/O thread failed: {type(error).__name__}: {error}")
+            self._close_after_crash()
         finally:
             self._stopped.set()
-            self._ready.set()  # wake waiters; fatal_error / is_running tell what happened
+            self._ready.set()  # wake waiters; fatal_error / crash / is_running tell what happened
             self._mailbox.close(BrokerUnavailableError(f"{self.name}: connection stopped"))
+
+    def _close_after_crash(self) -> None:
+        """Best effort after a crash: close the connection properly, so the broker hands
+        what this service held to others at once (nothing queued runs any more)."""
+        self._mailbox.close(BrokerUnavailableError(f"{self.name}: the I/O thread failed"))
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if connection.is_open:
+                connection.close()
+            connection.ioloop.call_later(2.0, connection.ioloop.stop)
+            connection.ioloop.start()
+            connection.ioloop.close()
+        except Exception:  # the process is failing anyway; its exit closes it
+            log.debug("%s: closing after the failure failed too", self.name, exc_info=True)
+
+    def _serve(self) -> None:
+        """Connect, run the I/O loop, reconnect: until :meth:`stop` or a fatal error."""
+        while not self._stopping.is_set():
+            connection = SelectConnection(
+                self.nodes.current,
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            self._connection = connection
+            self._mailbox.open(connection.ioloop)
+            self._tick(connection.ioloop)
+            connection.ioloop.start()
+            self._after_connection()
+            connection.ioloop.close()  # its wake-up socket pair
+            if self._stopping.is_set():
+                break
+            delay = self.nodes.failed()  # the next node; backoff once all failed
+            failure, self._failure = self._failure, None
+            if failure:  # one line per failed attempt
+                log.warning("%s: %s; next attempt in %.2f s", self.name, failure, delay)
+            else:
+                log.warning("%s: reconnecting in %.2f s", self.name, delay)
+            self.watch.pausing(delay)
+            self._stopping.wait(delay)
 
     def _tick(self, ioloop: Any) -> None:
         self.watch.tick()
@@ -349,6 +243,7 @@ class BrokerConnection:
             on_ready=self._on_session_ready,
             on_refused=self._on_refused,
             settle_timeout=self.settle_timeout,
+            final_answer=self.final_answer,
             transactional=self.transactional,
             count=self.count,
         )

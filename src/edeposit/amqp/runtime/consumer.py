@@ -8,12 +8,19 @@ properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
 * the connection lives on its own I/O thread (:mod:`edeposit.amqp.runtime.connection`); handlers
   run on a bounded pool of worker threads, and the consumer prefetch equals the pool
   size, so the broker never pushes more than can be worked on;
-* answers and the acks of their requests are committed together (AMQP transactions,
-  grouped): an answer is never lost and, from one daemon, never given twice across a
-  broker restart; ``sendMessage`` returns once its commit is through, and
-  :meth:`~PikaDaemon.respond` does the same without making the worker wait;
-* a handler that raises gets its message rejected without requeue (dead-lettered where
-  the queue has a dead-letter exchange), never left unacked;
+* answers are published with publisher confirms, and a request is acked only once the
+  broker confirmed its answers: an answer is never lost (a lost connection leaves the
+  request to be redelivered); ``sendMessage`` returns once its confirm is in, and
+  :meth:`~PikaDaemon.respond` does the same without making the worker wait. With
+  :attr:`~PikaDaemon.answers_in_transactions`, answers and the acks of their requests
+  are committed together (AMQP transactions, grouped) instead: on a single broker's
+  classic queues a broker restart then never makes one service answer twice;
+* a handler that raises, a request released twice by the settle watchdog or whose answer
+  the broker refused twice is *set aside*: it gets :meth:`~PikaDaemon.final_answer` (if
+  the service has one), else it is rejected without requeue (dead-lettered where the
+  queue has a dead-letter exchange) — never left unacked;
+* an exception that escapes into the connection's I/O loop (a bug) ends the service with
+  a failure exit code, logged, so a supervisor restarts it;
 * broker restarts and network loss: reconnect with backoff, redeclare, resume;
   deliveries of the lost channel are redelivered by the broker;
 * SIGTERM drains: stop consuming, send unstarted deliveries back to the queue, let
@@ -35,10 +42,11 @@ from typing import Any
 import pika
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.errors import BrokerError
 from edeposit.amqp.runtime.confirms import Confirmed
 from edeposit.amqp.runtime.connection import BrokerConnection
+from edeposit.amqp.runtime.drain import drain
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
+from edeposit.amqp.runtime.handling import Handler, Handling
 from edeposit.amqp.runtime.runner import DaemonRunnerWrapper, ExitCode
 from edeposit.amqp.runtime.supervisor import Supervisor
 from edeposit.amqp.runtime.topology import Queue, Topology
@@ -47,9 +55,6 @@ from edeposit.amqp.runtime.workers import WorkerPool
 __all__ = ["PikaDaemon"]
 
 log = logging.getLogger(__name__)
-
-#: A message handler: ``(method_frame, properties, body) -> ack?``.
-Handler = Callable[[Basic.Deliver, BasicProperties, bytes], bool]
 
 
 class PikaDaemon(DaemonRunnerWrapper):
@@ -69,9 +74,10 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     #: Content type of :meth:`sendResponse` messages.
     content_type = "application/json"
-    #: Answers and acks committed together (AMQP transactions); False: publisher confirms,
-    #: then the ack (a confirm cut off by a broker restart can mean a second answer).
-    answers_in_transactions = True
+    #: Answers and acks committed together (AMQP transactions) instead of publisher
+    #: confirms. Atomic on classic queues; on quorum queues RabbitMQ's transactions can
+    #: report a commit whose messages a queue refused, so confirms (the default) it is.
+    answers_in_transactions = False
     reports_ready = True
 
     def __init__(
@@ -118,7 +124,9 @@ class PikaDaemon(DaemonRunnerWrapper):
         self.side_connection: BrokerConnection | None = None
         self._pool: WorkerPool | None = None
         self._draining = False
-        self._local = threading.local()
+        self._next_prefetch_look = 0.0
+        #: The delivery each worker thread is handling.
+        self._handling = Handling(self.count)
         #: More queues to consume, each with its own handler (same signature and
         #: meaning as :meth:`onMessageReceived`); set before the daemon runs.
         self.extra_queues: dict[str, Handler] = {}
@@ -173,14 +181,23 @@ class PikaDaemon(DaemonRunnerWrapper):
             while all(c.is_running for c in connections) and not self.stop_requested:
                 time.sleep(0.05)
                 supervisor.round()
+                self._follow_prefetch()
             fatal = next((c.fatal_error for c in connections if c.fatal_error), None)
             if fatal is not None:
                 self.notify_failure(str(fatal), ExitCode.CONFIG)
                 return
+            crash = next((c.crash for c in connections if c.crash), None)
+            if crash is not None:
+                self.notify_failure(
+                    f"the broker connection failed inside ({type(crash).__name__}: {crash}); "
+                    "the requests in flight are redelivered by the broker",
+                    ExitCode.FAILURE,
+                )
+                return
             self._draining = True
             supervisor.write()
             self.notifier.stopping()
-            self._drain(connections)
+            drain(self._pool, connections, self.shutdown_timeout)
         finally:
             for connection in connections:
                 connection.stop(timeout=5.0)
@@ -191,10 +208,11 @@ class PikaDaemon(DaemonRunnerWrapper):
         connection = BrokerConnection(
             self.connection_param,
             self.topology,
-            prefetch=self.workers,
+            prefetch=self.wanted_prefetch() if main else self.workers,
             name=name,
             reconnect_max_delay=self.reconnect_max_delay,
             settle_timeout=self.settle_timeout,
+            final_answer=self._final_answer_of,
             transactional=self.answers_in_transactions,
             count=self.count,
         )
@@ -202,32 +220,31 @@ class PikaDaemon(DaemonRunnerWrapper):
             connection.add_consumer(queue, self._dispatcher(handler, connection, main=main))
         return connection
 
-    def _drain(self, connections: list[BrokerConnection]) -> None:
-        """Stop taking messages, let handlers in flight finish (bounded), then close."""
-        assert self._pool is not None
-        self._draining = True
-        log.info(
-            "stopping: consumer cancelled, %d request(s) in flight, waiting up to %.0f s",
-            self._pool.pending,
-            self.shutdown_timeout,
-        )
-        deadline = time.monotonic() + self.shutdown_timeout
-        for connection in connections:
-            try:
-                connection.stop_consuming().result(timeout=min(5.0, self.shutdown_timeout))
-            except (BrokerError, TimeoutError) as error:
-                log.warning("could not cancel the consumer cleanly: %s", error)
-        if self._pool.wait_idle(max(0.0, deadline - time.monotonic())) and all(
-            connection.wait_settled(max(0.0, deadline - time.monotonic()))
-            for connection in connections
-        ):
-            log.info("all requests in flight answered")
-        else:
-            log.warning(
-                "%d request(s) still running after %.0f s; the broker redelivers them",
-                self._pool.pending,
-                self.shutdown_timeout,
+    def wanted_prefetch(self) -> int:
+        """Deliveries the broker may push to this service at once: the size of the worker
+        pool. A subclass may ask for fewer while its work cannot keep up (the Aleph daemon
+        follows its catalogue budget), so the rest waits in the queue, where other
+        consumers can take it. Read about once a second."""
+        return self.workers
+
+    def _follow_prefetch(self) -> None:
+        """Apply :meth:`wanted_prefetch` to the main connection when it changed."""
+        now = time.monotonic()
+        connection = self.connection
+        if connection is None or now < self._next_prefetch_look:
+            return
+        self._next_prefetch_look = now + 1.0
+        wanted = max(1, min(self.workers, self.wanted_prefetch()))
+        if wanted != connection.prefetch:
+            log.info(
+                "prefetch %d (was %d): at most %d requests taken from %r at once",
+                wanted,
+                connection.prefetch,
+                wanted,
+                self.queue,
             )
+            connection.prefetch = wanted
+            connection.set_prefetch(wanted)
 
     # --- deliveries (I/O thread → workers) ---------------------------------------
 
@@ -247,36 +264,34 @@ class PikaDaemon(DaemonRunnerWrapper):
             chosen = handler
             if main and getattr(delivery.properties, "decode_error", None) is not None:
                 chosen = self.onUndecodableMessage
-            self._pool.submit(lambda: self._handle(delivery, chosen, connection))
+            self._pool.submit(lambda: self._handling.run(delivery, chosen, connection))
 
         return on_delivery
-
-    def _handle(self, delivery: Delivery, handler: Handler, connection: BrokerConnection) -> None:
-        """Run the handler for one delivery on a worker thread and settle the message."""
-        self._local.delivery = delivery
-        self._local.connection = connection
-        self._local.settled = False
-        try:
-            if handler(delivery.method, delivery.properties, delivery.body):
-                self.ack()
-        except Exception:
-            log.exception("handler failed for delivery %d", delivery.method.delivery_tag)
-            self.count("handler_errors")
-            self.reject()
-        finally:
-            self._local.delivery = None
-            self._local.connection = None
 
     def reject(self) -> None:
         """Reject the message being handled on this thread, without requeueing it: to the
         queue's dead-letter exchange where it has one, else dropped (once)."""
-        delivery: Delivery | None = getattr(self._local, "delivery", None)
-        connection: BrokerConnection | None = getattr(self._local, "connection", None)
-        if delivery is None or connection is None or self._local.settled:
-            return
-        self._local.settled = True
-        self.count("rejected")
-        connection.nack(delivery, requeue=False)
+        self._handling.reject()
+
+    def final_answer(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes, reason: str
+    ) -> list[Outgoing] | None:
+        """The last answer to a message this service gives up on, and why (``reason``).
+
+        Called on the connection's I/O thread when a handler raised, the settle watchdog
+        released a message the second time, or the broker refused its answer twice. The
+        messages returned are published and confirmed, then the message is acked; None
+        (the default) rejects it without requeueing (dead-lettered, or dropped). Must be
+        quick and must not block.
+        """
+        return None
+
+    def _final_answer_of(self, delivery: Delivery, reason: str) -> list[Outgoing] | None:
+        try:
+            return self.final_answer(delivery.method, delivery.properties, delivery.body, reason)
+        except Exception:
+            log.exception("final answer for delivery %d failed", delivery.method.delivery_tag)
+            return None
 
     def onUndecodableMessage(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
@@ -316,15 +331,7 @@ class PikaDaemon(DaemonRunnerWrapper):
 
         ``delivery_tag`` is accepted for compatibility; it must be the current message's.
         """
-        delivery: Delivery | None = getattr(self._local, "delivery", None)
-        connection: BrokerConnection | None = getattr(self._local, "connection", None)
-        if delivery is None or self._local.settled or connection is None:
-            return
-        if delivery_tag is not None and delivery_tag != delivery.method.delivery_tag:
-            raise ValueError(f"delivery tag {delivery_tag} is not the message being handled")
-        self._local.settled = True
-        self.count("acked")
-        connection.ack(delivery)
+        self._handling.ack(delivery_tag)
 
     def sendMessage(
         self,
@@ -355,31 +362,15 @@ class PikaDaemon(DaemonRunnerWrapper):
         confirmed = self.connection.publish(exchange, routing_key, body, properties, mandatory=True)
         confirmed.result(timeout=self.publish_timeout)
 
-    def respond(
-        self, messages: list[Outgoing], on_done: Confirmed | None = None, *, reject: bool = False
-    ) -> None:
+    def respond(self, messages: list[Outgoing], on_done: Confirmed | None = None) -> None:
         """Publish ``messages`` and ack the message being handled once all are confirmed.
 
         Returns at once: the connection's thread publishes, waits for the confirms and
-        acks (or, when the broker refuses a message, requeues; when the connection is
-        lost first, the broker redelivers). With ``reject`` the message is rejected
-        instead of acked once answered (dead-lettered, or dropped). ``on_done`` hears the
-        outcome on that thread.
+        acks (or, when the broker refuses a message, requeues it the first time and sets
+        it aside the second; when the connection is lost first, the broker redelivers).
+        ``on_done`` hears the outcome on that thread.
         """
-        delivery: Delivery | None = getattr(self._local, "delivery", None)
-        connection: BrokerConnection | None = getattr(self._local, "connection", None)
-        if delivery is None or connection is None:
-            raise RuntimeError("respond() works inside a handler of a running daemon")
-        if self._local.settled:
-            raise RuntimeError("the message being handled was already acked or rejected")
-        self._local.settled = True
-
-        def settled(error: BaseException | None) -> None:
-            self.count("acked" if error is None else "unconfirmed")
-            if on_done is not None:
-                on_done(error)
-
-        connection.publish_and_ack(messages, delivery, settled, reject=reject)
+        self._handling.respond(messages, on_done)
 
     def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
         """Publish ``message`` to the output exchange (persistent, confirmed)."""

@@ -8,6 +8,7 @@ channel's generation, so an ack can never go to a channel that did not deliver t
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -18,6 +19,8 @@ from pika.spec import Basic, BasicProperties
 from edeposit.amqp.runtime.envelopes import Delivery, OnMessage
 
 __all__ = ["Consumers"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(slots=True)
@@ -52,6 +55,25 @@ class Consumers:
             )
         return [consumer.queue for consumer in self._consumers]
 
+    def pause(self, channel: Channel, then: Callable[[], None]) -> None:
+        """Cancel every consumer for a moment (they stay registered); ``then`` once the
+        broker confirmed it. Unsettled deliveries stay the channel's to settle."""
+        active = [consumer for consumer in self._consumers if consumer.tag is not None]
+        remaining = len(active)
+        if not remaining:
+            then()
+            return
+
+        def cancelled(_frame: Any) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0:
+                then()
+
+        for consumer in active:
+            channel.basic_cancel(consumer.tag or "", callback=cancelled)
+            consumer.tag = None
+
     def cancel(self, channel: Channel, done: Future[None]) -> None:
         """Cancel every consumer for good (none resumes after a reconnect); then ``done``."""
         active = [consumer for consumer in self._consumers if consumer.tag is not None]
@@ -81,6 +103,11 @@ def _dispatcher(
         delivery = Delivery(method, properties, body, generation)
         if received is not None:
             received(delivery)
-        consumer.on_message(delivery)
+        try:
+            consumer.on_message(delivery)
+        except Exception:  # a bug: logged; the settle watchdog releases the delivery
+            log.exception(
+                "handing delivery %d of %r over failed", method.delivery_tag, consumer.queue
+            )
 
     return on_message

@@ -12,6 +12,8 @@
   :class:`PikaNoiseFilter` keeps those of pika for ``LOG_LEVEL=DEBUG``.
 * A detached daemon logs through a ``WatchedFileHandler``: when logrotate moves the file,
   the next record opens a new one.
+* What a log line quotes of a message (its UUID, an error that names a part of it) is
+  cut by :func:`bounded`, so no sender can make the daemon write megabytes per line.
 """
 
 from __future__ import annotations
@@ -28,14 +30,19 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "MAX_QUOTED",
     "JSONFormatter",
     "PikaNoiseFilter",
     "RequestFilter",
     "TextFormatter",
+    "bounded",
     "configure_logging",
     "current_request",
     "request_context",
 ]
+
+#: Characters a log line quotes at most of one value that came with a message.
+MAX_QUOTED = 300
 
 #: ``(uuid, kind)`` of the request the current thread is handling.
 _request: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
@@ -60,10 +67,18 @@ _PIKA_CONNECT_PREFIXES = (
 )
 
 
+def bounded(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to ``limit`` characters (marked with ``…`` and the full length)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
 @contextlib.contextmanager
 def request_context(uuid: str, kind: str = "") -> Iterator[None]:
-    """Mark every record logged inside the block (on this thread) with ``uuid``/``kind``."""
-    token = _request.set((uuid, kind))
+    """Mark every record logged inside the block (on this thread) with ``uuid``/``kind``
+    (both :func:`bounded`: a sender chooses them)."""
+    token = _request.set((bounded(uuid), bounded(kind)))
     try:
         yield
     finally:
@@ -74,7 +89,7 @@ def set_request_kind(kind: str) -> None:
     """Name the kind of the request being handled, once it is known (after decoding)."""
     current = _request.get()
     if current is not None:
-        _request.set((current[0], kind))
+        _request.set((current[0], bounded(kind)))
 
 
 def current_request() -> tuple[str, str] | None:

@@ -4,8 +4,10 @@ pika is not thread-safe: only the I/O thread may touch the connection. Other thr
 put operations here; the first one of a burst wakes the loop
 (``add_callback_threadsafe``), which then runs the whole burst. Each operation may carry
 an ``on_down`` callback, told when the operation can never run because the connection is
-gone. :meth:`Mailbox.idle` is true only when nothing is queued *and* nothing taken out
-is still running, so a drain never mistakes an answer being published for one done.
+gone; an operation that raises is logged and its ``on_down`` told, and the rest of its
+burst runs as if nothing happened. :meth:`Mailbox.idle` is true only when nothing is
+queued *and* nothing taken out is still running, so a drain never mistakes an answer
+being published for one done.
 """
 
 from __future__ import annotations
@@ -88,8 +90,21 @@ class Mailbox:
             self._wake_pending = False
             self._running += 1
         try:
-            for operation, _on_down in operations:
-                operation()
+            for operation, on_down in operations:
+                self._run_one(operation, on_down)
         finally:
             with self._lock:
                 self._running -= 1
+
+    def _run_one(self, operation: Operation, on_down: OnDown | None) -> None:
+        """Run one operation; one that raises (a bug) is logged and its ``on_down`` told,
+        and the rest of the burst still runs."""
+        try:
+            operation()
+        except Exception as error:
+            log.exception("%s: an operation on the I/O thread failed", self.name)
+            if on_down is not None:
+                try:
+                    on_down(error)
+                except Exception:
+                    log.exception("%s: telling a failed operation's caller failed", self.name)

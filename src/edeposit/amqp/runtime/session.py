@@ -1,14 +1,24 @@
 """One open channel of a broker connection: declare, consume, publish, settle, release.
 
 A :class:`Session` lives from a connection's opening to its loss and is used on the I/O
-thread only. On opening it declares the topology, sets the prefetch and publisher
-confirms (or, ``transactional``, AMQP transactions: :mod:`~.transactions`) and starts
-every consumer. It publishes with confirms or in transactions, and keeps the book of
-the deliveries it received and has not settled: each is acked or rejected exactly once,
-and a watchdog releases any that nobody settled within ``settle_timeout`` (requeued the
-first time, dead-lettered when it was redelivered already), so no prefetch slot is
-ever lost to a handler that forgot its message. When the channel goes, the broker
-redelivers what was unsettled and every unconfirmed publish learns it failed.
+thread only. On opening it declares the topology, sets the prefetch and starts every
+consumer. It publishes with publisher confirms — a request is acked only once the broker
+confirmed its answers (a quorum queue confirms once a majority of its replicas has the
+message) — or, ``transactional``, in AMQP transactions (:mod:`~.transactions`: an answer
+and the ack of its request take effect together). It keeps the book of the deliveries
+it received and has not settled: each is acked or rejected exactly once, and a watchdog
+releases any that nobody settled within ``settle_timeout`` (requeued the first time, set
+aside when it was redelivered already), so no prefetch slot is ever lost to a handler
+that forgot its message. When the channel goes, the broker redelivers what was
+unsettled, and every unconfirmed publish learns it failed.
+
+A delivery *set aside* (released a second time, or its answer refused by the broker
+twice) first gets its service's final answer (``final_answer``), published and
+confirmed before the delivery is acked; only when there is none, or it cannot be
+published either, is the delivery rejected (to the queue's dead-letter exchange, if
+any). Nothing is published that would not fit the connection's frame
+(:mod:`~.frame_limits`): a message too large fails alone instead of closing the
+connection.
 """
 
 from __future__ import annotations
@@ -26,16 +36,20 @@ from edeposit.amqp.runtime.confirms import Confirmed, Confirms, gathered
 from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.diagnosis import unroutable_logger
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
+from edeposit.amqp.runtime.frame_limits import DEFAULT_FRAME_MAX, header_room, properties_size
 from edeposit.amqp.runtime.topology import Topology, run_steps
 from edeposit.amqp.runtime.transactions import Transactions
 
-__all__ = ["Counter", "Session"]
+__all__ = ["Counter", "FinalAnswer", "Session", "unsendable"]
 
 log = logging.getLogger(__name__)
 
 #: Counts an event by name: ``released`` (by the watchdog), ``copy_failed`` (an optional
 #: message not delivered).
 Counter = Callable[[str], None]
+#: The last answer to a delivery about to be set aside, given why (messages to publish,
+#: then the delivery is acked), or None to reject it.
+FinalAnswer = Callable[[Delivery, str], "list[Outgoing] | None"]
 #: How often the watchdog looks at the unsettled deliveries, seconds.
 WATCH_PERIOD = 1.0
 #: Channel close codes that mean a declaration was refused (access, not found, precondition).
@@ -58,6 +72,7 @@ class Session:
         on_refused: Callable[[FatalBrokerError], None],
         settle_timeout: float | None = None,
         count: Counter | None = None,
+        final_answer: FinalAnswer | None = None,
         transactional: bool = False,
     ) -> None:
         self.name = name
@@ -72,6 +87,7 @@ class Session:
         self.confirms: Confirms | Transactions = (
             Transactions(name, connection.ioloop) if transactional else Confirms(name)
         )
+        self.final_answer = final_answer
         self.channel: Channel | None = None
         self.ready = False
         self._on_ready = on_ready
@@ -105,6 +121,12 @@ class Session:
             return lambda callback: channel.tx_select(callback=callback)
         return lambda callback: channel.confirm_delivery(outcomes.on_frame, callback=callback)
 
+    @property
+    def frame_max(self) -> int:
+        """The frame size negotiated with the broker, bytes."""
+        params = getattr(self.connection, "params", None)
+        return int(getattr(params, "frame_max", 0) or DEFAULT_FRAME_MAX)
+
     def _start_consuming(self) -> None:
         channel = self.channel
         if channel is None:
@@ -120,6 +142,30 @@ class Session:
         if self._settle_timeout is not None:
             self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
         self._on_ready(self)
+
+    def change_prefetch(self, prefetch: int) -> None:
+        """Let the broker push at most ``prefetch`` unsettled deliveries from now on.
+
+        RabbitMQ applies a consumer's prefetch when it starts consuming, so the consumers
+        are cancelled, the new prefetch set and the consumers started again (deliveries in
+        hand stay ours to settle). Before the channel is ready, the value is kept for it.
+        """
+        self.prefetch = prefetch
+        channel = self.channel
+        if channel is None or not self.ready:
+            return
+        opened = channel
+
+        def consume_again(_frame: Any = None) -> None:
+            if opened.is_open and self.channel is opened:
+                self.consumers.start(opened, self.generation, self._received)
+
+        def set_prefetch() -> None:
+            now = self.channel
+            if now is not None and now is opened and now.is_open:
+                now.basic_qos(prefetch_count=prefetch, callback=consume_again)
+
+        self.consumers.pause(opened, set_prefetch)
 
     def _on_channel_closed(self, channel: Channel, reason: BaseException) -> None:
         if self.channel is not channel:
@@ -151,6 +197,14 @@ class Session:
         """Deliveries received on this channel and not yet acked or rejected."""
         return len(self._unsettled)
 
+    def holds(self, delivery: Delivery) -> bool:
+        """Whether ``delivery`` came on this channel and is not settled yet."""
+        return (
+            self.channel is not None
+            and delivery.generation == self.generation
+            and delivery.method.delivery_tag in self._unsettled
+        )
+
     def settle(self, delivery: Delivery, *, ack: bool, requeue: bool = False) -> bool:
         """Ack or reject ``delivery`` once; False when it is not this channel's to settle."""
         channel = self.channel
@@ -174,6 +228,28 @@ class Session:
             channel.basic_nack(tag, requeue=requeue)
         return True
 
+    def set_aside(self, delivery: Delivery, reason: str) -> None:
+        """Give up on ``delivery``: its final answer (if the service has one) published
+        and confirmed, then acked; else, or if that fails, rejected without requeueing."""
+        if not self.holds(delivery):
+            return
+        final = self.final_answer(delivery, reason) if self.final_answer is not None else None
+        if not final:
+            self.settle(delivery, ack=False, requeue=False)
+            return
+        if self.transactional:  # the final answer and the ack in one transaction
+            sent = self._publish_all(final, lambda _failure: None)
+            self.settle(delivery, ack=sent, requeue=False)
+            return
+
+        def answered(failure: BaseException | None) -> None:
+            if failure is None:
+                self.settle(delivery, ack=True)
+            elif isinstance(failure, PublishRejectedError):
+                self.settle(delivery, ack=False, requeue=False)
+
+        self._publish_all(final, answered)
+
     def _watch(self) -> None:
         if self.channel is None or self._settle_timeout is None:
             return
@@ -187,16 +263,21 @@ class Session:
                 delivery.method.delivery_tag,
                 delivery.method.routing_key,
                 self._settle_timeout,
-                "requeued" if requeue else "rejected to the dead-letter exchange, if any",
+                "requeued" if requeue else "set aside with its final answer",
             )
-            if self.settle(delivery, ack=False, requeue=requeue):
-                self.count("released")
+            self.count("released")
+            if requeue:
+                self.settle(delivery, ack=False, requeue=True)
+            else:
+                self.set_aside(
+                    delivery, f"not answered within {self._settle_timeout:g} s (settle timeout)"
+                )
         self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
 
     # --- publishing -----------------------------------------------------------------
 
     def publish(self, message: Outgoing, confirmed: Confirmed) -> bool:
-        """Publish; ``confirmed`` hears the outcome (confirm or commit, or a failed encode).
+        """Publish; ``confirmed`` hears the outcome (the broker's confirm, or why not).
 
         Returns whether the message was handed to the channel.
         """
@@ -204,75 +285,75 @@ class Session:
         if channel is None or not channel.is_open or not self.ready:
             confirmed(BrokerUnavailableError(f"{self.name}: channel not open"))
             return False
+        problem = unsendable(message, self.frame_max)
         outcomes = self.confirms
-        if isinstance(outcomes, Transactions):
-            problem = unsendable(message)
-            if problem is not None:
-                confirmed(PublishRejectedError(f"{self.name}: cannot publish: {problem}"))
-                return False
+        if problem is None and isinstance(outcomes, Transactions):
             outcomes.send(lambda: _basic_publish(channel, message), confirmed)
             return True
-        try:
-            _basic_publish(channel, message)
-        except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
-            confirmed(PublishRejectedError(f"{self.name}: cannot publish: {error}"))
+        if problem is None:
+            try:
+                _basic_publish(channel, message)
+            except Exception as error:  # noqa: BLE001 - any publish failure fails only this message
+                problem = str(error)
+        if problem is not None:
+            confirmed(PublishRejectedError(f"{self.name}: cannot publish: {problem}"))
             return False
-        outcomes.track(confirmed)
+        if isinstance(outcomes, Confirms):
+            outcomes.track(confirmed)
         return True
 
     def publish_and_settle(
-        self,
-        messages: list[Outgoing],
-        delivery: Delivery,
-        on_done: Confirmed,
-        *,
-        reject: bool = False,
+        self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed
     ) -> None:
         """Publish ``messages``, then settle ``delivery`` by the outcome of the required ones.
 
-        Confirmed: acked. Refused by the broker (or impossible to encode): rejected, back
-        to the queue the first time, to the dead-letter exchange when it came back
-        already. Lost with the channel: left to the broker's redelivery. An optional
-        message (a ``reply_to`` copy) that fails is logged and changes nothing. With
-        ``reject``, a confirmed answer rejects the delivery (without requeueing) instead
-        of acking it.
+        Confirmed: acked (in a transaction: the ack commits with the answers). Refused by
+        the broker (or impossible to publish): requeued the first time, set aside
+        (:meth:`set_aside`) when it came back already. Lost with the channel: left to the
+        broker's redelivery. An optional message (a
+        ``reply_to`` copy) that fails is logged and changes nothing. A delivery settled
+        already (released by the watchdog meanwhile) gets nothing published: its late
+        answer would come on top of the one its next delivery gets.
         """
-        required = [message for message in messages if message.required]
-        if isinstance(self.confirms, Transactions):
-            self._publish_and_settle_together(messages, delivery, on_done, reject=reject)
+        if not self.holds(delivery):
+            on_done(BrokerUnavailableError(f"{self.name}: the request was released meanwhile"))
+            return
+        if self.transactional:  # the answers, then the ack: one transaction
+            if self._publish_all(messages, on_done):
+                self.settle(delivery, ack=True)
+            elif delivery.method.redelivered:
+                self.set_aside(delivery, "its answer cannot be published")
+            else:  # an answer that cannot be published will not be the next time either
+                self.settle(delivery, ack=False, requeue=True)
             return
 
         def all_confirmed(failure: BaseException | None) -> None:
             if failure is None:
-                self.settle(delivery, ack=not reject)
+                self.settle(delivery, ack=True)
             elif isinstance(failure, PublishRejectedError):
-                self.settle(delivery, ack=False, requeue=not delivery.method.redelivered)
+                if delivery.method.redelivered:
+                    self.set_aside(delivery, f"its answer was refused: {failure}")
+                else:
+                    self.settle(delivery, ack=False, requeue=True)
             on_done(failure)
 
-        confirmed = gathered(len(required), all_confirmed)
-        for message in messages:
-            self.publish(message, confirmed if message.required else _optional(self, message))
-        if not required:
-            all_confirmed(None)
+        self._publish_all(messages, all_confirmed)
 
-    def _publish_and_settle_together(
-        self, messages: list[Outgoing], delivery: Delivery, on_done: Confirmed, *, reject: bool
-    ) -> None:
-        """In one transaction: the answers, then the ack (or rejection) of their request."""
+    def _publish_all(self, messages: list[Outgoing], done: Confirmed) -> bool:
+        """Publish ``messages``; ``done`` hears the first failure of the required ones
+        (or None) once all of them are settled. Returns whether every required message
+        was handed to the channel."""
         required = [message for message in messages if message.required]
-        outcome = gathered(len(required), on_done) if required else on_done
-        sent = [
-            self.publish(message, outcome if message.required else _optional(self, message))
-            for message in messages
-        ]
-        if all(
-            was_sent for message, was_sent in zip(messages, sent, strict=True) if message.required
-        ):
-            self.settle(delivery, ack=not reject)
-        else:  # an answer that cannot be encoded will not be the next time either
-            self.settle(delivery, ack=False, requeue=not delivery.method.redelivered)
+        confirmed = gathered(len(required), done)
+        sent = True
+        for message in messages:
+            if message.required:
+                sent = self.publish(message, confirmed) and sent
+            else:
+                self.publish(message, _optional(self, message))
         if not required:
-            on_done(None)
+            done(None)
+        return sent
 
 
 def _basic_publish(channel: Channel, message: Outgoing) -> None:
@@ -285,16 +366,19 @@ def _basic_publish(channel: Channel, message: Outgoing) -> None:
     )
 
 
-def unsendable(message: Outgoing) -> str | None:
-    """Why pika could not encode ``message`` (a name or property too long, a header of
-    no AMQP type), or None; checked before a publish is put off until a commit is through."""
+def unsendable(message: Outgoing, frame_max: int = DEFAULT_FRAME_MAX) -> str | None:
+    """Why ``message`` cannot be published (a name or property too long, a header of no
+    AMQP type, properties over the frame size, which would close the whole connection),
+    or None."""
     for name in ("exchange", "routing_key"):
         if len(getattr(message, name).encode("utf-8")) > 255:
             return f"{name} longer than 255 bytes"
     try:
-        message.properties.encode()
+        size = properties_size(message.properties)
     except Exception as error:  # noqa: BLE001 - whatever pika refuses
         return f"{type(error).__name__}: {error}"
+    if size > header_room(frame_max):
+        return f"properties of {size} bytes do not fit a frame of {frame_max} bytes"
     return None
 
 

@@ -41,9 +41,13 @@ class Transactions:
         self._scheduled = False
 
     def __len__(self) -> int:
-        """Operations not committed yet (sent, waiting, or in the commit on its way)."""
-        committing = len(self._committing) if self._committing is not None else 0
-        return self._uncommitted + committing + len(self._waiting)
+        """Operations not committed yet (sent, waiting, or in the commit on its way).
+
+        Read by other threads (a drain waiting for the last commit): each attribute is
+        read once, as the I/O thread may replace it between two reads.
+        """
+        committing = self._committing
+        return self._uncommitted + (len(committing) if committing else 0) + len(self._waiting)
 
     def new_channel(self, channel: Any) -> None:
         self._channel = channel

@@ -1,0 +1,93 @@
+"""The connection's I/O thread keeps going through a failing operation, and other threads
+read its state without racing it (no broker needed: the parts are driven directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pika
+
+from edeposit.amqp.errors import BrokerUnavailableError
+from edeposit.amqp.runtime.confirms import Confirms
+from edeposit.amqp.runtime.connection import BrokerConnection
+from edeposit.amqp.runtime.mailbox import Mailbox
+
+
+class Loop:
+    """Stands for pika's ioloop: keeps the wake-up callback for the test to run."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def add_callback_threadsafe(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
+
+
+def test_a_raising_operation_does_not_drop_the_rest_of_its_burst() -> None:
+    mailbox = Mailbox("test")
+    loop = Loop()
+    mailbox.open(loop)
+    ran: list[str] = []
+    told: dict[str, BaseException] = {}
+
+    def boom() -> None:
+        raise RuntimeError("a bug in an operation")
+
+    for name, operation in (("first", lambda: ran.append("first")), ("second", boom)):
+        mailbox.submit(operation, lambda error, n=name: told.__setitem__(n, error), Exception)
+    mailbox.submit(lambda: ran.append("third"), None, Exception)
+    [wake_up] = loop.callbacks  # one wake-up for the whole burst
+    wake_up()
+    assert ran == ["first", "third"]
+    assert list(told) == ["second"] and "a bug" in str(told["second"])
+    assert mailbox.idle()
+
+
+def test_an_outcome_callback_that_raises_does_not_keep_the_others_from_hearing() -> None:
+    confirms = Confirms("test")
+    heard: list[BaseException | None] = []
+
+    def broken(_error: BaseException | None) -> None:
+        raise RuntimeError("a bug in a callback")
+
+    confirms.track(heard.append)
+    confirms.track(broken)
+    confirms.track(heard.append)
+    confirms.fail_all(BrokerUnavailableError("gone"))
+    assert len(heard) == 2 and all(isinstance(e, BrokerUnavailableError) for e in heard)
+
+
+class DroppingConnection(BrokerConnection):
+    """A connection whose I/O thread drops the session between any two reads of it by
+    another thread: every read alternates between a session and None, the worst timing
+    a drain can meet (deterministic, where real threads would hit it once in a while)."""
+
+    _reads = 0
+
+    @property  # type: ignore[override]
+    def _session(self) -> object:
+        self._reads += 1
+        return _Session() if self._reads % 2 else None
+
+    @_session.setter
+    def _session(self, value: object) -> None:
+        pass
+
+    @property
+    def is_running(self) -> bool:
+        return True
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.confirms = [1]  # one publish awaiting its confirm
+        self.frame_max = 4096
+        self.unsettled = 1
+
+
+def test_reads_of_the_session_from_other_threads_take_it_once() -> None:
+    connection = DroppingConnection(pika.ConnectionParameters())
+    for _ in range(4):  # each call meets the session present at one read, gone at the next
+        assert connection.wait_settled(0.0) in (True, False)  # never an AttributeError
+        assert connection.unsettled in (0, 1)
+        assert connection.frame_max > 0
