@@ -4,9 +4,12 @@
 
 Scenarios (DESIGN §9-§10): broker restart under load, a daemon killed mid-work, a
 graceful stop under load, catalogue faults, hostile input (fuzz), poison messages,
-hostile catalogue replies, secrets and access, a soak with periodic faults, and on a
+hostile catalogue replies, secrets and access, a soak with periodic faults; on a
 three-node cluster (``bench/cluster_faults.py``) a node's failover, a rolling restart,
-the quorum leader's node stopped and a frozen node. Each
+the quorum leader's node stopped and a frozen node; and hostile senders and a sick
+catalogue (``bench/hostile_scenarios.py``: answers that would not fit a frame,
+``reply_to`` into the service's own queues, a breaker meeting a maintenance page,
+overload, requests given up on, a crashing I/O loop, a forged internal header). Each
 runs real processes (RabbitMQ's app, the emulator, daemons) on this machine, prints its
 figures and fails (exit 1) when a request is lost, answered twice, or an expectation
 breaks. ``--short`` runs the versions the test suite runs. Broker restarts happen on a
@@ -43,17 +46,18 @@ from bench.fleet import (  # noqa: E402
     EmulatorProcess,
     connections_to,
     fd_count,
+    queue_settings,
     rabbitmqctl,
     rss_mb,
     thread_count,
 )
 from bench.hostile_catalogue import KINDS, HostileCatalogue  # noqa: E402
+from bench.hostile_scenarios import HOSTILE_SCENARIOS  # noqa: E402
 from bench.tls_node import TLSNode  # noqa: E402
 from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E402
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
 from edeposit.amqp.config import Settings  # noqa: E402
-from edeposit.amqp.config_values import apply_changes  # noqa: E402
 from edeposit.amqp.runtime import frames  # noqa: E402
 from edeposit.amqp.runtime.frames import RawField  # noqa: E402
 from edeposit.amqp.runtime.parameters import connection_parameters  # noqa: E402
@@ -106,13 +110,7 @@ class Run:
         emulator_args: tuple[str, ...] = (),
         **env: str,
     ) -> None:
-        queues = {
-            key: value
-            for key, value in env.items()
-            if key in ("RABBITMQ_ALEPH_QUEUE_TYPE", "RABBITMQ_ALEPH_DELIVERY_LIMIT")
-        }
-        settings = apply_changes(settings_module.get(), queues, "scenario", from_text=True)
-        self.broker = Broker(settings, node=node, restarts=restarts, cluster=cluster)
+        self.broker = Broker(queue_settings(env), node=node, restarts=restarts, cluster=cluster)
         self.emulator = EmulatorProcess(*emulator_args)
         self.fleet = DaemonFleet(
             workdir, {**self.broker.env(), **self.emulator.env(), **DAEMON_ENV, **env}
@@ -880,6 +878,8 @@ SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
     "soak": soak,
     # Two daemons on a three-node cluster with quorum queues (bench/cluster_faults.py).
     **CLUSTER_SCENARIOS,
+    # Hostile senders and a catalogue's bad days, on a private node (bench/hostile_scenarios.py).
+    **HOSTILE_SCENARIOS,
 }
 
 

@@ -24,7 +24,9 @@ import pika
 import pika.exceptions
 
 from bench.brokers import PrivateCluster, PrivateNode
+from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
+from edeposit.amqp.config_values import apply_changes
 from edeposit.amqp.runtime.parameters import node_parameters
 from edeposit.amqp.runtime.topology import aleph_topology
 
@@ -81,6 +83,17 @@ def rabbitmqctl(*arguments: str, timeout: float = 120) -> str:
         check=True,
     )
     return completed.stdout
+
+
+def queue_settings(env: dict[str, str]) -> Settings:
+    """The process settings with the queue type and delivery limit a scenario's daemons
+    get in ``env`` (the scenario declares the queues the way they will)."""
+    queues = {
+        key: value
+        for key, value in env.items()
+        if key in ("RABBITMQ_ALEPH_QUEUE_TYPE", "RABBITMQ_ALEPH_DELIVERY_LIMIT")
+    }
+    return apply_changes(settings_module.get(), queues, "scenario", from_text=True)
 
 
 class Broker:
