@@ -110,3 +110,13 @@ def test_the_install_instructions_name_this_project() -> None:
     for path in shipped_texts():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"pip install (--upgrade )?edeposit-amqp\b", text), path
+
+
+def test_shipped_texts_name_only_documents_that_ship() -> None:
+    """README, docs/, deploy/ and the package's docstrings and comments refer to documents
+    the sdist carries, never to the development contract behind them."""
+    for path in shipped_texts():
+        text = path.read_text(encoding="utf-8")
+        assert "DESIGN" not in text, f"{path.relative_to(ROOT)} refers to DESIGN"
+        for named in re.findall(r"\bdocs/[\w.-]+\.(?:md|json)\b", text):
+            assert (ROOT / named).is_file(), f"{path.relative_to(ROOT)} names {named}"
