@@ -1,9 +1,8 @@
-"""The deployment files: the systemd unit (directives, sandbox score), the system user,
-the dashboard and the alert rules name metrics the daemon has."""
+"""The deployment files: the systemd unit (directives, sandbox score) and the system user
+(the monitoring files: tests/test_monitoring.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -11,9 +10,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from prometheus_client import generate_latest
-
-from edeposit.amqp.daemon.metrics import DaemonMetrics
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 UNIT = DEPLOY / "alephdaemon.service"
@@ -101,20 +97,3 @@ def test_system_user() -> None:
         if line.strip() and not line.startswith("#")
     ]
     assert [fields[:3] for fields in lines] == [["u", "edeposit", "-"]]
-
-
-def metric_names() -> set[str]:
-    exposed = generate_latest(DaemonMetrics(lambda: 0, lambda: None).registry).decode()
-    names = {line.split()[2] for line in exposed.splitlines() if line.startswith("# TYPE")}
-    return names | {f"{name}_{suffix}" for name in names for suffix in ("total", "bucket")}
-
-
-@pytest.mark.parametrize("name", ["grafana-dashboard.json", "prometheus-alerts.yml"])
-def test_dashboard_and_alerts_use_existing_metrics(name: str) -> None:
-    text = (DEPLOY / name).read_text()
-    if name.endswith(".json"):
-        json.loads(text)
-    used = set(re.findall(r"\bedeposit_[a-z_]+", text))
-    assert used, name
-    assert used <= metric_names(), used - metric_names()
-    assert "rabbitmq_detailed_queue_messages_ready" in text, "the request queue's depth"

@@ -1,4 +1,4 @@
-"""``amqp_tool`` of the contract (DESIGN §5): topology, debug put/get, broker list, and the
+"""``amqp_tool`` (docs/messages.md, On the broker): topology, debug put/get, broker list, and the
 message contract as an AsyncAPI document.
 
 Implemented in :mod:`edeposit.amqp.tool`; this module is its public face.

@@ -159,7 +159,7 @@ class Settings:
     ALEPH_EXPORT_SIGNATURE: str = "edeposit"
     #: Referer sent with exports.
     ALEPH_EXPORT_REFERER: str = "http://edeposit.nkp.cz/"
-    #: The clients the answers are written for (DESIGN §3.3): ``2014`` (18-field
+    #: The clients the answers are written for (docs/messages.md): ``2014`` (18-field
     #: ``EPublication``, one URL each) or ``2015`` (21 fields, URL lists, and the
     #: ``semantic_info`` of each record). Either form is read whatever this says.
     ALEPH_WIRE_GENERATION: str = "2014"

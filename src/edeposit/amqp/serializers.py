@@ -3,7 +3,7 @@
 The codec itself is :mod:`edeposit.amqp.wire.codec`; this module is its public face
 for whoever has no settings of their own: a query that leaves out its ``base`` (or a
 ``DocumentQuery`` its ``library``) takes the process settings' default, and
-:func:`serialize` writes the form of their ``ALEPH_WIRE_GENERATION`` (DESIGN §3.3). A
+:func:`serialize` writes the form of their ``ALEPH_WIRE_GENERATION`` (docs/messages.md). A
 service that owns a :class:`~edeposit.amqp.config.Settings` passes
 ``settings.wire_options()`` to the codec instead.
 """

@@ -1,6 +1,6 @@
 """Bibliographic values: :class:`Author`, :class:`EPublication` and :class:`AlephRecord`.
 
-Two generations of clients read these (DESIGN §3.3). One ``EPublication`` holds what
+Two generations of clients read these (docs/messages.md). One ``EPublication`` holds what
 both need: the 18 fields of the 2014 form, the three the 2015 form added
 (``invalid_ISBN``, ``id_number``, ``anotace``), and every URL of the record in the
 lists ``urls`` and ``internal_urls``. Its attributes ``url`` and ``internal_url`` stay
@@ -262,7 +262,7 @@ class EPublication(Message):
 
     @classmethod
     def from_marc(cls, record: MarcRecord) -> EPublication:
-        """The publication a MARC record describes (DESIGN §3.3).
+        """The publication a MARC record describes (docs/messages.md).
 
         Raises:
             DocumentNotFoundException: the record is marked deleted.

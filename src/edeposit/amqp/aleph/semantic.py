@@ -1,4 +1,4 @@
-"""``SemanticInfo``: where a record stands in NKP's work on it (DESIGN §3.3, 2015 form).
+"""``SemanticInfo``: where a record stands in NKP's work on it (2015 form, docs/messages.md).
 
 Written only in the 2015 form of an ``AlephRecord``. The rules that read it from a
 record's local fields are in :mod:`edeposit.amqp.marc.workflow`.

@@ -1,4 +1,4 @@
-"""Answers on the wire (DESIGN §4): results, error answers, where they go.
+"""Answers on the wire (docs/messages.md): results, error answers, where they go.
 
 An :data:`Answer` is the body and properties the daemon publishes for one request. A
 result is ``application/json``; an error is ``application/text`` with the message as

@@ -6,7 +6,7 @@ could publish). The broker records each in the ``x-death`` header (newest first)
 queue, the reason, how many times (``count``), the exchange and routing keys the request
 was first published with.
 
-Every dead letter with a ``UUID`` gets an answer (DESIGN §4). Over the delivery limit
+Every dead letter with a ``UUID`` gets an answer (docs/messages.md). Over the delivery limit
 the first time, a request gets one more round on the request queue, because connection
 losses count against the limit too and a healthy request must not pay for them; the
 broker's own ``count`` tells the second time, never a header a sender could set (a

@@ -4,7 +4,7 @@ Each message on the daemon queue is decoded (:mod:`edeposit.amqp.wire.codec`; a 
 without a base takes the default of the daemon's own settings, not the process's),
 handled by :class:`~edeposit.amqp.catalogue.service.AlephService` and answered on
 ``RABBITMQ_ALEPH_EXCHANGE`` with the request's ``UUID`` header echoed unchanged
-(DESIGN §4): a serialized result, or an ``application/text`` error whose headers
+(docs/messages.md): a serialized result, or an ``application/text`` error whose headers
 (``exception``, ``exception_name``, ``exception_type``, ``traceback``) tell what failed,
 each bounded so that the answer fits one frame (:mod:`~edeposit.amqp.daemon.answers`).
 A request key ``a.b.request`` is answered on ``a.b.result``; a request with an allowed

@@ -1,6 +1,6 @@
 """The Aleph daemon's answers to requests it cannot answer the usual way.
 
-Every request with a ``UUID`` gets an answer (DESIGN §4), also one whose headers cannot
+Every request with a ``UUID`` gets an answer (docs/messages.md), also one whose headers cannot
 be read, one the daemon gives up on (its handler failed, it was released twice, its
 answer was refused twice: :meth:`PikaDaemon.final_answer
 <edeposit.amqp.runtime.consumer.PikaDaemon.final_answer>`) and one the request queue

@@ -1,4 +1,4 @@
-"""A fake Aleph X-Server for tests, demos and benchmarks (DESIGN.md §8).
+"""A fake Aleph X-Server for tests, demos and benchmarks.
 
 It speaks X-Services (``find``, ``present``, ``ill_get_set``, ``ill_get_doc``,
 ``find_doc``) byte for byte as the NKP catalogue does, over a corpus of MARC records

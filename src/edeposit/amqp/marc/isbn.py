@@ -4,7 +4,7 @@ The shape test refuses what a lenient validator would quietly repair (a 9-digit 
 other dash characters, an ``ISBN`` label), because an e-deposit ISBN must be written as
 one; then the check digit decides (ISO 2108: ISBN-10 modulo 11, ISBN-13 an EAN-13 of
 the prefix 978 or 979). The arithmetic is done here rather than by python-stdnum
-because every ``020`` of every record read is checked (``invalid_ISBN``, DESIGN §3.3):
+because every ``020`` of every record read is checked (``invalid_ISBN``, docs/messages.md):
 stdnum takes 5-10 µs an ISBN, this a fraction of that. A test holds the two equal.
 """
 

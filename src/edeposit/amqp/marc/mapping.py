@@ -1,4 +1,4 @@
-"""MARC → the values of an ``EPublication``: the mapping of DESIGN §3.3, for either dialect.
+"""MARC → the values of an ``EPublication``: the mapping of docs/messages.md, for either dialect.
 
 The result is plain values (authors as ``(firstName, lastName, title)`` triples, URLs
 as lists), so this layer needs nothing of the message model; ``EPublication.from_marc``
@@ -99,7 +99,7 @@ def _isbns(record: MarcRecord) -> tuple[list[str], list[str], str]:
     """The valid ISBNs of ``020 $a``, the invalid ones, and the binding after the first.
 
     ``$z`` holds cancelled or wrong ISBNs; an ``$a`` whose check digit fails is no
-    better (DESIGN §3.3). As in marcxml_parser (``get_ISBNs``, ``get_invalid_ISBNs``),
+    better (docs/messages.md). As in marcxml_parser (``get_ISBNs``, ``get_invalid_ISBNs``),
     only the ISBN is kept of either, and an ``$a`` also listed in ``$z`` is not valid.
     RDA's ``$q`` qualifiers (``(online :`` ``pdf)``, ``(soubor :`` ``pdf)``: a file,
     not a set of volumes) are neither bindings nor set ISBNs.
@@ -215,7 +215,7 @@ def _first(fields: dict[str, list[DataField]], tag: str, code: str) -> str:
 
 
 def publication_values(record: MarcRecord) -> dict[str, Any]:
-    """The ``EPublication`` fields of a MARC record, by name (DESIGN §3.3).
+    """The ``EPublication`` fields of a MARC record, by name (docs/messages.md).
 
     Every field of the model is there: the 21 of the 2015 form, with the URLs as the
     lists ``urls`` and ``internal_urls``.

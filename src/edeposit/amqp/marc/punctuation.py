@@ -3,7 +3,7 @@
 NKP catalogues in ISBD, so a subfield carries the punctuation that joins it to the next
 one: ``260 $a Brno : $b Computer Press, $c 2004``, ``245 $a Umění programování v UNIXu
 /``, ``020 $a 80-251-0225-4 (brož.) :``. The production e-deposit system removed it
-from both ends of every value (DESIGN §3.3): ``Brno``, ``Computer Press``, ``brož.``.
+from both ends of every value (docs/messages.md): ``Brno``, ``Computer Press``, ``brož.``.
 
 The characters are the contract's `` :;<>(){}[]\\/`` and the comma. The comma is
 there because the contract's reference values need it (``Computer Press,`` →

@@ -1,4 +1,4 @@
-"""NKP's workflow fields → the values of a ``SemanticInfo`` (DESIGN §3.3, 2015 form).
+"""NKP's workflow fields → the values of a ``SemanticInfo`` (2015 form, docs/messages.md).
 
 Beside the bibliographic fields, NKP's records carry local fields that tell where a
 publication stands in the library's work: acquisition (``HLD`` holdings, ``STZ`` its

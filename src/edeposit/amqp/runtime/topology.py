@@ -180,7 +180,7 @@ def _request_queue(settings: Settings) -> list[Queue]:
 
 
 def aleph_topology(settings: Settings) -> Topology:
-    """Exchanges, queues and bindings of DESIGN §5, named by ``settings``."""
+    """Exchanges, queues and bindings of the contract (docs/messages.md), named by ``settings``."""
     exchange_names = (
         settings.RABBITMQ_ALEPH_EXCHANGE,
         *(name for name in ALEPH_EXCHANGES if name != settings.RABBITMQ_ALEPH_EXCHANGE),

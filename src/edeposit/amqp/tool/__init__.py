@@ -1,4 +1,4 @@
-"""``amqp_tool``: build the broker topology and put/get debug messages (DESIGN §5).
+"""``amqp_tool``: build the broker topology and put/get debug messages.
 
 The contract's :mod:`edeposit.amqp.amqp_tool` is its public face.
 """

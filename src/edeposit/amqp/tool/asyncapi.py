@@ -1,4 +1,4 @@
-"""The message contract as an AsyncAPI 3.0 document (``amqp_tool --asyncapi``, DESIGN §5).
+"""The message contract as an AsyncAPI 3.0 document (``amqp_tool --asyncapi``, docs/asyncapi.json).
 
 Generated, never written by hand: the channels from the topology the settings name
 (:func:`~edeposit.amqp.runtime.topology.aleph_topology`), the messages and their JSON
@@ -29,7 +29,7 @@ __all__ = ["ERROR_MESSAGE", "asyncapi_document"]
 ERROR_MESSAGE = "ErrorAnswer"
 #: The version of the AMQP bindings the document uses.
 _BINDING_VERSION = "0.3.0"
-#: Error classes clients act on by name (DESIGN §4).
+#: Error classes clients act on by name (docs/messages.md, Errors).
 _CONTRACT_ERRORS = [
     "AlephException",
     "InvalidAlephBaseException",
@@ -132,7 +132,7 @@ def _channel(exchange: str, key: str, queue: str, messages: list[str], vhost: st
 
 
 def _servers(settings: Settings) -> Document:
-    # A cluster's nodes where the settings name them (RABBITMQ_NODES, DESIGN §6).
+    # A cluster's nodes where the settings name them (RABBITMQ_NODES, docs/settings.md).
     nodes = tuple(getattr(settings, "RABBITMQ_NODES", ()) or ()) or (
         f"{settings.RABBITMQ_HOST}:{settings.RABBITMQ_PORT}",
     )

@@ -1,4 +1,4 @@
-"""``amqp_tool``: build the broker topology and put/get debug messages (DESIGN §5).
+"""``amqp_tool``: build the broker topology and put/get debug messages.
 
 ::
 
@@ -186,7 +186,7 @@ def list_hosts(settings: Settings) -> None:
 
 
 def asyncapi(settings: Settings) -> None:
-    """Print the message contract (DESIGN §5) as an AsyncAPI 3.0 JSON document."""
+    """Print the message contract (docs/messages.md) as an AsyncAPI 3.0 JSON document."""
     print(json.dumps(asyncapi_document(settings), indent=2, ensure_ascii=False))
 
 

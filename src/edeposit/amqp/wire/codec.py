@@ -1,7 +1,7 @@
 """The JSON wire format: ``encode(message, options) -> bytes``, ``decode(data, options)``.
 
 A message travels as a JSON object of its fields plus ``"__nt_name"``, the class name,
-recursively; lists stay lists (DESIGN §3.1)::
+recursively; lists stay lists (docs/messages.md)::
 
     {"query": {"ISBN": "80-251-0225-4", "base": "nkc", "__nt_name": "ISBNQuery"},
      "__nt_name": "SearchRequest"}
@@ -53,7 +53,7 @@ _NO_OPTIONS = WireOptions()
 def encode(obj: Any, options: WireOptions = _NO_OPTIONS) -> bytes:
     """The UTF-8 JSON of a message (or of lists, dicts and scalars holding messages).
 
-    ``options.generation`` names the output form (DESIGN §3.3): the 2014 form of an
+    ``options.generation`` names the output form (docs/messages.md): the 2014 form of an
     ``AlephRecord`` and its ``EPublication``, or the 2015 form with the later fields.
 
     Raises:

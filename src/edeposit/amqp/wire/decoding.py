@@ -4,11 +4,12 @@
 ``__nt_name`` becomes that message. The usual object, holding exactly its class's
 fields each of the JSON type its kind expects, is checked all at once by the types of
 its values, and only its arrays and nested objects go on to their kinds. Any other
-object is read field by field, where the kinds convert the lenient forms of DESIGN
-§3.2 or raise a :class:`~edeposit.amqp.wire.message.WireFault`. A fault is located on
-its way out (see ``WireFault``), so paths cost nothing until something is wrong.
+object is read field by field, where the kinds convert the lenient forms real clients
+send (docs/messages.md) or raise a :class:`~edeposit.amqp.wire.message.WireFault`. A
+fault is located on its way out (see ``WireFault``), so paths cost nothing until
+something is wrong.
 
-A class written in several forms (DESIGN §3.3: the 2014 and 2015 generations) has a
+A class written in several forms (the 2014 and 2015 generations, docs/messages.md) has a
 usual object for each, and either is read all at once.
 """
 

@@ -9,7 +9,7 @@ fails, :func:`diagnose` walks the value to name the fault and where it is: it ex
 a refusal, it never writes.
 
 Each message is written in the :class:`~edeposit.amqp.wire.message.WireForm` of the
-generation asked for (DESIGN §3.3): orjson gets one hook per generation.
+generation asked for (docs/messages.md): orjson gets one hook per generation.
 """
 
 from __future__ import annotations

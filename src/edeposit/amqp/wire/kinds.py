@@ -1,7 +1,7 @@
 """Field kinds: what JSON each message field accepts, including real clients' variants.
 
 Strict where the wire format is strict (a number is not a string, ``true`` is not a
-number), lenient exactly where DESIGN §3.2 says real clients differ: nulls, a string
+number), lenient exactly where docs/messages.md says real clients differ: nulls, a string
 where a list of strings belongs, plain-string authors, ``doc_id`` as a number.
 
 Each kind names the JSON type clean bodies hold (``usual``), checks that form first, by

@@ -7,7 +7,7 @@ through :data:`REGISTRY`, filled by :func:`register`; nothing else can ever be b
 from a message.
 
 What a message writes may differ by the generation of the clients that read it
-(DESIGN §3.3): a class lists its :class:`WireForm` per generation in ``__wire_forms__``;
+(docs/messages.md): a class lists its :class:`WireForm` per generation in ``__wire_forms__``;
 one that does not writes all its wire fields in every generation.
 """
 

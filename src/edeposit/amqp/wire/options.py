@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 __all__ = ["GENERATIONS", "WireOptions"]
 
-#: Output forms the codec writes (DESIGN §3.3), by the year of the clients that read them.
+#: Output forms the codec writes (docs/messages.md), by the year of the clients that read them.
 GENERATIONS = ("2014", "2015")
 
 
