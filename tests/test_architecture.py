@@ -26,7 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Layers from the bottom up: a module may import its own layer and the ones below.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"config", "config_values", "settings", "settings_doc", "wire", "marc"},
+    {"config", "config_lookalikes", "config_values", "settings", "settings_doc", "wire", "marc"},
     {"aleph"},
     {"catalogue", "runtime"},
     {"daemon", "tool"},
