@@ -160,7 +160,8 @@ class AlephDaemon(PikaDaemon):
             )
 
     def status_facts(self) -> Mapping[str, str]:
-        """The catalogue's pace (this daemon's share of a fleet budget) and the cache."""
+        """Where the catalogue is, the wire form written, the catalogue's pace (this
+        daemon's share of a fleet budget) and the cache."""
         share = self.fleet_share
         if share is not None:
             pace = (
@@ -170,7 +171,12 @@ class AlephDaemon(PikaDaemon):
         else:
             rate = self._rate_limit()
             pace = f"{rate:.3g} calls/s" if rate else "not limited"
-        details = {"catalogue": pace}
+        cfg = self.settings
+        details = {
+            "aleph url": f"{cfg.ALEPH_URL} (export form {cfg.ALEPH_EXPORT_URL})",
+            "wire form": f"generation {cfg.ALEPH_WIRE_GENERATION} (ALEPH_WIRE_GENERATION)",
+            "catalogue": pace,
+        }
         cache = getattr(getattr(self, "service", None), "cache", None)
         if cache is not None and cache.enabled:
             details["cache"] = f"{len(cache)} answers kept for {cache.ttl:g} s"
