@@ -2,9 +2,10 @@
 
 Indexing the 250,000 records of a large corpus takes about a minute; silence for that
 long looks like a hang. On a terminal the line shows the records read, the rate, the
-share of the corpus's bytes read and the time left (estimated from the bytes, since the
-number of records is known only at the end), drawn at the first record and then at
-most every half second. The totals go to the log when the build ends, terminal or not
+share of the corpus's bytes read and the time left to read the rest (estimated from
+the bytes, since the number of records is known only at the end), drawn at the first
+record and then at most every half second; then that the search index is being
+written. The totals go to the log when the build ends, terminal or not
 (:mod:`~edeposit.amqp.emulator.index`).
 """
 
