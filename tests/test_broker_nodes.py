@@ -5,10 +5,12 @@ tests in tests/reliability show them at work)."""
 from __future__ import annotations
 
 import collections
+import os
+import socket
 
 import pika
 
-from edeposit.amqp.config import load_settings
+from edeposit.amqp.config import Settings, load_settings
 from edeposit.amqp.runtime.backoff import Backoff
 from edeposit.amqp.runtime.nodes import NEXT_NODE_PAUSE, Nodes
 from edeposit.amqp.runtime.parameters import describe_broker, node_parameters, where
@@ -77,3 +79,19 @@ def test_one_node_backs_off_from_the_first_failure() -> None:
     nodes = Nodes(node_parameters(cfg)[0], Backoff(1.0, 30.0))
     assert [nodes.failed() >= 1.0 for _ in range(3)] == [True, True, True]
     assert nodes.current.port == 5672
+
+
+def test_a_connection_is_named_after_its_process() -> None:
+    """``command@host:pid`` (here the test runner's name); a name made in another process
+    of the same command (before a daemon detached) is renamed for the one connecting."""
+    [parameters] = node_parameters(Settings())
+    name = parameters.client_properties["connection_name"]
+    owner, _, pid = name.rpartition(":")
+    assert pid == str(os.getpid()) and owner.endswith(f"@{socket.gethostname()}")
+    before_the_fork = pika.ConnectionParameters(client_properties={"connection_name": f"{owner}:1"})
+    assert Nodes(before_the_fork, Backoff(1.0, 30.0)).current.client_properties == {
+        "connection_name": name
+    }
+    assert before_the_fork.client_properties == {"connection_name": f"{owner}:1"}, "a copy"
+    chosen = pika.ConnectionParameters(client_properties={"connection_name": "billing@mq"})
+    assert Nodes(chosen, Backoff(1.0, 30.0)).current is chosen, "a name of one's own stays"

@@ -108,3 +108,100 @@ def test_readme_says_which_module_each_command_runs_as() -> None:
     rows = [line for line in readme.splitlines() if line.startswith("| `")]
     for command, module in COMMANDS.items():
         assert any(f"`{command}" in row and f"`{module}`" in row for row in rows), command
+
+
+@pytest.mark.parametrize(
+    ("module", "arguments", "told"),
+    [
+        ("edeposit.amqp.cli", ["--timeout", "-1", "count", "--isbn", "1"], "positive number"),
+        ("edeposit.amqp.cli", ["validate", "1", "--timeout", "-5"], "positive number"),
+        ("edeposit.amqp.cli", ["validate", "1", "--timeout", "0"], "positive number"),
+        ("edeposit.amqp.cli", ["validate", "1", "--timeout", "nan"], "positive number"),
+        ("edeposit.amqp.cli", ["validate", "1", "--timeout", "soon"], "not a number of seconds"),
+        ("edeposit.amqp.cli", ["validate"], "one of the arguments isbn --isbn is required"),
+        ("edeposit.amqp.cli", ["validate", "1", "--isbn", "2"], "not allowed with argument"),
+        ("edeposit.amqp.amqp_tool", ["--get", "--timeout", "-1"], "zero or more seconds"),
+        ("edeposit.amqp.emulator", ["--port", "99999"], "a port is 0 (any free one) to 65535"),
+        ("edeposit.amqp.emulator", ["--port", "-1"], "a port is 0 (any free one) to 65535"),
+        ("edeposit.amqp.emulator", ["--port", "http"], "not a port number: 'http'"),
+    ],
+)
+def test_wrong_usage_is_told_in_a_line_and_exits_2(
+    module: str, arguments: list[str], told: str
+) -> None:
+    shown = run(module, *arguments)
+    assert shown.returncode == 2, shown.stderr
+    *usage, error = shown.stderr.splitlines()
+    assert told in error and "error:" in error
+    assert usage[0].startswith("usage: ") and all(line[0] == " " for line in usage[1:])
+    assert "Traceback" not in shown.stderr
+
+
+def test_the_emulator_says_its_usage_in_one_line() -> None:
+    shown = run("edeposit.amqp.emulator", "--port", "99999")
+    assert shown.stderr.splitlines() == [
+        "usage: aleph-emulator [--port N] [--corpus PATH …] [options]",
+        "aleph-emulator: error: argument --port: a port is 0 (any free one) to 65535, not 99999",
+    ]
+
+
+def test_aleph_reads_a_settings_file_named_by_config(tmp_path: Path) -> None:
+    missing = run("edeposit.amqp.cli", "--config", str(tmp_path / "none.json"), "validate", "1")
+    assert missing.returncode == 78
+    assert f"{tmp_path / 'none.json'}: settings file named by EDEPOSIT_AMQP_CONFIG" in (
+        missing.stderr
+    )
+    config = tmp_path / "site.json"
+    config.write_text('{"RABBITMQ_PORT": "5672"}')
+    wrong = run("edeposit.amqp.cli", "validate", "1", "--config", str(config))
+    assert wrong.returncode == 78
+    assert wrong.stderr == f"aleph: {config}: setting RABBITMQ_PORT must be int, not '5672'\n"
+
+
+def closed_output(module: str, *arguments: str, **env: str) -> tuple[int, str]:
+    """Run a command whose standard output is closed before it writes: (exit code, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *arguments],
+        env={**os.environ, **NO_BROKER, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # like `| head -0`: the reader is gone before the output
+    code = process.wait(60)
+    errors = process.stderr.read()
+    process.stderr.close()
+    return code, errors
+
+
+@pytest.mark.parametrize("module", COMMANDS.values())
+def test_help_into_a_closed_pipe_is_141(module: str) -> None:
+    """Buffered output (a pipe, as users have it) meets the closed pipe when it is flushed
+    at the end: the command still says 141, not Python's complaint. (With
+    PYTHONUNBUFFERED argparse swallows the error of its own writes.)"""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--help"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    assert process.wait(60) == 141
+    assert process.stderr.read() == ""
+    process.stderr.close()
+
+
+def test_the_daemon_and_the_emulator_end_141_on_a_closed_pipe(tmp_path: Path) -> None:
+    pidfile = str(tmp_path / "alephdaemon.pid")
+    assert closed_output("edeposit.amqp.alephdaemon", "status", ALEPH_DAEMON_PIDFILE=pidfile) == (
+        141,
+        "",
+    )
+    code, errors = closed_output(
+        "edeposit.amqp.emulator", "--index-dir", str(tmp_path), "--log-level", "ERROR"
+    )
+    assert (code, errors) == (141, "")

@@ -53,9 +53,9 @@ def corpus_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     reads: list[int] = []
     original = index_module.read_corpus
 
-    def counting(files: object) -> Iterator[SourceRecord]:
+    def counting(files: object, progress: object = None) -> Iterator[SourceRecord]:
         count = 0
-        for record in original(files):  # type: ignore[arg-type]
+        for record in original(files, progress):  # type: ignore[arg-type]
             count += 1
             yield record
         reads.append(count)

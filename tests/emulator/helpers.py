@@ -1,8 +1,12 @@
-"""Test helpers: a small X-Services client over real sockets, a hardened XML parser."""
+"""Test helpers: a small X-Services client over real sockets, a hardened XML parser, a
+generated corpus of any size."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pymarc
 from lxml import etree
 
 from edeposit.amqp.emulator import AlephEmulator
@@ -66,3 +70,43 @@ class X:
         return present.xpath(
             "record/metadata/oai_marc/varfield[@id='245']/subfield[@label='a']/text()"
         )
+
+
+_WORDS = ["kniha", "dějiny", "matematika", "programování", "zahrada", "moře", "hory", "řeka"]
+
+
+def isbn10(number: int) -> str:
+    """A valid ISBN-10 for ``number`` (the ISBN of generated record ``number``)."""
+    body = f"80{number:07d}"
+    check = (11 - sum((10 - i) * int(d) for i, d in enumerate(body)) % 11) % 11
+    return body + ("X" if check == 10 else str(check))
+
+
+def write_generated_corpus(path: Path, records: int) -> Path:
+    """An ISO 2709 file of ``records`` records: record ``n`` has ISBN :func:`isbn10` (n),
+    the author ``Autor{n % 500}, Jan`` and a title of two of eight words."""
+    with path.open("wb") as stream:
+        for number in range(records):
+            record = pymarc.Record(force_utf8=True)
+            record.add_field(
+                pymarc.Field(tag="001", data=f"gen{number:010d}"),
+                pymarc.Field(
+                    tag="020",
+                    indicators=pymarc.Indicators(" ", " "),
+                    subfields=[pymarc.Subfield("a", isbn10(number) + " (brož.)")],
+                ),
+                pymarc.Field(
+                    tag="100",
+                    indicators=pymarc.Indicators("1", " "),
+                    subfields=[pymarc.Subfield("a", f"Autor{number % 500}, Jan")],
+                ),
+                pymarc.Field(
+                    tag="245",
+                    indicators=pymarc.Indicators("1", "0"),
+                    subfields=[
+                        pymarc.Subfield("a", f"{_WORDS[number % 8]} {_WORDS[number // 8 % 8]}")
+                    ],
+                ),
+            )
+            stream.write(record.as_marc())
+    return path

@@ -7,50 +7,17 @@ import time
 from pathlib import Path
 
 import httpx
-import pymarc
 import pytest
 
 from edeposit.amqp.emulator import AlephEmulator
-from tests.emulator.helpers import X
+from tests.emulator.helpers import X, isbn10, write_generated_corpus
 
 RECORDS = 10_000
-_WORDS = ["kniha", "dějiny", "matematika", "programování", "zahrada", "moře", "hory", "řeka"]
-
-
-def _isbn10(number: int) -> str:
-    body = f"80{number:07d}"
-    check = (11 - sum((10 - i) * int(d) for i, d in enumerate(body)) % 11) % 11
-    return body + ("X" if check == 10 else str(check))
 
 
 @pytest.fixture(scope="module")
 def large_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("large") / "generated.mrc"
-    with path.open("wb") as stream:
-        for number in range(RECORDS):
-            record = pymarc.Record(force_utf8=True)
-            record.add_field(
-                pymarc.Field(tag="001", data=f"gen{number:010d}"),
-                pymarc.Field(
-                    tag="020",
-                    indicators=pymarc.Indicators(" ", " "),
-                    subfields=[pymarc.Subfield("a", _isbn10(number) + " (brož.)")],
-                ),
-                pymarc.Field(
-                    tag="100",
-                    indicators=pymarc.Indicators("1", " "),
-                    subfields=[pymarc.Subfield("a", f"Autor{number % 500}, Jan")],
-                ),
-                pymarc.Field(
-                    tag="245",
-                    indicators=pymarc.Indicators("1", "0"),
-                    subfields=[
-                        pymarc.Subfield("a", f"{_WORDS[number % 8]} {_WORDS[number // 8 % 8]}")
-                    ],
-                ),
-            )
-            stream.write(record.as_marc())
-    return path
+    return write_generated_corpus(tmp_path_factory.mktemp("large") / "generated.mrc", RECORDS)
 
 
 def _find_latencies(x: X, requests: list[str]) -> float:
@@ -73,7 +40,7 @@ def test_large_corpus_is_indexed_once_and_reused(
         assert corpus_reads == [RECORDS]
         x = X(first, http)
         for number in range(1, RECORDS, 500):
-            assert x.doc_numbers(f"sbn={_isbn10(number)}") == [f"{number:09d}"]
+            assert x.doc_numbers(f"sbn={isbn10(number)}") == [f"{number:09d}"]
         both = sum({n % 8, n // 8 % 8} == {0, 1} for n in range(RECORDS))
         assert x.hits("wtl=(kniha dejiny)") == both
         assert x.hits("wtl=kniha not wtl=dejiny") == sum(
@@ -106,7 +73,7 @@ def test_request_latency_does_not_grow_with_the_corpus(
 ) -> None:
     with AlephEmulator([large_corpus], index_dir=tmp_path) as large:
         x = X(large, http)
-        large_isbn = _find_latencies(x, [f"sbn={_isbn10(n)}" for n in range(0, 10_000, 97)])
+        large_isbn = _find_latencies(x, [f"sbn={isbn10(n)}" for n in range(0, 10_000, 97)])
         large_word = _find_latencies(x, [f"wau=autor{n}" for n in range(0, 500, 5)])
     small = _find_latencies(sample, ["sbn=80-251-0225-4", "wau=hejny", "wtl=unixu"] * 34)
     # A corpus 900 times larger; a per-request scan would be hundreds of times slower.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -98,3 +99,21 @@ def close_vhost_connections(vhost: str) -> int:
             )
             closed += 1
     return closed
+
+
+def connection_names(vhost: str) -> list[str]:
+    """The ``connection_name`` of every connection to ``vhost``, as the broker shows them."""
+    columns = ["vhost", "client_properties", "--formatter", "json"]
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", *columns],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    names = []
+    for connection in json.loads(listing):
+        if connection["vhost"] == vhost:
+            properties = {name: value for name, _, value in connection["client_properties"]}
+            names.append(str(properties.get("connection_name")))
+    return names

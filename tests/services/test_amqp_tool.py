@@ -111,7 +111,7 @@ def test_list_shows_every_broker_node(broker_env: dict[str, str]) -> None:
 
 def test_a_malformed_broker_node_is_a_one_line_error(broker_env: dict[str, str]) -> None:
     completed = amqp_tool("--create", RABBITMQ_NODES="127.0.0.1:5672,mq2")
-    assert completed.returncode == 1
+    assert completed.returncode == 78  # settings: as alephdaemon and aleph
     assert completed.stderr == (
         "amqp_tool: environment: setting RABBITMQ_NODES holds 'mq2', not a node: "
         "expected host:port\n"
@@ -131,19 +131,26 @@ def test_create_goes_to_a_node_that_answers(broker_env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "expected"),
+    ("env", "expected", "code"),
     [
-        ({"RABBITMQ_ALEPH_VIRTUALHOST": "no-such-vhost"}, "rabbitmqctl add_vhost no-such-vhost"),
-        ({"RABBITMQ_USER_PASSWORD": "wrong-secret"}, "RABBITMQ_USER_PASSWORD"),
-        ({"RABBITMQ_PORT": "1"}, "cannot reach RabbitMQ at amqp://127.0.0.1:1/"),
+        (
+            {"RABBITMQ_ALEPH_VIRTUALHOST": "no-such-vhost"},
+            "rabbitmqctl add_vhost no-such-vhost",
+            78,
+        ),
+        ({"RABBITMQ_USER_PASSWORD": "wrong-secret"}, "RABBITMQ_USER_PASSWORD", 78),
+        ({"RABBITMQ_PORT": "x"}, "setting RABBITMQ_PORT must be int, not 'x'", 78),
+        ({"RABBITMQ_PORT": "1"}, "cannot reach RabbitMQ at amqp://127.0.0.1:1/", 1),
     ],
-    ids=["missing-vhost", "bad-password", "unreachable"],
+    ids=["missing-vhost", "bad-password", "bad-settings", "unreachable"],
 )
 def test_broker_problems_are_one_line_errors(
-    broker_env: dict[str, str], env: dict[str, str], expected: str
+    broker_env: dict[str, str], env: dict[str, str], expected: str, code: int
 ) -> None:
+    """78 where retrying cannot help until something is changed (as alephdaemon and aleph
+    exit), 1 where the broker is not there."""
     completed = amqp_tool("--create", **env)
-    assert completed.returncode == 1
+    assert completed.returncode == code
     assert completed.stdout == ""
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1, completed.stderr
@@ -159,7 +166,7 @@ def test_conflicting_queue_declaration_is_explained(broker_env: dict[str, str]) 
     channel.queue_declare("plone", durable=True, arguments={"x-max-length": 10})
     try:
         completed = amqp_tool("--create")
-        assert completed.returncode == 1
+        assert completed.returncode == 78
         assert "PRECONDITION_FAILED" in completed.stderr
         assert "declared differently" in completed.stderr
     finally:

@@ -18,6 +18,10 @@ from edeposit.amqp import aleph
 from edeposit.amqp.client import AlephClient
 from edeposit.amqp.serializers import serialize
 from tests.services.support import DaemonFactory, Peer, daemon_log
+from tests.services.test_aleph_daemon import EXPORTED
+from tests.waiting import returns_within
+
+RAYMOND = "80-251-0225-4"
 
 
 def aleph_command(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -40,8 +44,16 @@ def test_options_after_the_subcommand_and_exit_codes(
     assert found.stdout.splitlines()[-1] == "(1 record)"
     assert found.stderr == "", "no warning while a daemon consumes"
     assert aleph_command(broker_env, "--timeout", "20", "validate", "80-251-0225-4").returncode == 0
+    valid = aleph_command(broker_env, "validate", "--isbn", "80-251-0225-4", "--timeout", "20")
+    assert (valid.returncode, valid.stdout) == (0, "80-251-0225-4: valid\n")
     invalid = aleph_command(broker_env, "validate", "80-251-0225-5", "--timeout", "20")
-    assert (invalid.returncode, invalid.stdout) == (1, "80-251-0225-5: invalid\n")
+    assert (invalid.returncode, invalid.stdout) == (
+        1,
+        "80-251-0225-5: invalid: its check digit is 5, but the others call for 4\n",
+    )
+    wrong = aleph_command(broker_env, "validate", "--isbn", "ISBN 80-251-0225-4")
+    assert wrong.returncode == 1
+    assert "it holds 'ISBN': an ISBN is digits, separated by hyphens or spaces" in wrong.stdout
 
 
 def test_who_failed_is_said(
@@ -132,11 +144,95 @@ def test_the_demo_keeps_to_its_own_queues(
     assert not [name for name in names if name.startswith("edeposit-demo-")], names
 
 
-def test_settings_errors_exit_78(broker_env: dict[str, str]) -> None:
-    broken = aleph_command({**broker_env, "RABBITMQ_PORT": "x"}, "validate", "1")
-    assert broken.returncode == 78 and "RABBITMQ_PORT" in broken.stderr
-    unreachable = aleph_command({**broker_env, "RABBITMQ_PORT": "5999"}, "validate", "1")
+@pytest.mark.parametrize(
+    ("override", "told"),
+    [
+        ({"RABBITMQ_PORT": "x"}, "setting RABBITMQ_PORT must be int"),
+        ({"RABBITMQ_USER_PASSWORD": "wrong-secret"}, "login to amqp://127.0.0.1:5672"),
+        ({"RABBITMQ_ALEPH_VIRTUALHOST": "edeposit-no-such-vhost"}, "rabbitmqctl add_vhost"),
+    ],
+    ids=["bad-settings", "refused-login", "missing-vhost"],
+)
+def test_settings_errors_exit_78_like_alephdaemon(
+    broker_env: dict[str, str], override: dict[str, str], told: str
+) -> None:
+    """Retrying cannot help until an operator changes something: 78, as alephdaemon."""
+    refused = aleph_command({**broker_env, **override}, "validate", "1", "--timeout", "30")
+    assert refused.returncode == 78, refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("aleph: ") and told in line
+    assert "wrong-secret" not in refused.stderr
+
+
+def test_an_unreachable_broker_is_told_at_once(broker_env: dict[str, str]) -> None:
+    """Nothing listens: the connection is refused at once, and so is the command (no wait
+    for RABBITMQ_CONNECT_TIMEOUT, 10 s by default), in one line."""
+    # Within 8 s: the old wait alone was 10 s and more, with the start of Python on top.
+    unreachable = returns_within(
+        8, lambda: aleph_command({**broker_env, "RABBITMQ_PORT": "5999"}, "validate", "1")
+    )
     assert unreachable.returncode == 5
-    assert unreachable.stderr.startswith("aleph: cannot reach the broker")
-    assert json.dumps(unreachable.stderr)  # one readable line, no traceback
-    assert "Traceback" not in unreachable.stderr
+    [line] = unreachable.stderr.splitlines()
+    assert line.startswith("aleph: cannot reach the broker: broker not reachable: cannot connect")
+    assert "127.0.0.1:5999" in line and "Connection refused" in line
+
+
+def test_json_on_every_subcommand_in_the_daemons_form(
+    start_daemon: DaemonFactory, broker_env: dict[str, str], tmp_path: Path
+) -> None:
+    start_daemon()  # ALEPH_WIRE_GENERATION 2014, the default, here as for the command
+    [record] = json.loads(aleph_command(broker_env, "search", "--isbn", RAYMOND, "--json").stdout)
+    assert "semantic_info" not in record and len(record["epublication"]) == 19  # 18 + type
+    [later] = json.loads(
+        aleph_command(
+            broker_env, "--json", "search", "--isbn", RAYMOND, "--generation", "2015"
+        ).stdout
+    )
+    # What the 2014 answer lacks is read from the record's MARC, never printed empty.
+    assert later["epublication"]["id_number"] == "cpk20051492461"
+    assert len(later["epublication"]) == 22 and isinstance(later["epublication"]["url"], list)
+    assert later["semantic_info"]["__nt_name"] == "SemanticInfo"
+    counted = aleph_command(broker_env, "count", "--isbn", RAYMOND, "--json")
+    assert json.loads(counted.stdout) == {"num_of_records": 1, "__nt_name": "CountResult"}
+    invalid = aleph_command(broker_env, "validate", "--isbn", "80-251-0225-5", "--json")
+    assert invalid.returncode == 1
+    assert json.loads(invalid.stdout) == {"is_valid": False, "__nt_name": "ISBNValidationResult"}
+    assert invalid.stderr == (
+        "aleph: 80-251-0225-5 is not a valid ISBN: its check digit is 5, but the others call"
+        " for 4\n"
+    )
+    publication = tmp_path / "publication.json"
+    publication.write_text(serialize(EXPORTED))
+    exported = aleph_command(broker_env, "export", str(publication), "--json")
+    assert json.loads(exported.stdout) == {"ISBN": "978-80-7367-397-0", "__nt_name": "ExportResult"}
+
+
+def test_json_of_a_2015_daemon_and_a_settings_file(
+    start_daemon: DaemonFactory, broker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The command reads the daemon's form from the settings (here a --config file)."""
+    start_daemon(ALEPH_WIRE_GENERATION="2015")
+    config = tmp_path / "site.json"
+    config.write_text(
+        json.dumps(
+            {
+                "RABBITMQ_ALEPH_VIRTUALHOST": broker_env["RABBITMQ_ALEPH_VIRTUALHOST"],
+                "ALEPH_WIRE_GENERATION": "2015",
+            }
+        )
+    )
+    # The vhost comes from the file only (the fixture put it in this process's environment).
+    environment = {k: v for k, v in os.environ.items() if k != "RABBITMQ_ALEPH_VIRTUALHOST"}
+    command = ["--config", str(config), "search", "--isbn", RAYMOND, "--json"]
+    found = subprocess.run(
+        [sys.executable, "-m", "edeposit.amqp.cli", *command],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    [record] = json.loads(found.stdout)
+    assert record["epublication"]["id_number"] == "cpk20051492461"
+    assert record["semantic_info"]["__nt_name"] == "SemanticInfo"

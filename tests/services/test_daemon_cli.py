@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,8 @@ import pytest
 from edeposit.amqp import aleph
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.serializers import deserialize, serialize
-from tests.services.support import Peer
+from tests.services.support import Peer, connection_names
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -188,3 +191,55 @@ def test_foreground_refuses_a_second_instance(daemon_env: dict[str, str]) -> Non
     second = alephdaemon(daemon_env, "--foreground")
     assert second.returncode == 1
     assert "already running" in second.stderr
+
+
+def test_status_says_which_catalogue_and_wire_form(
+    daemon_env: dict[str, str], emulator: AlephEmulator
+) -> None:
+    started = alephdaemon(
+        {**daemon_env, "ALEPH_WIRE_GENERATION": "2015", "ALEPH_EXPORT_URL": emulator.export_url},
+        "start",
+    )
+    assert started.returncode == 0, started.stderr
+    status = alephdaemon(daemon_env, "status")  # the caller's settings do not matter
+    assert status.returncode == 0, status.stdout
+    assert f"\n  aleph url:  {emulator.url} (export form {emulator.export_url})\n" in status.stdout
+    assert "\n  wire form:  generation 2015 (ALEPH_WIRE_GENERATION)\n" in status.stdout
+
+
+def _shows(vhost: str, name: str) -> bool:
+    return name in connection_names(vhost)
+
+
+def test_every_connection_names_its_owner(daemon_env: dict[str, str]) -> None:
+    """The broker's own view (``rabbitmqctl list_connections client_properties``) tells
+    which command, host and process holds each connection: a detached daemon by its own
+    pid (not the one of the ``start`` that forked it), the commands by theirs."""
+    vhost = daemon_env["RABBITMQ_ALEPH_VIRTUALHOST"]
+    host = socket.gethostname()
+    waiting = []
+    for command in (
+        ["edeposit.amqp.cli", "count", "--isbn", "80-251-0225-4", "--timeout", "60"],
+        ["edeposit.amqp.amqp_tool", "--get", "--timeout", "60"],
+    ):
+        waiting.append(
+            subprocess.Popen(
+                [sys.executable, "-m", *command],
+                env=daemon_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    try:
+        aleph, tool = waiting
+        assert wait_for(lambda: _shows(vhost, f"aleph@{host}:{aleph.pid}"), 30)
+        assert wait_for(lambda: _shows(vhost, f"amqp_tool@{host}:{tool.pid}"), 30)
+    finally:
+        for process in waiting:
+            process.kill()
+            process.wait()
+    assert alephdaemon(daemon_env, "start").returncode == 0
+    daemon = f"alephdaemon@{host}:{pid_of(daemon_env)}"
+    assert wait_for(lambda: _shows(vhost, daemon), 30), connection_names(vhost)
+    names = connection_names(vhost)
+    assert all(re.fullmatch(rf"[\w.-]+@{re.escape(host)}:\d+", name) for name in names), names

@@ -117,6 +117,14 @@ class AlephClient:
         settings: broker and topology settings (default: the configured ones).
         timeout: default deadline of a call, in seconds.
         connect_timeout: how long the constructor waits for the broker.
+        fail_fast: give up as soon as every broker node failed one attempt (a command
+            line: a broker that is not there is told at once, not after
+            ``connect_timeout``), instead of trying again until then.
+
+    Raises:
+        ClientError: the broker could not be reached in time; when it refused the
+            connection for good (login, vhost, topology), the error's ``__cause__`` is
+            the :class:`~edeposit.amqp.errors.FatalBrokerError` saying why.
     """
 
     def __init__(
@@ -125,6 +133,7 @@ class AlephClient:
         *,
         timeout: float = 60.0,
         connect_timeout: float = 10.0,
+        fail_fast: bool = False,
     ) -> None:
         self.settings = settings or settings_module.get()
         self.timeout = timeout
@@ -161,16 +170,26 @@ class AlephClient:
         )
         self.connection.add_consumer(self.reply_queue, self._on_answer)
         self.connection.start()
-        if not self.connection.wait_ready(connect_timeout):
+        if not self._connected(connect_timeout, fail_fast):
             self.connection.stop(timeout=2.0)
             error = self.connection.fatal_error
+            if error is not None:
+                raise ClientError(str(error)) from error
             last = self.connection.watch.last_error
-            raise ClientError(
-                str(error)
-                if error
-                else f"broker not reachable in {connect_timeout:g} s"
-                + (f": {last}" if last else "")
-            )
+            waited = "" if fail_fast else f" in {connect_timeout:g} s"
+            raise ClientError(f"broker not reachable{waited}" + (f": {last}" if last else ""))
+
+    def _connected(self, timeout: float, fail_fast: bool) -> bool:
+        """Wait until the connection is ready; False when it failed or ``timeout`` passed
+        (with ``fail_fast``, also once every node failed an attempt)."""
+        nodes = self.connection.nodes
+        deadline = time.monotonic() + timeout
+        while not self.connection.wait_ready(0.02):
+            if not self.connection.is_running or time.monotonic() >= deadline:
+                return False
+            if fail_fast and nodes.failed_in_turn >= len(nodes.all):
+                return False
+        return True
 
     # --- calls ------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ Overrides are applied in this order, later wins:
    names instead: containers, packagers and tests relocate the system file with it),
 3. the JSON file ``$HOME/edeposit/amqp.json``,
 4. the JSON file named by ``$EDEPOSIT_AMQP_CONFIG``,
-5. environment variables named exactly like the settings.
+5. environment variables named exactly like the settings (one that looks like a setting
+   but is not, ``RABBITMQ_HOTS``, is a warning: :mod:`~edeposit.amqp.config_lookalikes`).
 
 A password file (``RABBITMQ_USER_PASSWORD_FILE``) is read last and replaces
 ``RABBITMQ_USER_PASSWORD``; a relative name is looked up in ``$CREDENTIALS_DIRECTORY``,
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from edeposit.amqp.config_lookalikes import warn_lookalikes
 from edeposit.amqp.config_values import MASK, SECRETS, apply_changes, field_kinds, parse_node
 from edeposit.amqp.errors import ConfigError
 from edeposit.amqp.wire.options import WireOptions
@@ -240,6 +242,10 @@ class Settings:
         return apply_changes(self, changes, source="replace()", from_text=False)
 
 
+#: The names of all settings.
+_SETTING_NAMES = frozenset(field_kinds(Settings))
+
+
 def _read_json_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -286,6 +292,7 @@ def load_settings(
                 raise ConfigError(f"{path}: settings file named by {CONFIG_ENV_VAR} not found")
             continue
         result = apply_changes(result, _read_json_file(path), str(path), from_text=False)
+    warn_lookalikes(environ, _SETTING_NAMES)  # a misspelt setting would go unnoticed
     from_env = {key: environ[key] for key in field_kinds(Settings) if key in environ}
     result = apply_changes(result, from_env, "environment", from_text=True)
     if result.RABBITMQ_USER_PASSWORD_FILE:

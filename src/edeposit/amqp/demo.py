@@ -32,6 +32,7 @@ from edeposit.amqp.cli import format_records
 from edeposit.amqp.config import ConfigError, Settings
 from edeposit.amqp.emulator import AlephEmulator
 from edeposit.amqp.runtime.console import quiet_broken_pipe
+from edeposit.amqp.runtime.parameters import name_program
 from edeposit.amqp.serializers import deserialize, serialize
 
 __all__ = ["main"]
@@ -159,6 +160,7 @@ def _print_answer(properties: pika.BasicProperties, body: bytes) -> None:
 @quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 when the answer arrived and was a result."""
+    name_program("edeposit-demo")
     parser = build_parser()
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.parse_args(argv)
@@ -185,8 +187,9 @@ def _run(config: Settings) -> int:
             f"with the demo's own queues and keys ({config.RABBITMQ_ALEPH_DAEMON_KEY} …): "
             "daemons already serving this vhost neither see nor answer its request"
         )
-        if amqp_tool.main(["--create"]) != 0:
-            return 1
+        created = amqp_tool.main(["--create"])
+        if created != 0:
+            return created  # 78: settings, login or vhost; 1: the broker is not there
         _step("Aleph X-Server emulator (default corpus)")
         with AlephEmulator() as emulator:
             print(f"listening on {emulator.url}")

@@ -11,6 +11,8 @@ from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import CONFIG_ENV_VAR, Settings
 from edeposit.amqp.daemon.service import AlephDaemon
 from edeposit.amqp.errors import ConfigError
+from edeposit.amqp.runtime.console import quiet_broken_pipe
+from edeposit.amqp.runtime.parameters import name_program
 from edeposit.amqp.runtime.runner import ACTIONS, ExitCode
 
 __all__ = ["EPILOG", "build_parser", "main"]
@@ -25,6 +27,7 @@ exit codes:
       serving within ALEPH_DAEMON_START_TIMEOUT (it goes on trying)
   78  configuration: bad settings, refused login, missing vhost, a queue declared
       differently, an unwritable pidfile or log (restarting cannot help)
+  141 the output was closed early (| head)
 
 status reads the state the running daemon keeps beside its pidfile; it also looks in
 /run/edeposit (the systemd unit's RuntimeDirectory). Settings: /etc/edeposit/amqp.json,
@@ -72,8 +75,10 @@ def _settings(arguments: argparse.Namespace) -> Settings:
     return current.replace(**overrides) if overrides else current
 
 
+@quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     """The ``alephdaemon`` command."""
+    name_program("alephdaemon")
     arguments = build_parser().parse_args(argv)
     try:
         current = _settings(arguments)

@@ -178,8 +178,14 @@ class AlephDaemon(SetAsideAnswers, PikaDaemon):
         return self.pace.prefetch(self.workers)
 
     def status_facts(self) -> Mapping[str, str]:
-        """The catalogue's pace (this daemon's share of a fleet budget) and the cache."""
-        details = {"catalogue": self.pace.describe()}
+        """Where the catalogue is, the wire form written, the catalogue's pace (this
+        daemon's share of a fleet budget) and the cache."""
+        cfg = self.settings
+        details = {
+            "aleph url": f"{cfg.ALEPH_URL} (export form {cfg.ALEPH_EXPORT_URL})",
+            "wire form": f"generation {cfg.ALEPH_WIRE_GENERATION} (ALEPH_WIRE_GENERATION)",
+            "catalogue": self.pace.describe(),
+        }
         cache = getattr(getattr(self, "service", None), "cache", None)
         if cache is not None and cache.enabled:
             details["cache"] = f"{len(cache)} answers kept for {cache.ttl:g} s"

@@ -1,7 +1,10 @@
 """``aleph-emulator``: run the Aleph X-Server emulator until SIGTERM or SIGINT.
 
 The first line on standard output is ``aleph-emulator listening on <url>`` (flushed), so
-a parent process can read the port when it passed ``--port 0``.
+a parent process can read the port when it passed ``--port 0``. Indexing a large corpus
+shows its progress when stderr is a terminal, and logs its totals. Exit codes: 0 stopped
+by a signal, 1 it could not start (the port, the corpus), 2 wrong usage, 141 its output
+was closed early (as every command of the project, through ``runtime/console.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from types import FrameType
 from edeposit.amqp.emulator.emulator import AlephEmulator
 from edeposit.amqp.emulator.faults import Faults
 from edeposit.amqp.emulator.xservices import DEFAULT_BASES
+from edeposit.amqp.runtime.console import quiet_broken_pipe
 
 __all__ = ["build_parser", "main"]
 
@@ -26,6 +30,9 @@ log = logging.getLogger("edeposit.amqp.emulator")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
+#: The highest TCP port.
+MAX_PORT = 65535
 
 
 def _version() -> str:
@@ -35,15 +42,30 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _port(text: str) -> int:
+    """A ``--port``: 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"a port is 0 (any free one) to {MAX_PORT}, not {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
     parser = argparse.ArgumentParser(
         prog="aleph-emulator",
+        # One usage line: a wrong option is told in two lines, not a screenful.
+        usage="%(prog)s [--port N] [--corpus PATH …] [options]",
         description="A fake Aleph X-Server (X-Services and the e-deposit export form).",
+        epilog="exit codes: 0 stopped by a signal, 1 could not start (port, corpus), "
+        "2 wrong usage, 141 the output was closed early",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
     parser.add_argument(
         "--corpus",
         nargs="+",
@@ -79,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@quiet_broken_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the emulator until a signal; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -110,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             library=args.library,
             legacy_export=args.legacy_export,
             seed=args.seed,
+            progress=sys.stderr if sys.stderr.isatty() else None,
         )
         emulator.start()
     except (OSError, ValueError) as error:

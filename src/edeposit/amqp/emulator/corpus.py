@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from lxml import etree
 
@@ -140,22 +140,33 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def read_corpus(files: Iterable[Path]) -> Iterator[SourceRecord]:
-    """Every record of every file, in order; unreadable files are logged and skipped."""
+def read_corpus(
+    files: Iterable[Path], progress: Callable[[int], None] | None = None
+) -> Iterator[SourceRecord]:
+    """Every record of every file, in order; unreadable files are logged and skipped.
+
+    ``progress`` hears, after each record, how many bytes of the files are read so far.
+    """
+    done = 0
     for path in files:
         kind = _sniff(path)
         if kind is None:
             log.info("corpus: %s is neither XML nor ISO 2709, skipped", path)
-            continue
-        try:
-            if kind == "iso2709":
+        else:
+            try:
                 with path.open("rb") as stream:
-                    for fields in read_iso2709(stream):
-                        yield SourceRecord(fields, "marc")
-            else:
-                yield from _read_xml(path)
-        except (OSError, etree.XMLSyntaxError) as error:
-            log.warning("corpus: cannot read %s: %s", path, error)
+                    records: Iterator[SourceRecord]
+                    if kind == "iso2709":
+                        records = (SourceRecord(fields, "marc") for fields in read_iso2709(stream))
+                    else:
+                        records = _read_xml(stream)
+                    for record in records:
+                        yield record
+                        if progress is not None:
+                            progress(done + stream.tell())
+            except (OSError, etree.XMLSyntaxError) as error:
+                log.warning("corpus: cannot read %s: %s", path, error)
+        done += path.stat().st_size
 
 
 def _local(element: etree._Element) -> str:
@@ -216,9 +227,9 @@ def _reply_doc_number(oai: etree._Element) -> int | None:
     return None
 
 
-def _read_xml(path: Path) -> Iterator[SourceRecord]:
+def _read_xml(stream: BinaryIO) -> Iterator[SourceRecord]:
     events = etree.iterparse(
-        str(path),
+        stream,
         events=("end",),
         resolve_entities=False,
         no_network=True,

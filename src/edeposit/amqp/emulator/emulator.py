@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TextIO
 
 from edeposit.amqp.emulator.corpus import default_corpus
 from edeposit.amqp.emulator.envelope import SessionIds
@@ -42,6 +42,8 @@ class AlephEmulator:
         library: the physical library of ``ill_get_doc`` and ``ill_get_set``.
         legacy_export: reject exports the pre-2015 way (page text, no ``Aleph-Info``).
         seed: seed of the session ids and of the random faults.
+        progress: a terminal to draw the progress of indexing a corpus on (the command
+            passes stderr when it is one).
 
     Raises:
         FileNotFoundError: (from :meth:`start`) a corpus path does not exist.
@@ -60,6 +62,7 @@ class AlephEmulator:
         library: str = "NKC01",
         legacy_export: bool = False,
         seed: int = 0,
+        progress: TextIO | None = None,
     ) -> None:
         if set_limit < 1:
             raise ValueError("set_limit must be at least 1")
@@ -72,6 +75,7 @@ class AlephEmulator:
         self.library = library
         self.legacy_export = legacy_export
         self.seed = seed
+        self.progress = progress
         self._initial_faults = faults or Faults()
         self.index: CorpusIndex | None = None
         self._backend: Backend | None = None
@@ -84,7 +88,7 @@ class AlephEmulator:
         """Indexes the corpus (or reuses its index) and starts serving; returns when listening."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        self.index = CorpusIndex.open(self.corpus, self.index_dir)
+        self.index = CorpusIndex.open(self.corpus, self.index_dir, progress=self.progress)
         try:
             xservices = XServices(
                 self.index,

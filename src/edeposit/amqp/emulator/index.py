@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import quote
 
 from edeposit.amqp.emulator.corpus import (
@@ -33,6 +34,7 @@ from edeposit.amqp.emulator.corpus import (
     read_corpus,
     system_number,
 )
+from edeposit.amqp.emulator.progress import IndexProgress
 from edeposit.amqp.emulator.record import Field, Fields, pack, unpack
 from edeposit.amqp.emulator.search_keys import COLUMNS, keys_of
 from edeposit.amqp.errors import EdepositAMQPError
@@ -162,7 +164,11 @@ class _Builder:
             )
 
 
-def _build(files: Sequence[Path], digest: str, target: Path) -> None:
+def _build(files: Sequence[Path], digest: str, target: Path, terminal: TextIO | None) -> None:
+    """Write the index of ``files`` to ``target``; progress on ``terminal``, if given."""
+    started = time.perf_counter()
+    size = sum(file.stat().st_size for file in files)
+    progress = IndexProgress(size, terminal) if terminal is not None else None
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     os.close(handle)
@@ -174,8 +180,10 @@ def _build(files: Sequence[Path], digest: str, target: Path) -> None:
                 db.execute(f"PRAGMA {pragma}")
             db.executescript(_SCHEMA)
             builder = _Builder(db)
-            for source in read_corpus(files):
+            for source in read_corpus(files, progress.record_read if progress else None):
                 builder.add(source)
+            if progress is not None:
+                progress.writing()
             builder.flush()
             builder.merge()
             db.execute("CREATE UNIQUE INDEX records_doc_number ON records(doc_number)")
@@ -185,14 +193,23 @@ def _build(files: Sequence[Path], digest: str, target: Path) -> None:
                 [("fingerprint", digest), ("records", str(builder.count))],
             )
             db.commit()
+            if progress is not None:
+                progress.finish()
+            seconds = time.perf_counter() - started
             log.info(
-                "indexed %d records (%d duplicates, %d merged) from %d files",
+                "indexed %d records (%d duplicates, %d merged) from %d files (%.1f MB) in"
+                " %.1f s, %.0f records/s",
                 builder.count,
                 builder.duplicates,
                 len(builder.merges),
                 len(files),
+                size / (1024 * 1024),
+                seconds,
+                (builder.count + builder.duplicates + len(builder.merges)) / max(seconds, 1e-9),
             )
         finally:
+            if progress is not None:
+                progress.finish()  # also when the build failed: the next line is clean
             db.close()
         os.replace(temporary, target)
     finally:
@@ -243,8 +260,17 @@ class CorpusIndex:
         self._next_overlay_id = OVERLAY_BASE
 
     @classmethod
-    def open(cls, corpus: Iterable[Path | str], index_dir: Path | str | None = None) -> CorpusIndex:
+    def open(
+        cls,
+        corpus: Iterable[Path | str],
+        index_dir: Path | str | None = None,
+        *,
+        progress: TextIO | None = None,
+    ) -> CorpusIndex:
         """The index of ``corpus`` (files and folders), built unless an up-to-date one exists.
+
+        A build draws its progress on ``progress``, a terminal (:mod:`.progress`), and
+        logs its totals when done.
 
         Raises:
             FileNotFoundError: a corpus path does not exist.
@@ -256,7 +282,7 @@ class CorpusIndex:
         if _valid(path, digest):
             return cls(path, built=False, build_seconds=0.0)
         started = time.perf_counter()
-        _build(files, digest, path)
+        _build(files, digest, path, progress)
         return cls(path, built=True, build_seconds=time.perf_counter() - started)
 
     @contextmanager

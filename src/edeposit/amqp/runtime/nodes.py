@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import pika
 
 from edeposit.amqp.runtime.backoff import Backoff
+from edeposit.amqp.runtime.parameters import for_this_process
 
 __all__ = ["NEXT_NODE_PAUSE", "Nodes"]
 
@@ -38,7 +39,8 @@ class Nodes:
     ) -> None:
         if isinstance(parameters, pika.ConnectionParameters):
             parameters = [parameters]
-        self.all = list(parameters)
+        # Named for the process that connects (a daemon builds them before it detaches).
+        self.all = [for_this_process(node) for node in parameters]
         if not self.all:
             raise ValueError("no broker node to connect to")
         self.backoff = backoff
@@ -49,6 +51,11 @@ class Nodes:
     def current(self) -> pika.ConnectionParameters:
         """The node to connect to (or connected to) now."""
         return self.all[self._index]
+
+    @property
+    def failed_in_turn(self) -> int:
+        """Nodes that failed since the last success: all of them, a whole round failed."""
+        return self._failed_in_turn
 
     def connected(self) -> None:
         """The current node works: the next failure starts a new turn."""

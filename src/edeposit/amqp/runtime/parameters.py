@@ -3,12 +3,24 @@
 A cluster's nodes (RABBITMQ_NODES, else RABBITMQ_HOST:RABBITMQ_PORT) each get
 parameters of their own; :func:`node_parameters` lists them in a random order, so a fleet of
 services spreads over the cluster, and spreads again when a node goes.
+
+Every connection names its owner (``connection_name``, :func:`owner_name`):
+``alephdaemon@mq-host:1234``, the command (or script), the host and the pid, so the
+broker's own views (``rabbitmqctl list_connections client_properties``, the management
+UI) tell the processes of a fleet apart.
 """
 
 from __future__ import annotations
 
+import copy
+import os
 import random
+import re
+import socket
 import ssl
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import pika
 
@@ -18,9 +30,55 @@ __all__ = [
     "connection_parameters",
     "describe_broker",
     "describe_node",
+    "for_this_process",
+    "name_program",
     "node_parameters",
+    "owner_name",
     "where",
 ]
+
+#: The name this process gives itself in its connections (see :func:`name_program`).
+_program: str | None = None
+
+
+def name_program(name: str) -> None:
+    """Call this process ``name`` in its broker connections; each command's ``main`` does
+    (without it, the script's name is used). The first name given stays: a command that
+    runs another in its process (the demo runs ``amqp_tool``) keeps its own."""
+    global _program  # noqa: PLW0603 - one name per process, like its argv[0]
+    if _program is None:
+        _program = name
+
+
+def _program_name(argv: Sequence[str]) -> str:
+    """The name :func:`name_program` gave, else the script's (``python -m pkg``: ``pkg``)."""
+    if _program:
+        return _program
+    script = Path(argv[0]) if argv and argv[0] not in ("", "-", "-c", "-m") else None
+    if script is None:
+        return "python"
+    if script.name == "__main__.py":
+        script = script.parent
+    return script.name.removesuffix(".py") or "python"
+
+
+def owner_name() -> str:
+    """``program@host:pid``: the process a connection belongs to, as the broker shows it."""
+    return f"{_program_name(sys.argv)}@{socket.gethostname()}:{os.getpid()}"
+
+
+def for_this_process(parameters: pika.ConnectionParameters) -> pika.ConnectionParameters:
+    """``parameters`` named for this process: a name :func:`owner_name` gave in the
+    process that built them (before a fork: a detached daemon) gets this one's pid."""
+    properties = parameters.client_properties or {}
+    name = properties.get("connection_name")
+    owner = owner_name()
+    pattern = re.escape(owner.rpartition(":")[0]) + r":\d+"
+    if not isinstance(name, str) or name == owner or not re.fullmatch(pattern, name):
+        return parameters
+    renamed = copy.copy(parameters)
+    renamed.client_properties = {**properties, "connection_name": owner}
+    return renamed
 
 
 def connection_parameters(
@@ -60,7 +118,7 @@ def connection_parameters(
         stack_timeout=timeout * 2,
         connection_attempts=1,
         ssl_options=ssl_options,
-        client_properties={"connection_name": "edeposit-amqp"},
+        client_properties={"connection_name": owner_name()},
     )
 
 

@@ -9,14 +9,17 @@
     amqp_tool --asyncapi           the message contract, an AsyncAPI 3.0 JSON document
     amqp_tool --migrate-to-quorum  classic queues (empty, unused) become quorum queues
 
-Broker problems (unreachable, refused login, missing vhost, a queue declared
-differently) end with one line naming the host, the vhost and the fix, and exit 1.
+Broker problems end with one line naming the host, the vhost and the fix. Exit codes
+(:class:`Exit`): 1 when the broker cannot be reached or a message not published, 78 when
+retrying cannot help until an operator changes something: bad settings, a refused
+login, a missing vhost, a queue declared differently (as ``alephdaemon`` and ``aleph``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import enum
 import json
 import sys
 import time
@@ -30,18 +33,56 @@ import pika.exceptions
 from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
-from edeposit.amqp.errors import ConfigError, ToolError
-from edeposit.amqp.runtime.console import quiet_broken_pipe
-from edeposit.amqp.runtime.diagnosis import describe_open_error
-from edeposit.amqp.runtime.parameters import describe_broker, describe_node, node_parameters
+from edeposit.amqp.errors import ConfigError, FatalBrokerError, ToolError
+from edeposit.amqp.runtime.console import EXIT_BROKEN_PIPE, quiet_broken_pipe, seconds_or_zero
+from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal
+from edeposit.amqp.runtime.parameters import (
+    describe_broker,
+    describe_node,
+    name_program,
+    node_parameters,
+)
 from edeposit.amqp.runtime.topology import aleph_topology
 from edeposit.amqp.tool.asyncapi import asyncapi_document
 from edeposit.amqp.tool.migration import migrate_to_quorum
 
-__all__ = ["asyncapi", "build_parser", "create", "get", "list_hosts", "main", "migrate", "put"]
+__all__ = [
+    "Exit",
+    "asyncapi",
+    "build_parser",
+    "create",
+    "get",
+    "list_hosts",
+    "main",
+    "migrate",
+    "put",
+]
 
 #: The host names ``--host`` accepts: this project serves one, the Aleph vhost.
 HOSTS = ("aleph",)
+
+
+class Exit(enum.IntEnum):
+    """Exit codes of ``amqp_tool``."""
+
+    OK = 0
+    #: The broker could not be reached, or a message not published or read.
+    BROKER = 1
+    USAGE = 2
+    #: Bad settings, a refused login, a missing vhost, a queue declared differently.
+    CONFIG = 78
+    #: The reader of the output went away (``amqp_tool --get | head``).
+    BROKEN_PIPE = EXIT_BROKEN_PIPE
+
+
+EPILOG = """exit codes:
+  0    done
+  1    the broker could not be reached, or a message not published or read
+  2    wrong usage
+  78   configuration: bad settings, a refused login, a missing vhost, a queue declared
+       differently (retrying cannot help until it is changed)
+  141  the output was closed early (| head)
+"""
 
 
 def _connect(settings: Settings) -> pika.BlockingConnection:
@@ -50,6 +91,8 @@ def _connect(settings: Settings) -> pika.BlockingConnection:
     try:
         return pika.BlockingConnection(parameters)
     except (pika.exceptions.AMQPError, OSError) as error:
+        if is_refusal(error):
+            raise FatalBrokerError(describe_open_error(parameters, error)) from error
         raise ToolError(describe_open_error(parameters, error)) from error
 
 
@@ -59,7 +102,7 @@ def create(settings: Settings) -> None:
     try:
         aleph_topology(settings).declare(connection.channel(), report=print)
     except pika.exceptions.ChannelClosedByBroker as error:
-        raise ToolError(
+        raise FatalBrokerError(
             f"the broker at {describe_broker(settings)} refused a declaration: "
             f"{error.reply_text}; an existing exchange or queue was declared differently "
             "(see docs/operations.md for the migration)"
@@ -75,7 +118,7 @@ def migrate(settings: Settings) -> None:
     try:
         migrate_to_quorum(settings, connection)
     except pika.exceptions.ChannelClosedByBroker as error:
-        raise ToolError(
+        raise FatalBrokerError(
             f"the broker at {describe_broker(settings)} refused a declaration: {error.reply_text}"
         ) from error
     finally:
@@ -196,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build the RabbitMQ topology of the Aleph services and put/get debug "
         "messages. Settings come from /etc/edeposit/amqp.json, ~/edeposit/amqp.json, "
         "$EDEPOSIT_AMQP_CONFIG and environment variables.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     actions = parser.add_mutually_exclusive_group(required=True)
@@ -216,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=HOSTS[0], choices=HOSTS, help="which host to use")
     parser.add_argument(
-        "--timeout", type=float, default=0.0, help="--get: seconds to wait for an answer"
+        "--timeout", type=seconds_or_zero, default=0.0, help="--get: seconds to wait for an answer"
     )
     parser.add_argument("--count", type=int, default=None, help="--get: at most this many")
     parser.add_argument("--key", default=None, help="--put: routing key (default: request)")
@@ -232,35 +277,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _perform(arguments: argparse.Namespace) -> None:
+    """Carry out the action the command line asks for."""
+    settings = settings_module.get()
+    if arguments.quorum:
+        settings = settings.replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
+    if arguments.delivery_limit is not None:
+        settings = settings.replace(RABBITMQ_ALEPH_DELIVERY_LIMIT=arguments.delivery_limit)
+    if arguments.list:
+        list_hosts(settings)
+    elif arguments.asyncapi:
+        asyncapi(settings)
+    elif arguments.create:
+        create(settings)
+    elif arguments.migrate_to_quorum:
+        migrate(settings)
+    elif arguments.put:
+        source = arguments.put
+        body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        put(settings, body, routing_key=arguments.key)
+    else:
+        get(settings, timeout=arguments.timeout, limit=arguments.count)
+
+
 @quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
-    """The ``amqp_tool`` command; returns the exit code."""
+    """The ``amqp_tool`` command; returns the exit code (:class:`Exit`)."""
+    name_program("amqp_tool")
     arguments = build_parser().parse_args(argv)
     try:
-        settings = settings_module.get()
-        if arguments.quorum:
-            settings = settings.replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
-        if arguments.delivery_limit is not None:
-            settings = settings.replace(RABBITMQ_ALEPH_DELIVERY_LIMIT=arguments.delivery_limit)
-        if arguments.list:
-            list_hosts(settings)
-        elif arguments.asyncapi:
-            asyncapi(settings)
-        elif arguments.create:
-            create(settings)
-        elif arguments.migrate_to_quorum:
-            migrate(settings)
-        elif arguments.put:
-            if arguments.put == "-":
-                body = sys.stdin.buffer.read()
-            else:
-                body = Path(arguments.put).read_bytes()
-            put(settings, body, routing_key=arguments.key)
-        else:
-            get(settings, timeout=arguments.timeout, limit=arguments.count)
+        _perform(arguments)
     except BrokenPipeError:
         raise  # the reader went away: quiet_broken_pipe ends quietly
-    except (ToolError, ConfigError, OSError) as error:
+    except (ConfigError, FatalBrokerError) as error:
         print(f"amqp_tool: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return Exit.CONFIG
+    except (ToolError, OSError) as error:
+        print(f"amqp_tool: {error}", file=sys.stderr)
+        return Exit.BROKER
+    return Exit.OK
