@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from edeposit.amqp.aleph import AlephRecord, EPublication
+from edeposit.amqp.aleph import AlephRecord, EPeriodical, EPublication
 from edeposit.amqp.marc.punctuation import clean
 from edeposit.amqp.wire.codec import WireOptions, encode
 from tests.conftest import ALEPH_FIXTURES
@@ -130,17 +130,23 @@ def _field(tag: str, subfields: list[tuple[str, str]], i2: str = " ") -> str:
     return f'<varfield id="{tag}" i1=" " i2="{i2}">{inner}</varfield>'
 
 
-def test_what_the_corrected_set_changes() -> None:
+@pytest.mark.parametrize("fmt", ["BK", "SE"])
+def test_what_the_corrected_set_changes_in_every_generation(fmt: str) -> None:
     """A hyphen at an end goes (but a date's after a digit), braces and backslashes stay."""
     xml = (
-        '<oai_marc><fixfield id="FMT">BK</fixfield>'
+        f'<oai_marc><fixfield id="FMT">{fmt}</fixfield>'
         + _field("245", [("a", "Ročenka {2015} -"), ("b", "- sborník \\")])
         + _field("264", [("a", "Praha -"), ("b", "{Nakladatel} ;"), ("c", "2015-")], i2="1")
         + "</oai_marc>"
     )
-    record = AlephRecord("nkc", "NKC01", 1, xml, EPublication.from_xml(xml))
+    record = AlephRecord("nkc", "NKC01", 1, xml)
     expected = {"nazev": "Ročenka {2015}", "podnazev": "sborník \\", "mistoVydani": "Praha"}
     expected |= {"nakladatelVydavatel": "{Nakladatel}", "datumVydani": "2015-"}
-    for generation in ("2014", "2015"):
-        written = json.loads(encode(record, WireOptions(generation=generation)))["epublication"]
+    for generation, key in (
+        ("2014", "epublication"),
+        ("2015", "epublication"),
+        ("2016", "parsed_info"),
+    ):
+        written = json.loads(encode(record, WireOptions(generation=generation)))[key]
         assert {name: written[name] for name in expected} == expected, generation
+    assert isinstance(record.parsed_info, EPeriodical if fmt == "SE" else EPublication)

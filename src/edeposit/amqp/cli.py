@@ -24,6 +24,7 @@ from pathlib import Path
 
 from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import (
     AuthorQuery,
     DocumentQuery,
@@ -34,7 +35,7 @@ from edeposit.amqp.aleph.queries import (
     Query,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.client import AlephClient, ClientError, RemoteError
 from edeposit.amqp.config import ConfigError
 from edeposit.amqp.errors import (

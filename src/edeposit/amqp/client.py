@@ -33,8 +33,9 @@ from typing import Any, TypeVar
 from pika.spec import BasicProperties
 
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import ISBNQuery, Query
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.aleph.requests import (
     CountRequest,
     ExportRequest,
