@@ -3,7 +3,7 @@
 ::
 
     aleph search --isbn 80-251-0225-4
-    aleph search --isbn 80-251-0225-4 --json [--generation 2014]
+    aleph search --issn 1213-8215 --json [--generation 2014]
     aleph count --author Raymond
     aleph validate 80-251-0225-4
     aleph export publication.json
@@ -31,6 +31,7 @@ from edeposit.amqp.aleph.queries import (
     GenericQuery,
     ICZQuery,
     ISBNQuery,
+    ISSNQuery,
     PublisherQuery,
     Query,
     TitleQuery,
@@ -85,15 +86,17 @@ EPILOG = """exit codes:
 
 
 def format_records(records: Sequence[AlephRecord]) -> str:
-    """Records as an aligned text table: number, ISBN, title, authors, publisher, year."""
-    header = ("doc number", "ISBN", "title", "authors", "publisher", "year")
+    """Records as an aligned text table: number, ISBN (a serial's ISSN), title, authors,
+    publisher, year."""
+    header = ("doc number", "ISBN/ISSN", "title", "authors", "publisher", "year")
     rows = [header]
     for record in records:
         publication = record.epublication
+        periodical = record.periodical
         rows.append(
             (
                 f"{record.docNumber:09d}",
-                ", ".join(publication.ISBN),
+                ", ".join(publication.ISBN if periodical is None else periodical.ISSN),
                 " ".join(filter(None, (publication.nazev, publication.podnazev))).rstrip(" /:"),
                 "; ".join(author.to_string() for author in publication.autori),
                 publication.nakladatelVydavatel.rstrip(" ,:"),
@@ -117,6 +120,7 @@ def _clip(text: str, width: int) -> str:
 
 _BY_OPTION = {
     "isbn": ISBNQuery,
+    "issn": ISSNQuery,
     "author": AuthorQuery,
     "title": TitleQuery,
     "publisher": PublisherQuery,
@@ -138,6 +142,7 @@ def _query(arguments: argparse.Namespace) -> Query:
 def _add_query_options(parser: argparse.ArgumentParser) -> None:
     choice = parser.add_mutually_exclusive_group(required=True)
     choice.add_argument("--isbn", help="ISBN-10 or ISBN-13")
+    choice.add_argument("--issn", help="ISSN of a periodical (checked before Aleph is asked)")
     choice.add_argument("--author", help="author's name")
     choice.add_argument("--title", help="words of the title")
     choice.add_argument("--publisher", help="publisher's name")
@@ -182,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=GENERATIONS,
         default=GENERATIONS[-1],
         help="--json: the wire form to print, as these clients read it (default %(default)s:"
-        " every field, URL lists and each record's semantic_info; 2014: the original 18-field"
-        " publication)",
+        " parsed_info, an EPeriodical for a periodical, and semantic_info; 2015: every"
+        " record an EPublication with URL lists; 2014: the original 18-field publication)",
     )
     count = command("count", "print how many records match")
     _add_query_options(count)
