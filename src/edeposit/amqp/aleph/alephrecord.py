@@ -163,20 +163,17 @@ class AlephRecord(Message):
             epublication, periodical = None, epublication
         if isinstance(semantic_info, EPeriodicalSemanticInfo):
             semantic_info, periodical_semantic_info = None, semantic_info
-        given = (
-            ("base", base),
-            ("library", library),
-            ("docNumber", docNumber),
-            ("xml", xml),
-            ("epublication", epublication),
-            ("semantic_info", semantic_info),
-            ("periodical", periodical),
-            ("periodical_semantic_info", periodical_semantic_info),
-        )
-        for name, value in given:
-            # Not given: the slot stays empty and the first read derives it (__getattr__).
-            if value is not _DERIVED and (value is not None or name in _VIEWS[2:]):
-                object.__setattr__(self, name, value)
+        for name, value in zip(self._fields[:4], (base, library, docNumber, xml), strict=True):
+            object.__setattr__(self, name, value)
+        # A view not given leaves its slot empty: the first read derives it (__getattr__).
+        if epublication is not None:
+            object.__setattr__(self, "epublication", epublication)
+        if semantic_info is not None:
+            object.__setattr__(self, "semantic_info", semantic_info)
+        if periodical is not _DERIVED:  # None: known to be no continuing resource
+            object.__setattr__(self, "periodical", periodical)
+        if periodical_semantic_info is not _DERIVED:
+            object.__setattr__(self, "periodical_semantic_info", periodical_semantic_info)
 
     @classmethod
     def from_marc(
