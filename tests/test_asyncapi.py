@@ -27,6 +27,7 @@ from edeposit.amqp.wire.codec import WireOptions, decode, encode
 from edeposit.amqp.wire.message import REGISTRY, TYPE_KEY
 from tests import test_codec, test_daemon_wire, test_serializers, test_wire_errors
 from tests import test_wire_leniency as leniency
+from tests.aleph.golden_periodicals import GOLDEN_PERIODICALS
 from tests.aleph.golden_records import GOLDEN
 from tests.conftest import PROJECT_ROOT
 from tests.services import test_aleph_daemon
@@ -37,7 +38,7 @@ DOCUMENT = asyncapi_document(Settings())
 COMPONENTS = DOCUMENT["components"]
 #: How the daemon decodes: with its settings' defaults for a query's base and library.
 DAEMON = WireOptions(defaults={"base": "nkc", "library": "NKC01"})
-GENERATIONS = ("2014", "2015")
+GENERATIONS = ("2014", "2015", "2016")
 
 
 def validator(schema: dict[str, Any]) -> Draft7Validator:
@@ -112,6 +113,10 @@ def _written_bodies() -> Iterator[tuple[str, str]]:
         yield "services", encode(request).decode()
     for key, (publication, semantic_info) in GOLDEN.items():
         record = aleph.AlephRecord("nkc", "NKC01", 1, "<oai_marc/>", publication, semantic_info)
+        for body in _written(aleph.SearchResult([record])):
+            yield f"golden {key}", body
+    for key, (periodical, periodical_info) in GOLDEN_PERIODICALS.items():
+        record = aleph.AlephRecord("nkc", "NKC01", 1, "<oai_marc/>", periodical, periodical_info)
         for body in _written(aleph.SearchResult([record])):
             yield f"golden {key}", body
 
@@ -294,7 +299,8 @@ _NEAR_VALUES = st.one_of(
 )
 def test_schema_and_decoder_agree_on_objects_near_a_message(cls: Any, data: Any) -> None:
     """Start from a real message, change, add or drop one field: both accept or both refuse."""
-    body = json.loads(encode(data.draw(STRATEGIES[cls]), WireOptions(generation="2015")))
+    generation = data.draw(st.sampled_from(GENERATIONS))
+    body = json.loads(encode(data.draw(STRATEGIES[cls]), WireOptions(generation=generation)))
     change = data.draw(st.sampled_from(["replace", "add", "drop"]))
     keys = sorted(key for key in body if key != TYPE_KEY)
     if change == "drop" and keys:

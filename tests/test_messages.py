@@ -10,6 +10,8 @@ import pytest
 from edeposit.amqp import aleph, settings
 from edeposit.amqp.wire.message import REGISTRY, Message, wire_form
 from tests.wire_samples import (
+    EPERIODICAL_FIELDS,
+    EPERIODICAL_SEMANTIC_INFO_FIELDS,
     EPUBLICATION_2015_FIELDS,
     EPUBLICATION_FIELDS,
     MESSAGE_CLASS_NAMES,
@@ -30,6 +32,7 @@ SIGNATURES = {
     "GenericQuery": ["base", "phrase", "considerSimilar", "field"],
     "DocumentQuery": ["doc_id", "library"],
     "ICZQuery": ["icz", "base"],
+    "ISSNQuery": ["ISSN", "base"],
     "SearchResult": ["records"],
     "CountResult": ["num_of_records"],
     "ISBNValidationResult": ["is_valid"],
@@ -38,11 +41,18 @@ SIGNATURES = {
     "EPublication": list(EPUBLICATION_2015_FIELDS),
     "Author": ["firstName", "lastName", "title"],
     "SemanticInfo": list(SEMANTIC_INFO_FIELDS),
+    "EPeriodical": list(EPERIODICAL_FIELDS),
+    "EPeriodicalSemanticInfo": list(EPERIODICAL_SEMANTIC_INFO_FIELDS),
 }
-#: Parameters that only the model has (never on the wire): keywords with defaults.
-MODEL_ONLY = {"EPublication": ["urls", "internal_urls"]}
-#: How many leading parameters a caller must give, as the original clients did.
-REQUIRED = {"AlephRecord": 5, "EPublication": 18, "SemanticInfo": 0}
+#: Parameters that only the model has (never under their name on the wire): keywords.
+MODEL_ONLY = {
+    "EPublication": ["urls", "internal_urls"],
+    # 2016's name of the publication, then the continuing resource's own views
+    "AlephRecord": ["parsed_info", "periodical", "periodical_semantic_info"],
+}
+#: How many leading parameters a caller must give, as the original clients did (a
+#: record's views are read from its xml when left out, DESIGN §3.3).
+REQUIRED = {"AlephRecord": 4, "EPublication": 18, "SemanticInfo": 0, "EPeriodical": 12}
 
 
 def test_registry_holds_exactly_the_message_classes() -> None:
@@ -71,6 +81,23 @@ def test_epublication_writes_18_fields_for_2014_and_21_for_2015() -> None:
     assert wire_form(aleph.AlephRecord, "2014").keys == tuple(SIGNATURES["AlephRecord"][:5])
     assert wire_form(aleph.AlephRecord, "2015").keys == tuple(SIGNATURES["AlephRecord"])
     assert wire_form(aleph.SemanticInfo, "2015").keys == SEMANTIC_INFO_FIELDS
+
+
+def test_the_2016_forms() -> None:
+    """DESIGN §3.3: epublication renamed parsed_info; the 2015 publication inside."""
+    assert wire_form(aleph.AlephRecord, "2016").keys == (
+        "base",
+        "library",
+        "docNumber",
+        "xml",
+        "parsed_info",
+        "semantic_info",
+    )
+    assert wire_form(aleph.EPublication, "2016").keys == EPUBLICATION_2015_FIELDS
+    assert wire_form(aleph.EPeriodical, "2016").keys == EPERIODICAL_FIELDS
+    assert wire_form(aleph.EPeriodicalSemanticInfo, "2016").keys == (
+        EPERIODICAL_SEMANTIC_INFO_FIELDS
+    )
 
 
 def test_epublication_built_as_2014_clients_build_it() -> None:

@@ -70,6 +70,23 @@ def test_error_tree() -> None:
     assert issubclass(errors.MessageError, ValueError)
 
 
+@pytest.mark.parametrize(
+    "name", ["EPublication", "SemanticInfo", "EPeriodical", "EPeriodicalSemanticInfo"]
+)
+def test_public_constructors_from_a_records_xml(name: str) -> None:
+    """DESIGN §3.3: each view of a record is built from its XML."""
+    built = getattr(aleph, name).from_xml('<oai_marc><fixfield id="FMT">SE</fixfield></oai_marc>')
+    assert type(built).__name__ == name
+
+
+def test_the_issn_error_travels_as_a_refused_request() -> None:
+    """An invalid ISSN is refused before the catalogue is asked: not a catalogue error."""
+    assert aleph.InvalidISSNError is errors.InvalidISSNError
+    assert issubclass(errors.InvalidISSNError, errors.MessageError)
+    assert not issubclass(errors.InvalidISSNError, errors.AlephException)
+    assert errors.RemoteError("InvalidISSNError", "…").origin == "daemon"
+
+
 def test_serializers_names() -> None:
     assert {"serialize", "deserialize"} <= set(serializers.__all__)
     assert callable(serializers.serialize)

@@ -17,7 +17,14 @@ from edeposit.amqp.serializers import (
     serialize,
 )
 from edeposit.amqp.wire.message import REGISTRY, Message
-from tests.wire_samples import RAYMOND, assert_wire_form, read_back
+from tests.wire_samples import (
+    RAYMOND,
+    VESMIR,
+    VESMIR_INFO,
+    VESMIR_XML,
+    assert_wire_form,
+    read_back,
+)
 
 RECORD = aleph.AlephRecord(
     "nkc",
@@ -49,7 +56,9 @@ EXAMPLES: list[Message] = [
     aleph.DocumentQuery(1492461),
     aleph.DocumentQuery("000001492461", "NKC01"),
     aleph.ICZQuery("cpk20051492461"),
+    aleph.ISSNQuery("0042-4544"),
     aleph.SearchRequest(aleph.ISBNQuery("80-251-0225-4")),
+    aleph.CountRequest(aleph.ISSNQuery("0042-4544", "nkc")),
     aleph.CountRequest(aleph.GenericQuery("nkc", "unix", False, "wtl")),
     aleph.ISBNValidationRequest("80-251-0225-4"),
     aleph.ISBNValidationRequest(aleph.ISBNQuery("80-251-0225-4")),
@@ -69,6 +78,14 @@ EXAMPLES: list[Message] = [
     aleph.Author("Jan", "Novák", "Ing."),
     aleph.SemanticInfo(),
     WORKFLOW,
+    # a continuing resource: its views read from its xml, or given as 2016's clients did
+    aleph.AlephRecord("nkc", "NKC01", 156783, VESMIR_XML),
+    aleph.AlephRecord("nkc", "NKC01", 156783, VESMIR_XML, VESMIR, VESMIR_INFO),
+    aleph.SearchResult([RECORD, aleph.AlephRecord("nkc", "NKC01", 156783, VESMIR_XML)]),
+    VESMIR,
+    aleph.EPeriodical.empty(anotace="Měsíčník"),
+    VESMIR_INFO,
+    aleph.EPeriodicalSemanticInfo(),
 ]
 
 
@@ -76,7 +93,7 @@ def test_examples_cover_every_message_class() -> None:
     assert {type(example).__name__ for example in EXAMPLES} == set(REGISTRY)
 
 
-@pytest.fixture(params=["2014", "2015"])
+@pytest.fixture(params=["2014", "2015", "2016"])
 def generation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The process settings' ALEPH_WIRE_GENERATION, which serialize writes."""
     if request.param != "2014":  # the default
@@ -108,7 +125,7 @@ def test_output_is_json_with_nt_name_at_every_structure(message: Message, genera
 def test_the_2015_form_carries_the_whole_model(generation: str) -> None:
     text = serialize(aleph.SearchResult([RECORD._replace(epublication=LATER)]))
     (record,) = json.loads(text)["records"]
-    publication = record["epublication"]
+    publication = record["parsed_info" if generation == "2016" else "epublication"]
     if generation == "2014":
         assert "semantic_info" not in record
         assert publication["url"] == "http://edeposit.nkp.cz/"

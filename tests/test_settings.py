@@ -361,15 +361,16 @@ def test_replace_is_validated() -> None:
         Settings().replace(NOPE=1)
 
 
-def test_wire_generation_is_2014_or_2015(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wire_generation_is_2014_2015_or_2016(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.ALEPH_WIRE_GENERATION == "2014"
-    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2015")
-    assert settings.reload().ALEPH_WIRE_GENERATION == "2015"
-    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2016")
+    for generation in ("2015", "2016"):
+        monkeypatch.setenv("ALEPH_WIRE_GENERATION", generation)
+        assert generation == settings.reload().ALEPH_WIRE_GENERATION
+    monkeypatch.setenv("ALEPH_WIRE_GENERATION", "2017")
     assert reload_error() == (
-        "environment: setting ALEPH_WIRE_GENERATION must be one of 2014, 2015, not '2016'"
+        "environment: setting ALEPH_WIRE_GENERATION must be one of 2014, 2015, 2016, not '2017'"
     )
-    with pytest.raises(ConfigError, match="ALEPH_WIRE_GENERATION must be one of 2014, 2015"):
+    with pytest.raises(ConfigError, match="ALEPH_WIRE_GENERATION must be one of 2014, 2015, 2016"):
         Settings().replace(ALEPH_WIRE_GENERATION="")
 
 

@@ -173,7 +173,7 @@ def test_duplicate_keys_are_refused(text: str, expected: str) -> None:
         (
             search('{"num_of_records": 1, "__nt_name": "CountResult"}'),
             "$.query: expected ISBNQuery or AuthorQuery or PublisherQuery or TitleQuery"
-            " or GenericQuery or DocumentQuery or ICZQuery, got CountResult",
+            " or GenericQuery or DocumentQuery or ICZQuery or ISSNQuery, got CountResult",
         ),
         (
             '{"ISBN": {"author": "Raymond", "__nt_name": "AuthorQuery"},'
@@ -290,7 +290,8 @@ def test_unknown_field_is_named(text: str, expected: str) -> None:
         (
             '{"query": "80-251-0225-4", "__nt_name": "SearchRequest"}',
             "SearchRequest.query at $.query: expected ISBNQuery or AuthorQuery or PublisherQuery"
-            " or TitleQuery or GenericQuery or DocumentQuery or ICZQuery object, got string",
+            " or TitleQuery or GenericQuery or DocumentQuery or ICZQuery or ISSNQuery object,"
+            " got string",
         ),
         (
             '{"ISBN": 8025102254, "__nt_name": "ISBNValidationRequest"}',

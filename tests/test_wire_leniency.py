@@ -78,6 +78,19 @@ QUERIES: list[tuple[str, Message]] = [
         r'{"__nt_name": "ICZQuery", "icz": "cpk20051492461"}',
         aleph.ICZQuery("cpk20051492461"),
     ),
+    (
+        r'{"ISSN": "1213-8215", "base": "nkc", "__nt_name": "ISSNQuery"}',
+        aleph.ISSNQuery("1213-8215", "nkc"),
+    ),
+    (
+        r'{"__nt_name": "ISSNQuery", "ISSN": "0042-4544"}',
+        aleph.ISSNQuery("0042-4544"),
+    ),
+    (  # how the production clients searched ISSNs (edeposit.amqp.aleph getISSNsXML)
+        r'{"base": "nkc", "phrase": "1213-8215", "considerSimilar": false, "field": "ssn",'
+        r' "__nt_name": "GenericQuery"}',
+        aleph.GenericQuery("nkc", "1213-8215", False, "ssn"),
+    ),
 ]
 
 #: How the two query-carrying requests wrapped a query (key order differs on purpose).
@@ -232,7 +245,7 @@ def test_export_in_the_21_field_form_with_loose_values() -> None:
     assert publication.cena == ""
 
 
-@pytest.mark.parametrize("generation", ["2014", "2015"])
+@pytest.mark.parametrize("generation", ["2014", "2015", "2016"])
 def test_lenient_input_never_comes_out_as_null(
     generation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
-from edeposit.amqp.aleph import AlephRecord, Author, EPublication
+from edeposit.amqp.aleph import (
+    AlephRecord,
+    Author,
+    EPeriodical,
+    EPeriodicalSemanticInfo,
+    EPublication,
+)
 from edeposit.amqp.serializers import TYPE_KEY
 from edeposit.amqp.wire.message import Message, wire_form
 
@@ -29,6 +36,10 @@ MESSAGE_CLASS_NAMES = (
     "EPublication",
     "Author",
     "SemanticInfo",
+    # DESIGN §3.3, 2016: a continuing resource's record, and the typed ISSN search
+    "EPeriodical",
+    "EPeriodicalSemanticInfo",
+    "ISSNQuery",
 )
 
 #: DESIGN §3.3: the fields of the 2014 EPublication, in this order.
@@ -55,6 +66,33 @@ EPUBLICATION_FIELDS = (
 
 #: DESIGN §3.3: the fields the 2015 form adds.
 EPUBLICATION_2015_FIELDS = (*EPUBLICATION_FIELDS, "invalid_ISBN", "id_number", "anotace")
+
+#: DESIGN §3.3: the fields of the 2016 EPeriodical, in this order.
+EPERIODICAL_FIELDS = (
+    "url",
+    "ISSN",
+    "invalid_ISSNs",
+    "nazev",
+    "anotace",
+    "podnazev",
+    "id_number",
+    "mistoVydani",
+    "datumVydani",
+    "internal_url",
+    "nakladatelVydavatel",
+    "ISSNSouboruPublikaci",
+)
+
+#: DESIGN §3.3: the fields of the 2016 EPeriodicalSemanticInfo, in this order.
+EPERIODICAL_SEMANTIC_INFO_FIELDS = (
+    "hasAcquisitionFields",
+    "acquisitionFields",
+    "isClosed",
+    "isSummaryRecord",
+    "contentOfFMT",
+    "parsedSummaryRecordSysNumber",
+    "summaryRecordSysNumber",
+)
 
 #: DESIGN §3.3: the fields of SemanticInfo, in this order.
 SEMANTIC_INFO_FIELDS = (
@@ -97,12 +135,37 @@ RAYMOND = EPublication.empty(
 RAYMOND_MARCXML = RAYMOND._replace(poradiVydani="1. vyd.", internal_urls=[])
 
 
+#: A continuing resource of the emulator's sample corpus (the project's own record):
+#: the journal Vesmír, FMT SE.
+VESMIR_XML = (
+    resources.files("edeposit.amqp.emulator") / "corpus" / "vesmir_casopis.xml"
+).read_text(encoding="utf-8")
+#: Its periodical, as 2016's clients read it (DESIGN §3.3).
+VESMIR = EPeriodical.empty(
+    url=["https://vesmir.cz/"],  # 856 42 $u
+    ISSN=["0042-4544"],  # 022 $a, check digit valid
+    nazev="Vesmír",  # 245 $a "Vesmír :"
+    podnazev="přírodovědecký časopis Akademie věd České republiky",  # 245 $b
+    id_number="cps19940156783",  # 001
+    mistoVydani="Praha",  # 260 "Praha :" "Vesmír," "1871-"
+    datumVydani="1871-",  # "-" after a digit: still published
+    internal_url=["http://aleph.nkp.cz/F/?func=direct&doc_number=000156783&local_base=NKC"],
+    nakladatelVydavatel="Vesmír",
+    ISSNSouboruPublikaci=["0042-4544"],  # 022 $l, the ISSN-L
+)
+#: Its workflow state: FMT SE, no local fields.
+VESMIR_INFO = EPeriodicalSemanticInfo(isSummaryRecord=True, contentOfFMT="SE")
+
+
 def read_back(value: Any, generation: str) -> Any:
     """What decoding ``value`` written in ``generation``'s form gives.
 
     The 2015 form carries everything; the 2014 form drops an ``EPublication``'s later
     fields and all but the first URL of each list, and an ``AlephRecord``'s
-    ``semantic_info`` (read from its ``xml`` again).
+    ``semantic_info`` (read from its ``xml`` again). The 2016 form carries a continuing
+    resource's periodical views in place of its publication and ``SemanticInfo``
+    (which are then read from its ``xml`` again); the other forms carry no periodical
+    views (read from the ``xml``).
     """
     if isinstance(value, list):
         return [read_back(item, generation) for item in value]
@@ -115,8 +178,16 @@ def read_back(value: Any, generation: str) -> Any:
         if generation == "2014":
             changes.update(invalid_ISBN=[], id_number="", anotace="")
             changes.update(urls=value.urls[:1], internal_urls=value.internal_urls[:1])
-    if isinstance(value, AlephRecord) and generation == "2014":
-        changes["semantic_info"] = None
+    if isinstance(value, AlephRecord):
+        if generation == "2014":
+            changes["semantic_info"] = None
+        if generation == "2016" and value.periodical is not None:
+            changes.update(epublication=None, semantic_info=None)
+            changes["periodical"] = read_back(value.periodical, generation)
+        else:  # no periodical views on the wire: read from the xml
+            derived = AlephRecord(value.base, value.library, value.docNumber, value.xml)
+            changes["periodical"] = derived.periodical
+            changes["periodical_semantic_info"] = derived.periodical_semantic_info
     return value._replace(**changes)
 
 

@@ -18,7 +18,7 @@ BOOK = SemanticInfo(contentOfFMT="BK")
 SERIAL = SemanticInfo(isSummaryRecord=True, contentOfFMT="SE")
 
 
-def _aleph_link(doc_number: str, base: str) -> str:
+def aleph_link(doc_number: str, base: str) -> str:
     """NKP's ``998 $a`` permalink (an internal URL, after any ``856 4 0``)."""
     return f"http://aleph.nkp.cz/F/?func=direct&doc_number={doc_number}&local_base={base}"
 
@@ -119,7 +119,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             # 856 4_ (second indicator blank) is neither url nor internal_url;
             # 998 $a, then NKP's URL $u
             internal_urls=[
-                _aleph_link("000003391", "CZE-DEP"),
+                aleph_link("000003391", "CZE-DEP"),
                 "http://edeposit-test.nkp.cz/@@redirect-to-uuid/e514091c38cf493d8308611d401407f5",
             ],
             id_number="cps20150003391",  # 001
@@ -140,7 +140,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             anotace="Nakladatelská anotace",  # 520 $a
             internal_urls=[
                 "http://web2.mlp.cz/koweb/00/03/37/00/12/hrbitovni_kviti.pdf",  # 856 40 $u
-                _aleph_link("000003390", "CZE-DEP"),  # 998 $a
+                aleph_link("000003390", "CZE-DEP"),  # 998 $a
                 "http://edeposit-test.nkp.cz/@@redirect-to-uuid/a5c78db8066f4ace9c8c3d8423453c85",
             ],  # ... and URL $u
             id_number="nkc20150003390",  # 001
@@ -167,7 +167,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             zpracovatelZaznamu="ABA001",  # 040 $a
             format="30 cm",  # 300 $c
             urls=["http://www.pevnost.cz"],  # 856 42 $u: the producer's page
-            internal_urls=[_aleph_link("001122037", "NKC")],  # 998 $a
+            internal_urls=[aleph_link("001122037", "NKC")],  # 998 $a
             id_number="cps20021122037",  # 001
         ),
         SERIAL,
@@ -187,7 +187,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             internal_urls=[
                 _EDEPOSIT + "testovaci-nakladatelstvi-1/epublications/zavate-doby-se-probouzeji/"
                 "edeposit-content-originalfile",  # 856 40 $u
-                _aleph_link("000003109", "CZE-DEP"),  # 998 $a
+                aleph_link("000003109", "CZE-DEP"),  # 998 $a
             ],
             id_number="nkc20150003109",  # 001; no 040 in this record
         ),
@@ -226,7 +226,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
                 _ECHA + "echa-2010-2011-1/echa-2010-2011-eva-jelinkova-michael-spirit-eds.mobi",
                 _ECHA + "echa-2012-1/echa-2012-eva-jelinkova-michael-spirit-eds.mobi",
                 _ECHA + "echa-2010-2011/echa-2013-eva-jelinkova-michael-spirit-eds.epub",
-                _aleph_link("000003059", "CZE-DEP"),
+                aleph_link("000003059", "CZE-DEP"),
             ],
             id_number="nkc20150003059",  # 001
         ),
@@ -249,7 +249,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             # 100 1_ "May, Karl," aut; 700 Pospíchal (ill) and Šunda (trl) are not authors
             autori=[Author("Karl", "May", "")],
             originaly=["Ardistan und Dschinnistan."],  # no 765: 240 $a
-            internal_urls=[_aleph_link("000652691", "NKC")],  # 998 $a
+            internal_urls=[aleph_link("000652691", "NKC")],  # 998 $a
             id_number="cpk19990652691",  # 001
         ),
         BOOK,
@@ -268,7 +268,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             internal_urls=[
                 _EDEPOSIT + "nakladatelstvi-gama/epublications/pasivni-domy-2013/"
                 "pd2013_sbornik.pdf",  # 856 40 $u
-                _aleph_link("000003035", "CZE-DEP"),  # 998 $a
+                aleph_link("000003035", "CZE-DEP"),  # 998 $a
             ],
             id_number="nkc20150003035",  # 001
         ),
@@ -318,7 +318,7 @@ GOLDEN: dict[str, tuple[EPublication, SemanticInfo]] = {
             internal_urls=[
                 _EDEPOSIT + "beta-nakladatelstvi/epublications/controlling-v-msp-nejen-o-cislech/"
                 "controlling.pdf",  # 856 40 $u
-                _aleph_link("000003024", "CZE-DEP"),  # 998 $a
+                aleph_link("000003024", "CZE-DEP"),  # 998 $a
             ],
             id_number="nkc20150003024",  # 001
         ),

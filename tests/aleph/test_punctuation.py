@@ -27,8 +27,18 @@ from edeposit.amqp.marc.workflow import summary_record_number
         ("Svazek II.,", "Svazek II."),
         ("Kč 590,00", "Kč 590,00"),  # inside, nothing changes
         ("United Fans : Klub Julese Vernea,", "United Fans : Klub Julese Vernea"),
-        ("2002-", "2002-"),  # the hyphen is no ISBD mark here
-        (" ; / : ", ""),
+        # DESIGN §3.3's corrected set /:;,- []<>(): the hyphen goes (a date keeps it:
+        # clean_date), braces and the backslash stay
+        ("Vydavatelství Stáza,", "Vydavatelství Stáza"),  # the production tests' case
+        ("Praha -", "Praha"),
+        ("- hry -", "hry"),
+        ("film - seriál - hudba", "film - seriál - hudba"),  # inside, nothing changes
+        ("{Ročenka}", "{Ročenka}"),
+        ("Ročenka {2015} :", "Ročenka {2015}"),
+        ("C:\\", "C:\\"),
+        ("\\Brno :", "\\Brno"),
+        ("<Praha> :", "Praha"),
+        (" ; / : - ", ""),
         ("", ""),
     ],
 )
@@ -42,7 +52,20 @@ def test_clean_is_stable_and_takes_only_from_the_ends(value: str) -> None:
     assert clean(cleaned) == cleaned
     assert cleaned in value
     if cleaned:
-        assert cleaned[0] not in " ,:;\\/" and cleaned[-1] not in " ,:;\\/"
+        assert cleaned[0] not in "/:;,- " and cleaned[-1] not in "/:;,- "
+
+
+@given(st.text(alphabet=st.sampled_from([*ISBD_PUNCTUATION, "a", "{", "}", "\\"]), max_size=12))
+def test_braces_and_backslash_stay(value: str) -> None:
+    cleaned = clean(value)
+    assert value.count("{") == cleaned.count("{")
+    assert value.count("}") == cleaned.count("}")
+    assert value.count("\\") == cleaned.count("\\")
+
+
+def test_the_set_is_the_effective_production_set() -> None:
+    """``remove_hairs``'s default, which the production cleaning applied (DESIGN §3.3)."""
+    assert set(ISBD_PUNCTUATION) == set("/:;,- []<>()")
 
 
 @pytest.mark.parametrize(

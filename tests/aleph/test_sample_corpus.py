@@ -2,7 +2,8 @@
 
 The corpus is the project's own (src/edeposit/amqp/emulator/corpus/); each value below
 is read off its record, the field and rule beside it. All records carry the ``998``
-permalink (the only internal URL) and no producer's URL; none has NKP's workflow fields.
+permalink; none has NKP's workflow fields. Two are continuing resources (``FMT SE``),
+with their 2016 ``EPeriodical`` in :data:`PERIODICALS`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from typing import Any
 
 import pytest
 
-from edeposit.amqp.aleph import Author, EPublication, SemanticInfo
+from edeposit.amqp.aleph import (
+    Author,
+    EPeriodical,
+    EPeriodicalSemanticInfo,
+    EPublication,
+    SemanticInfo,
+)
 from edeposit.amqp.emulator.corpus import default_corpus
-from tests.wire_samples import RAYMOND
+from tests.wire_samples import RAYMOND, VESMIR
 
 CORPUS = default_corpus()[0]
 
@@ -172,9 +179,37 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "datumVydani": "1871-",  # still published
         "zpracovatelZaznamu": "ABA001",
         "format": "29 cm",
+        "urls": ["https://vesmir.cz/"],  # 856 42 $u
         "internal_urls": _permalink("000156783", "NKC"),
         "id_number": "cps19940156783",
     },
+    "ikaros_elektronicky_casopis": {
+        "nazev": "Ikaros",  # an e-journal: no ISBN
+        "podnazev": "elektronický časopis o informační společnosti",
+        "mistoVydani": "Praha",  # RDA 264 _1 "Praha :" "Ikaros," "1997-"
+        "nakladatelVydavatel": "Ikaros",
+        "datumVydani": "1997-",
+        "zpracovatelZaznamu": "ABA001",
+        # 856 40 $u (the journal itself), then the 998 permalink
+        "internal_urls": ["http://ikaros.cz/", *_permalink("000462337", "NKC")],
+        "id_number": "cps19990462337",
+    },
+}
+
+#: The continuing resources' periodicals, as 2016's clients read them (DESIGN §3.3).
+PERIODICALS = {
+    "vesmir_casopis": VESMIR,  # ISSN 0042-4544, its ISSN-L the same (022 $l)
+    "ikaros_elektronicky_casopis": EPeriodical.empty(
+        ISSN=["1212-5075"],  # 022 $a
+        nazev="Ikaros",
+        podnazev="elektronický časopis o informační společnosti",
+        id_number="cps19990462337",
+        mistoVydani="Praha",
+        datumVydani="1997-",
+        internal_url=["http://ikaros.cz/", *_permalink("000462337", "NKC")],
+        nakladatelVydavatel="Ikaros",
+        ISSNSouboruPublikaci=["1212-5075"],  # 022 $l
+    ),
 }
 
 
@@ -186,6 +221,11 @@ def test_every_sample_record_is_expected() -> None:
 def test_sample_record(name: str) -> None:
     data = (Path(CORPUS) / f"{name}.xml").read_bytes()
     assert EPublication.from_xml(data) == EPublication.empty(**EXPECTED[name])
-    serial = name == "vesmir_casopis"  # FMT SE
+    serial = name in PERIODICALS  # FMT SE
     expected = SemanticInfo(isSummaryRecord=serial, contentOfFMT="SE" if serial else "BK")
     assert SemanticInfo.from_xml(data) == expected
+    if serial:
+        assert EPeriodical.from_xml(data) == PERIODICALS[name]
+        assert EPeriodicalSemanticInfo.from_xml(data) == EPeriodicalSemanticInfo(
+            isSummaryRecord=True, contentOfFMT="SE"
+        )

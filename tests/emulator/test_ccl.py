@@ -17,6 +17,7 @@ RAYMOND = "001492461"
 HEJNY = "001003847"
 TOLKIEN = "000021873"
 VESMIR = "000156783"
+IKAROS = "000462337"
 SATRAPA = "002189457"
 CAPEK = "000003112"
 
@@ -57,6 +58,14 @@ def test_issn(sample: X) -> None:
     assert sample.doc_numbers("ssn=0042-4544") == [VESMIR]
     assert sample.doc_numbers("isn=00424544") == [VESMIR]
     assert sample.doc_numbers("ssn=0042-4545") == []
+    assert sample.doc_numbers("ssn=1212-5075") == [IKAROS]
+    assert sorted(sample.doc_numbers("ssn=1212-5075 or ssn=0042-4544")) == [VESMIR, IKAROS]
+
+
+def test_isn_covers_isbns_and_issns_and_ssn_no_isbns(sample: X) -> None:
+    assert sorted(sample.doc_numbers("isn=80-251-0225-4 or isn=1212-5075")) == [IKAROS, RAYMOND]
+    assert sample.doc_numbers("ssn=80-251-0225-4") == []
+    assert sample.doc_numbers("sbn=1212-5075") == []
 
 
 @pytest.mark.parametrize(

@@ -127,8 +127,8 @@ def test_aleph_command_prints_a_table(
     assert lines[-1] == "(1 record)"
 
 
-@pytest.mark.parametrize("generation", ["2014", "2015"])
-def test_the_client_reads_either_generation(
+@pytest.mark.parametrize("generation", ["2014", "2015", "2016"])
+def test_the_client_reads_every_generation(
     start_daemon: DaemonFactory, broker_env: dict[str, str], generation: str
 ) -> None:
     """The sample corpus's Raymond: 998 permalink, FMT BK (DESIGN §3.3)."""
@@ -139,10 +139,11 @@ def test_the_client_reads_either_generation(
     publication = record.epublication
     assert (publication.internal_url, publication.internal_urls) == (permalink, [permalink])
     assert record.semantic_info == aleph.SemanticInfo(contentOfFMT="BK")  # sent, or read
-    # Only the 2015 form carries the record's 001.
-    assert publication.id_number == ("cpk20051492461" if generation == "2015" else "")
+    # Only the 2015 and 2016 forms carry the record's 001.
+    assert publication.id_number == ("" if generation == "2014" else "cpk20051492461")
+    assert record.parsed_info is publication  # a book, whatever the form
     command = [sys.executable, "-m", "edeposit.amqp.cli", "search", "--isbn", "80-251-0225-4"]
-    for shown in ("2014", "2015"):
+    for shown in ("2014", "2015", "2016"):
         completed = subprocess.run(
             [*command, "--json", "--generation", shown],
             env={**os.environ, **broker_env},
@@ -153,9 +154,9 @@ def test_the_client_reads_either_generation(
         )
         assert completed.returncode == 0, completed.stderr
         [printed] = json.loads(completed.stdout)
-        assert ("semantic_info" in printed) is (shown == "2015")
-        url = printed["epublication"]["internal_url"]
-        assert url == ([permalink] if shown == "2015" else permalink)
+        assert ("semantic_info" in printed) is (shown != "2014")
+        url = printed["parsed_info" if shown == "2016" else "epublication"]["internal_url"]
+        assert url == (permalink if shown == "2014" else [permalink])
 
 
 def test_calls_survive_a_broker_connection_failure(

@@ -4,6 +4,7 @@
 
     aleph search --isbn 80-251-0225-4
     aleph search --isbn 80-251-0225-4 --json [--generation 2014]
+    aleph search --issn 1213-8215 --json [--generation 2016]
     aleph count --author Raymond [--json]
     aleph validate 80-251-0225-4        (or --isbn 80-251-0225-4)
     aleph export publication.json
@@ -29,17 +30,19 @@ from pathlib import Path
 
 from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import (
     AuthorQuery,
     DocumentQuery,
     GenericQuery,
     ICZQuery,
     ISBNQuery,
+    ISSNQuery,
     PublisherQuery,
     Query,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.aleph.results import CountResult, ExportResult, ISBNValidationResult
 from edeposit.amqp.client import AlephClient, ClientError, RemoteError
 from edeposit.amqp.config import CONFIG_ENV_VAR, ConfigError
@@ -98,15 +101,17 @@ environment variables of the same names; docs/settings.md lists them all.
 
 
 def format_records(records: Sequence[AlephRecord]) -> str:
-    """Records as an aligned text table: number, ISBN, title, authors, publisher, year."""
-    header = ("doc number", "ISBN", "title", "authors", "publisher", "year")
+    """Records as an aligned text table: number, ISBN (a serial's ISSN), title, authors,
+    publisher, year."""
+    header = ("doc number", "ISBN/ISSN", "title", "authors", "publisher", "year")
     rows = [header]
     for record in records:
         publication = record.epublication
+        periodical = record.periodical
         rows.append(
             (
                 f"{record.docNumber:09d}",
-                ", ".join(publication.ISBN),
+                ", ".join(publication.ISBN if periodical is None else periodical.ISSN),
                 " ".join(filter(None, (publication.nazev, publication.podnazev))).rstrip(" /:"),
                 "; ".join(author.to_string() for author in publication.autori),
                 publication.nakladatelVydavatel.rstrip(" ,:"),
@@ -130,6 +135,7 @@ def _clip(text: str, width: int) -> str:
 
 _BY_OPTION = {
     "isbn": ISBNQuery,
+    "issn": ISSNQuery,
     "author": AuthorQuery,
     "title": TitleQuery,
     "publisher": PublisherQuery,
@@ -151,6 +157,7 @@ def _query(arguments: argparse.Namespace) -> Query:
 def _add_query_options(parser: argparse.ArgumentParser) -> None:
     choice = parser.add_mutually_exclusive_group(required=True)
     choice.add_argument("--isbn", help="ISBN-10 or ISBN-13")
+    choice.add_argument("--issn", help="ISSN of a periodical (checked before Aleph is asked)")
     choice.add_argument("--author", help="author's name")
     choice.add_argument("--title", help="words of the title")
     choice.add_argument("--publisher", help="publisher's name")
@@ -209,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=GENERATIONS,
         default=None,
         help="--json: the wire form to print, as these clients read it (default: the daemon's,"
-        " ALEPH_WIRE_GENERATION; 2015: every field, URL lists and each record's semantic_info;"
-        " 2014: the original 18-field publication)",
+        " ALEPH_WIRE_GENERATION; 2016: parsed_info, an EPeriodical for a periodical, and"
+        " semantic_info; 2015: every record an EPublication with URL lists and its"
+        " semantic_info; 2014: the original 18-field publication)",
     )
     count = command("count", "print how many records match")
     _add_query_options(count)

@@ -33,8 +33,9 @@ from typing import Any, TypeVar
 from pika.spec import BasicProperties
 
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import ISBNQuery, Query
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.aleph.requests import (
     CountRequest,
     ExportRequest,
@@ -222,13 +223,15 @@ class AlephClient:
         return self.submit(request, timeout).result()
 
     def search(self, query: Query, timeout: float | None = None) -> list[AlephRecord]:
-        """The records matching ``query``, whichever generation's form the daemon writes.
+        """The records matching ``query`` (an ``ISSNQuery`` too), whichever generation's
+        form the daemon writes.
 
-        From a 2015 daemon each record carries everything: the publication's
-        ``invalid_ISBN``, ``id_number``, ``anotace``, all its ``urls`` and
-        ``internal_urls``, and the record's ``semantic_info``. A 2014 daemon sends the
-        18-field publication (one URL of each kind); ``semantic_info`` is then read from
-        the record's ``xml`` when asked for.
+        From a 2015 daemon each record carries the publication's ``invalid_ISBN``,
+        ``id_number``, ``anotace``, all its ``urls`` and ``internal_urls``, and the
+        record's ``semantic_info``. A 2014 daemon sends the 18-field publication (one URL
+        of each kind); a 2016 daemon a continuing resource's ``periodical`` (its
+        ``parsed_info``) and its ``periodical_semantic_info``. Whatever a record's form
+        leaves out is read from its ``xml`` when asked for.
         """
         result = self._expect(self.call(SearchRequest(query), timeout), SearchResult)
         return list(result.records)

@@ -162,8 +162,10 @@ class Settings:
     #: Referer sent with exports.
     ALEPH_EXPORT_REFERER: str = "http://edeposit.nkp.cz/"
     #: The clients the answers are written for (docs/messages.md): ``2014`` (18-field
-    #: ``EPublication``, one URL each) or ``2015`` (21 fields, URL lists, and the
-    #: ``semantic_info`` of each record). Either form is read whatever this says.
+    #: ``EPublication``, one URL each), ``2015`` (21 fields, URL lists, and the
+    #: ``semantic_info`` of each record) or ``2016`` (the record's ``parsed_info``: an
+    #: ``EPeriodical`` with an ``EPeriodicalSemanticInfo`` for a continuing resource,
+    #: the 2015 values for any other). Every form is read whatever this says.
     ALEPH_WIRE_GENERATION: str = "2014"
 
     # --- Aleph daemon -------------------------------------------------------------------

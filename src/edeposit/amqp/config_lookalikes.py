@@ -1,7 +1,8 @@
 """Environment variables that look like settings but are not: a warning naming the closest.
 
 A misspelt variable (``RABBITMQ_HOTS=mq1``) is not a setting, so it is ignored, and the
-service would quietly go to the default host instead. DESIGN §6: a variable named
+service would quietly go to the default host instead. The rule (docs/settings.md): a
+variable named
 ``ALEPH_*``, ``RABBITMQ_ALEPH_*`` or ``EDEPOSIT_AMQP_*`` that is not a setting, or one
 within two letters of a setting (case aside), is warned about through logging, once
 per process and name, naming the setting it most likely meant. RabbitMQ's own server

@@ -7,7 +7,8 @@
     ├── MessageError (also ValueError)      a body or value that is not a valid message
     │   ├── DeserializationError            a body that does not decode (what and where)
     │   ├── SerializationError (TypeError)  a value without a wire form
-    │   └── RequestTooLargeError            a request body over the configured size limit
+    │   ├── RequestTooLargeError            a request body over the configured size limit
+    │   └── InvalidISSNError                a query's ISSN that is no ISSN (before Aleph)
     ├── XMLError (also ValueError)          bytes refused by the safe XML parser
     │   ├── MalformedXMLError               not well-formed (an HTML page, a cut reply…)
     │   └── RefusedXMLError                 a DOCTYPE or entity declaration, or too large
@@ -75,6 +76,7 @@ __all__ = [
     "InvalidAlephBaseException",
     "InvalidAlephFieldException",
     "InvalidISBNException",
+    "InvalidISSNError",
     "LibraryNotFoundException",
     "MalformedXMLError",
     "MessageError",
@@ -116,6 +118,12 @@ class SerializationError(MessageError, TypeError):
 
 class RequestTooLargeError(MessageError):
     """A request body is larger than the daemon accepts; it was not decoded."""
+
+
+class InvalidISSNError(MessageError):
+    """A query names an ISSN that is not valid (its form or its check digit); the
+    catalogue is not asked. The daemon answers it as a refused request, not as the
+    catalogue's (``RemoteError.origin`` is ``daemon``)."""
 
 
 # --- XML ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Clients build a request, serialize it (:mod:`edeposit.amqp.wire.codec`) and publ
 the Aleph daemon answers with the matching result::
 
     SearchRequest(ISBNQuery("80-251-0225-4"))  ->  SearchResult([AlephRecord(...)])
+    SearchRequest(ISSNQuery("1213-8215"))      ->  SearchResult([AlephRecord(...)])
     CountRequest(AuthorQuery("Raymond"))       ->  CountResult(1)
     ISBNValidationRequest("80-251-0225-4")     ->  ISBNValidationResult(True)
     ExportRequest(EPublication(...))           ->  ExportResult("80-251-0225-4")
@@ -15,6 +16,8 @@ exception classes exported here.
 
 from typing import Any
 
+from edeposit.amqp.aleph.alephrecord import AlephRecord
+from edeposit.amqp.aleph.periodicals import EPeriodical
 from edeposit.amqp.aleph.queries import (
     DEFAULT_BASE,
     DEFAULT_LIBRARY,
@@ -24,10 +27,11 @@ from edeposit.amqp.aleph.queries import (
     GenericQuery,
     ICZQuery,
     ISBNQuery,
+    ISSNQuery,
     PublisherQuery,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, Author, EPublication, SemanticInfo
+from edeposit.amqp.aleph.records import Author, EPublication
 from edeposit.amqp.aleph.requests import (
     REQUEST_TYPES,
     CountRequest,
@@ -42,6 +46,7 @@ from edeposit.amqp.aleph.results import (
     ISBNValidationResult,
     SearchResult,
 )
+from edeposit.amqp.aleph.semantic import EPeriodicalSemanticInfo, SemanticInfo
 from edeposit.amqp.errors import (
     AlephException,
     DocumentNotFoundException,
@@ -50,6 +55,7 @@ from edeposit.amqp.errors import (
     InvalidAlephBaseException,
     InvalidAlephFieldException,
     InvalidISBNException,
+    InvalidISSNError,
     LibraryNotFoundException,
 )
 
@@ -67,6 +73,8 @@ __all__ = [
     "CountResult",
     "DocumentNotFoundException",
     "DocumentQuery",
+    "EPeriodical",
+    "EPeriodicalSemanticInfo",
     "EPublication",
     "ExportException",
     "ExportRejectedException",
@@ -77,9 +85,11 @@ __all__ = [
     "ISBNQuery",
     "ISBNValidationRequest",
     "ISBNValidationResult",
+    "ISSNQuery",
     "InvalidAlephBaseException",
     "InvalidAlephFieldException",
     "InvalidISBNException",
+    "InvalidISSNError",
     "LibraryNotFoundException",
     "PublisherQuery",
     "SearchRequest",

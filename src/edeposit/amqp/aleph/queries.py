@@ -24,6 +24,7 @@ __all__ = [
     "GenericQuery",
     "ICZQuery",
     "ISBNQuery",
+    "ISSNQuery",
     "PublisherQuery",
     "Query",
     "TitleQuery",
@@ -55,6 +56,22 @@ class ISBNQuery(Query):
     base: str = DEFAULT_BASE
 
     __wire__: ClassVar = {"ISBN": WireField(kinds.STR), "base": _BASE}
+
+
+@register
+@dataclasses.dataclass(frozen=True, slots=True)
+class ISSNQuery(Query):
+    """Records with this ISSN (``1213-8215``, a continuing resource's); Aleph index ``ssn``.
+
+    The daemon checks the ISSN's form and check digit before it asks the catalogue: an
+    invalid one is answered with ``InvalidISSNError``. (The production clients searched
+    ISSNs as ``GenericQuery(base, issn, False, "ssn")``, which still works, unchecked.)
+    """
+
+    ISSN: str
+    base: str = DEFAULT_BASE
+
+    __wire__: ClassVar = {"ISSN": WireField(kinds.STR), "base": _BASE}
 
 
 @register
@@ -136,7 +153,7 @@ class ICZQuery(Query):
     __wire__: ClassVar = {"icz": WireField(kinds.STR), "base": _BASE}
 
 
-#: Every query class, in the order of the original documentation.
+#: Every query class, in the order of the original documentation, then the later ones.
 QUERY_TYPES: tuple[type[Query], ...] = (
     ISBNQuery,
     AuthorQuery,
@@ -145,4 +162,5 @@ QUERY_TYPES: tuple[type[Query], ...] = (
     GenericQuery,
     DocumentQuery,
     ICZQuery,
+    ISSNQuery,  # for new clients; the production clients used GenericQuery's "ssn"
 )

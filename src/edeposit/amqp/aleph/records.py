@@ -1,13 +1,13 @@
-"""Bibliographic values: :class:`Author`, :class:`EPublication` and :class:`AlephRecord`.
+"""Bibliographic values: :class:`Author` and :class:`EPublication`.
 
-Two generations of clients read these (docs/messages.md). One ``EPublication`` holds what
-both need: the 18 fields of the 2014 form, the three the 2015 form added
+Three generations of clients read these (docs/messages.md). One ``EPublication`` holds what
+all need: the 18 fields of the 2014 form, the three the 2015 form added
 (``invalid_ISBN``, ``id_number``, ``anotace``), and every URL of the record in the
 lists ``urls`` and ``internal_urls``. Its attributes ``url`` and ``internal_url`` stay
 what they were for existing code, a string: the first URL of their list, or ``""``.
-The codec writes the 2014 form (18 fields, those strings) or the 2015 form (21 fields,
-``url`` and ``internal_url`` being the lists) as its options ask; an ``AlephRecord`` in
-the 2015 form also carries its :class:`SemanticInfo`.
+The codec writes the 2014 form (18 fields, those strings) or the 21-field form of 2015
+and 2016 (``url`` and ``internal_url`` being the lists) as its options ask. The record
+around it is :class:`~edeposit.amqp.aleph.alephrecord.AlephRecord`.
 
 Publications sent for export may come in the looser shapes real clients used (a string
 for a list, plain-string authors, nulls, ``cena`` = ``"None"``, either form); the
@@ -20,14 +20,13 @@ import dataclasses
 import operator
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from edeposit.amqp.aleph.semantic import SemanticInfo
 from edeposit.amqp.wire import kinds
 from edeposit.amqp.wire.message import Kind, Message, Reader, WireField, WireForm, register
 
 if TYPE_CHECKING:
     from edeposit.amqp.marc.record import MarcRecord
 
-__all__ = ["AlephRecord", "Author", "EPublication", "SemanticInfo"]
+__all__ = ["Author", "EPublication"]
 
 
 @register
@@ -66,14 +65,6 @@ class Author(Message):
         return f"{self.lastName}, {self.firstName}"
 
 
-def _str_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if value else []
-    return ["" if item is None else item for item in value]
-
-
 def _authors(value: Any) -> list[Author]:
     if value is None:
         return []
@@ -89,9 +80,9 @@ def _links(first: Any, listed: Any) -> tuple[str, list[str]]:
     ``None``. A list given for the first URL is the list; a string goes first in it.
     Empty strings (and nulls) are left out.
     """
-    links = _str_list(listed)
+    links = kinds.lenient_str_list(listed)
     if isinstance(first, list | tuple):
-        links = [*_str_list(first), *links]
+        links = [*kinds.lenient_str_list(first), *links]
     elif first:
         links = [first, *(link for link in links if link != first)]
     links = [link for link in links if link]  # a null or "" is no URL
@@ -223,6 +214,7 @@ class EPublication(Message):
             sources={"url": ("urls", list), "internal_url": ("internal_urls", list)},
         ),
     }
+    __wire_forms__["2016"] = __wire_forms__["2015"]  # 2016 changed only the record around it
 
     def __post_init__(self) -> None:
         # Frozen: only the constructor may normalize; values already clean (the common
@@ -230,7 +222,7 @@ class EPublication(Message):
         normalize = object.__setattr__
         for name, value in zip(_LIST_FIELDS, _list_values(self), strict=True):
             if type(value) is not list or None in value:
-                normalize(self, name, _str_list(value))
+                normalize(self, name, kinds.lenient_str_list(value))
         if None in _text_values(self):
             for name in _TEXT_FIELDS:
                 if getattr(self, name) is None:
@@ -286,12 +278,10 @@ class EPublication(Message):
             ValueError: it holds no MARC record.
             DocumentNotFoundException: the record is marked deleted.
         """
-        from edeposit.amqp.marc.mapping import MAPPED_TAGS  # noqa: PLC0415 - see from_marc
-        from edeposit.amqp.marc.record import read_record  # noqa: PLC0415
-        from edeposit.amqp.marc.safe_xml import parse_xml  # noqa: PLC0415
+        from edeposit.amqp.marc.mapping import MAPPED_TAGS  # noqa: PLC0415
+        from edeposit.amqp.marc.record import record_from_xml  # noqa: PLC0415 - see from_marc
 
-        data = xml.encode("utf-8") if isinstance(xml, str) else xml
-        return cls.from_marc(read_record(parse_xml(data), MAPPED_TAGS))
+        return cls.from_marc(record_from_xml(xml, MAPPED_TAGS))
 
     @classmethod
     def empty(cls, **values: Any) -> EPublication:
@@ -301,73 +291,3 @@ class EPublication(Message):
         blank.update(url="", internal_url="")
         blank.update(values)
         return cls(**blank)
-
-
-def _doc_number(value: Any, reader: Reader) -> int:
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    return kinds.INT.convert(value, reader)  # type: ignore[no-any-return]
-
-
-def _doc_number_schema() -> dict[str, Any]:
-    # "(?!\n)": Python's "$" also matches before a final newline; "12\n" is no number.
-    return {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]+$(?!\n)"}]}
-
-
-def _semantic_info_kind() -> Kind:
-    nested = kinds.message(lambda: (SemanticInfo,))
-
-    def convert(value: Any, reader: Reader) -> Any:
-        return None if value is None else nested.convert(value, reader)
-
-    def schema() -> dict[str, Any]:
-        return {"anyOf": [nested.schema(), {"type": "null"}]}
-
-    return Kind("SemanticInfo object or null", convert, dict, schema=schema)
-
-
-@register
-@dataclasses.dataclass(frozen=True, slots=True)
-class AlephRecord(Message):
-    """One catalogue record: where it lives, its XML as Aleph sent it, and its parsed values.
-
-    ``semantic_info`` is the record's workflow state. Left out (the 2014 form carries
-    none), it is read from ``xml`` when first asked for, as the original did; XML that
-    holds no record gives an empty :class:`SemanticInfo`.
-    """
-
-    base: str
-    library: str
-    docNumber: int
-    xml: str
-    epublication: EPublication
-    #: Left out (``None``), derived from ``xml`` on first use.
-    semantic_info: SemanticInfo = None  # type: ignore[assignment]
-
-    __wire__: ClassVar = {
-        "base": WireField(kinds.STR_LENIENT),
-        "library": WireField(kinds.STR_LENIENT),
-        "docNumber": WireField(Kind("integer", _doc_number, int, schema=_doc_number_schema)),
-        "xml": WireField(kinds.STR),
-        "epublication": WireField(kinds.message(lambda: (EPublication,))),
-        "semantic_info": WireField(_semantic_info_kind(), None),
-    }
-    __wire_forms__: ClassVar = {
-        "2014": WireForm(tuple(__wire__)[:5]),
-        "2015": WireForm(tuple(__wire__)),
-    }
-
-    def __post_init__(self) -> None:
-        if self.semantic_info is None:
-            # An empty slot: the first read goes to __getattr__, which derives it.
-            object.__delattr__(self, "semantic_info")
-
-    def __getattr__(self, name: str) -> Any:
-        if name != "semantic_info":
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        try:
-            derived = SemanticInfo.from_xml(self.xml)
-        except ValueError:  # XMLError too: no record to read
-            derived = SemanticInfo()
-        object.__setattr__(self, "semantic_info", derived)
-        return derived

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from edeposit.amqp.aleph.records import AlephRecord
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.wire import kinds
 from edeposit.amqp.wire.message import Message, WireField, register
 

@@ -16,17 +16,18 @@ from typing import Any
 
 from lxml import etree
 
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import (
     AuthorQuery,
     DocumentQuery,
     GenericQuery,
     ICZQuery,
     ISBNQuery,
+    ISSNQuery,
     PublisherQuery,
     Query,
     TitleQuery,
 )
-from edeposit.amqp.aleph.records import AlephRecord, EPublication, SemanticInfo
 from edeposit.amqp.catalogue.replies import FoundSet, PresentedRecord
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.errors import (
@@ -37,17 +38,19 @@ from edeposit.amqp.errors import (
     InvalidAlephFieldException,
     MessageError,
 )
-from edeposit.amqp.marc.mapping import MAPPED_TAGS
+from edeposit.amqp.marc.issn import checked_issn
+from edeposit.amqp.marc.periodical import RECORD_TAGS
 from edeposit.amqp.marc.record import find_record_element, read_record
-from edeposit.amqp.marc.workflow import WORKFLOW_TAGS
 
 __all__ = ["INDEXES", "ccl_request", "count", "fetch_document", "search"]
 
 logger = logging.getLogger(__name__)
 
-#: Query type → (base, index code, search term). ``GenericQuery`` names its own index.
+#: Query type → (base, index code, search term). ``GenericQuery`` names its own index;
+#: an ``ISSNQuery``'s ISSN is checked first (``InvalidISSNError``, the catalogue unasked).
 INDEXES: dict[type[Query], Callable[[Any], tuple[str, str, str]]] = {
     ISBNQuery: lambda query: (query.base, "sbn", query.ISBN),
+    ISSNQuery: lambda query: (query.base, "ssn", checked_issn(query.ISSN)),
     AuthorQuery: lambda query: (query.base, "wau", query.author),
     PublisherQuery: lambda query: (query.base, "wpb", query.publisher),
     TitleQuery: lambda query: (query.base, "wtl", query.title),
@@ -110,18 +113,14 @@ def _system_number(query: DocumentQuery) -> int:
     return int(text)
 
 
-#: What a record is read for: its publication and its workflow state, in one pass.
-_RECORD_TAGS = MAPPED_TAGS | WORKFLOW_TAGS
-
-
 def _to_record(element: etree._Element, base: str, library: str, doc_number: int) -> AlephRecord:
+    """The record in ``element``, every view read in one pass over its fields."""
     holder = find_record_element(element)
     if holder is None:
         raise AlephReplyError(f"document {doc_number:09d}: the reply holds no MARC record")
-    record = read_record(holder, _RECORD_TAGS)
-    epublication = EPublication.from_marc(record)
+    record = read_record(holder, RECORD_TAGS)
     xml = etree.tostring(holder, encoding="unicode", with_tail=False)
-    return AlephRecord(base, library, doc_number, xml, epublication, SemanticInfo.from_marc(record))
+    return AlephRecord.from_marc(base, library, doc_number, xml, record)
 
 
 def fetch_document(client: XServicesClient, query: DocumentQuery, *, base: str) -> AlephRecord:

@@ -31,8 +31,9 @@ from typing import Any, TypeVar
 import urllib3
 
 from edeposit.amqp import settings as settings_module
+from edeposit.amqp.aleph.alephrecord import AlephRecord
 from edeposit.amqp.aleph.queries import ISBNQuery, Query
-from edeposit.amqp.aleph.records import AlephRecord, EPublication
+from edeposit.amqp.aleph.records import EPublication
 from edeposit.amqp.aleph.requests import (
     CountRequest,
     ExportRequest,

@@ -61,13 +61,13 @@ class SourceRecord:
 
 
 def default_corpus() -> list[Path]:
-    """The sample corpus shipped with the package: one OAI-MARC file per book.
+    """The sample corpus shipped with the package: one OAI-MARC file per book or serial.
 
     The records were written for this project from bibliographic facts of real Czech
-    books, in the catalogue's conventions (``-`` leaders, ``020 $a`` with qualifier and
-    ``$c`` price, ``998`` permalink). Their ISBNs and ISSN carry valid check digits; the
-    system and control numbers are illustrative, except the original example's
-    (``001492461``, ``cpk20051492461``).
+    books and journals, in the catalogue's conventions (``-`` leaders, ``020 $a`` with
+    qualifier and ``$c`` price, ``FMT SE`` and ``022`` for a serial, ``998`` permalink).
+    Their ISBNs and ISSNs carry valid check digits; the system and control numbers are
+    illustrative, except the original example's (``001492461``, ``cpk20051492461``).
     """
     folder = resources.files("edeposit.amqp.emulator") / "corpus"
     return [Path(str(folder))]

@@ -23,7 +23,16 @@ from edeposit.amqp.marc.isbn import is_valid_isbn
 from edeposit.amqp.marc.punctuation import clean, clean_date
 from edeposit.amqp.marc.record import DataField, MarcRecord
 
-__all__ = ["MAPPED_TAGS", "Person", "binding_of", "publication_values", "split_isbn"]
+__all__ = [
+    "MAPPED_TAGS",
+    "Person",
+    "binding_of",
+    "first_value",
+    "links_of",
+    "publication_values",
+    "split_isbn",
+    "title_of",
+]
 
 #: An author as the mapping finds it: ``(firstName, lastName, title)``.
 Person = tuple[str, str, str]
@@ -179,7 +188,7 @@ def _originals(record: MarcRecord) -> list[str]:
     return []
 
 
-def _links(record: MarcRecord) -> tuple[list[str], list[str]]:
+def links_of(record: MarcRecord) -> tuple[list[str], list[str]]:
     """The producer's URLs, and the internal ones (marcxml_parser ``get_urls``,
     ``get_internal_urls``).
 
@@ -202,7 +211,7 @@ def _links(record: MarcRecord) -> tuple[list[str], list[str]]:
     return _unique(urls), _unique(internal)
 
 
-def _first(fields: dict[str, list[DataField]], tag: str, code: str) -> str:
+def first_value(fields: dict[str, list[DataField]], tag: str, code: str) -> str:
     """``tag $code`` of the first field that has it, repeats joined by a space, clean."""
     for field in fields.get(tag, _NO_FIELDS):
         found = ""
@@ -212,6 +221,12 @@ def _first(fields: dict[str, list[DataField]], tag: str, code: str) -> str:
         if found:
             return clean(found)
     return ""
+
+
+def title_of(record: MarcRecord) -> dict[str, str]:
+    """``245 $a $b $n $p`` of the first field that has each, clean, by subfield code."""
+    found = _texts(record.fields.get("245", _NO_FIELDS), "abnp")
+    return {code: clean(value) for code, value in found.items()}
 
 
 def publication_values(record: MarcRecord) -> dict[str, Any]:
@@ -228,23 +243,23 @@ def publication_values(record: MarcRecord) -> dict[str, Any]:
         raise DocumentNotFoundException(f"document {ident} was deleted" if ident else "deleted")
     fields = record.fields
     isbns, invalid_isbns, binding = _isbns(record)
-    title = {code: clean(value) for code, value in _texts(fields.get("245", []), "abnp").items()}
+    title = title_of(record)
     imprint = _imprint(record)
-    urls, internal_urls = _links(record)
+    urls, internal_urls = links_of(record)
     return {
         "ISBN": isbns,
         "nazev": title.get("a", ""),
         "podnazev": title.get("b", ""),
         "vazba": binding,
-        "cena": _first(fields, "020", "c"),
+        "cena": first_value(fields, "020", "c"),
         "castDil": title.get("n", ""),
         "nazevCasti": title.get("p", ""),
         "nakladatelVydavatel": clean(imprint.get("b", "")),
         "datumVydani": clean_date(imprint.get("c", "")),
         # NKP's own edition statement (901 $f, marcxml_parser get_pub_order) first.
-        "poradiVydani": _first(fields, "901", "f") or _first(fields, "250", "a"),
-        "zpracovatelZaznamu": _first(fields, "040", "a"),
-        "format": _first(fields, "300", "c"),
+        "poradiVydani": first_value(fields, "901", "f") or first_value(fields, "250", "a"),
+        "zpracovatelZaznamu": first_value(fields, "040", "a"),
+        "format": first_value(fields, "300", "c"),
         "urls": urls,
         "mistoVydani": clean(imprint.get("a", "")),
         # Filled by clients on export; "(soubor : pdf)" qualifies a file, not a set.
@@ -254,5 +269,5 @@ def publication_values(record: MarcRecord) -> dict[str, Any]:
         "internal_urls": internal_urls,
         "invalid_ISBN": invalid_isbns,
         "id_number": record.controls.get("001", "").strip(),
-        "anotace": _first(fields, "520", "a"),
+        "anotace": first_value(fields, "520", "a"),
     }

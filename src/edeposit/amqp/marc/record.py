@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from edeposit.amqp.marc.safe_xml import local_name
+from edeposit.amqp.marc.safe_xml import local_name, parse_xml
 
 __all__ = [
     "DataField",
@@ -25,6 +25,7 @@ __all__ = [
     "find_record_element",
     "iter_record_elements",
     "read_record",
+    "record_from_xml",
 ]
 
 _BLANK = " "
@@ -189,3 +190,15 @@ def iter_record_elements(root: etree._Element) -> Iterator[etree._Element]:
                 yield child
     else:
         yield root
+
+
+def record_from_xml(xml: str | bytes, tags: Collection[str] | None = None) -> MarcRecord:
+    """The MARC record in ``xml`` (a record in either dialect, or a reply holding one),
+    parsed safely; ``tags`` as for :func:`read_record`.
+
+    Raises:
+        XMLError: the text is not (acceptable) XML.
+        ValueError: it holds no MARC record.
+    """
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    return read_record(parse_xml(data), tags)

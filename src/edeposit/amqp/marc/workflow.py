@@ -20,7 +20,12 @@ from typing import Any
 
 from edeposit.amqp.marc.record import DataField, MarcRecord
 
-__all__ = ["WORKFLOW_TAGS", "summary_record_number", "workflow_values"]
+__all__ = [
+    "WORKFLOW_TAGS",
+    "periodical_workflow_values",
+    "summary_record_number",
+    "workflow_values",
+]
 
 #: The fields the workflow values come from.
 WORKFLOW_TAGS = frozenset({"FMT", "HLD", "STZ", "IST", "BAS", "PJM"})
@@ -34,6 +39,8 @@ _SIGNS = (
     ("vr", "subjectCatReviewFields"),
     ("ii2", "ISBNAgencyFields"),
 )
+#: ``IST $a`` prefix of the sign acquisition gives a continuing resource.
+_ACQUISITION_SIGN = "sk"
 #: What ``summary_record_number`` strips off a word (the original's list).
 _WORD_PUNCTUATION = " .,:;<>(){}[]\\/"
 
@@ -98,4 +105,32 @@ def workflow_values(record: MarcRecord) -> dict[str, Any]:
         "contentOfFMT": content_of_fmt,
         "parsedSummaryRecordSysNumber": summary_record_number(summary),
         "summaryRecordSysNumber": summary,
+    }
+
+
+def periodical_workflow_values(record: MarcRecord) -> dict[str, Any]:
+    """The ``EPeriodicalSemanticInfo`` fields of a MARC record, by name (docs/messages.md).
+
+    As :func:`workflow_values`, without the cataloguers' signs, and with acquisition's
+    own sign for a serial: every ``IST $a`` beginning ``sk`` (spaces removed) marks the
+    record acquired and adds the sign and its field's ``$b`` to ``acquisitionFields``
+    (edeposit.amqp.aleph 1.9.3, ``eperiodical_semantic_info.py``).
+    """
+    values = workflow_values(record)
+    acquisition = list(values["acquisitionFields"])
+    acquired = values["hasAcquisitionFields"]
+    for field in record.fields_of("IST"):
+        for given in field.values("a"):
+            sign = given.replace(" ", "")
+            if sign.startswith(_ACQUISITION_SIGN):
+                acquired = True
+                acquisition += [sign, *field.values("b")]
+    return {
+        "hasAcquisitionFields": acquired,
+        "acquisitionFields": acquisition,
+        "isClosed": values["isClosed"],
+        "isSummaryRecord": values["isSummaryRecord"],
+        "contentOfFMT": values["contentOfFMT"],
+        "parsedSummaryRecordSysNumber": values["parsedSummaryRecordSysNumber"],
+        "summaryRecordSysNumber": values["summaryRecordSysNumber"],
     }

@@ -207,10 +207,13 @@ def asyncapi_document(settings: Settings) -> Document:
             " catalogue and their answers. The schemas describe what the daemon accepts,"
             " the lenient forms of real clients included (strings for lists, nulls,"
             " plain-string authors, doc_id as a number or a string, both forms of an"
-            " EPublication). Answers are written in the form of the daemon's"
-            f" ALEPH_WIRE_GENERATION, here {settings.ALEPH_WIRE_GENERATION}: 2014 (18-field"
-            " EPublication, one URL each) or 2015 (21 fields, URL lists, each record's"
-            " semantic_info).",
+            " EPublication, an AlephRecord's publication as epublication or parsed_info)."
+            " Answers are written in the form of the daemon's ALEPH_WIRE_GENERATION, here"
+            f" {settings.ALEPH_WIRE_GENERATION}: 2014 (18-field EPublication, one URL each),"
+            " 2015 (21 fields, URL lists, each record's semantic_info) or 2016 (the record's"
+            " parsed_info and semantic_info: an EPeriodical and an EPeriodicalSemanticInfo"
+            " for a continuing resource, FMT SE; for any other record the 2015"
+            " EPublication and SemanticInfo).",
             "x-wire-generation": settings.ALEPH_WIRE_GENERATION,
         },
         "defaultContentType": "application/json",

@@ -9,8 +9,9 @@ send (docs/messages.md) or raise a :class:`~edeposit.amqp.wire.message.WireFault
 fault is located on its way out (see ``WireFault``), so paths cost nothing until
 something is wrong.
 
-A class written in several forms (the 2014 and 2015 generations, docs/messages.md) has a
-usual object for each, and either is read all at once.
+A class written in several forms (docs/messages.md: the 2014, 2015 and 2016 generations)
+has a usual object for each, and any of them is read all at once; a field renamed by a
+generation (``parsed_info`` for ``epublication``) is read under either key.
 """
 
 from __future__ import annotations
@@ -83,21 +84,21 @@ def _plans(cls: type[Message]) -> tuple[_Plan, ...]:
 
 
 def _plan(cls: type[Message], form: WireForm) -> _Plan:
-    names = form.keys  # a leading part of the constructor's arguments
-    wire = cls.__wire__
+    keys = form.keys  # stand for a leading part of the constructor's arguments
+    kinds = [cls.__wire__[cls.__wire_aliases__.get(key, key)].kind for key in keys]
     usual = [
-        form.sources[name][1] if name in form.sources else wire[name].kind.usual for name in names
+        form.sources[key][1] if key in form.sources else kind.usual
+        for key, kind in zip(keys, kinds, strict=True)
     ]
-    position = {name: index for index, name in enumerate(names)}
     return _Plan(
-        keys=frozenset((*names, TYPE_KEY)),
-        values=_picker(names),
+        keys=frozenset((*keys, TYPE_KEY)),
+        values=_picker(keys),
         shape=tuple(usual),
         texts=_picker(index for index, kind in enumerate(usual) if kind is str),
         structured=tuple(
-            (position[name], name, field.kind)
-            for name, field in wire.items()
-            if name in position and usual[position[name]] not in _SCALARS
+            (index, key, kind)
+            for index, (key, kind) in enumerate(zip(keys, kinds, strict=True))
+            if usual[index] not in _SCALARS
         ),
     )
 
@@ -192,7 +193,15 @@ class Reading:
             raise WireFault(f"{cls.__name__} has no field {unknown!r}", names_field=False)
         arguments: dict[str, Any] = {}
         for field_name, field in cls.__wire__.items():
+            key = field_name
             value = data.get(field_name, MISSING)
+            for alias in field.aliases:  # the key another generation gave the field
+                if alias in data:
+                    if value is not MISSING:
+                        raise WireFault(
+                            f"{cls.__name__} has both {key!r} and {alias!r}", names_field=False
+                        )
+                    key, value = alias, data[alias]
             if value is MISSING:
                 value = field.missing_value(self.defaults)
                 if value is MISSING:
@@ -204,7 +213,7 @@ class Reading:
                 try:
                     arguments[field_name] = field.kind.convert(value, self)
                 except WireFault as fault:
-                    raise fault.in_field(cls, field_name) from None
+                    raise fault.in_field(cls, key) from None
         return arguments
 
 

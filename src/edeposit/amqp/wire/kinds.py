@@ -35,6 +35,7 @@ __all__ = [
     "STR_LIST",
     "STR_LIST_LENIENT",
     "STR_OR_STR_LIST",
+    "lenient_str_list",
     "message",
     "message_list",
     "message_schema",
@@ -88,6 +89,17 @@ def text_list(items: list[Any], reader: Reader, *, nulls: bool = False) -> list[
         except WireFault as fault:
             raise fault.at(f"[{index}]") from None
     return texts
+
+
+def lenient_str_list(value: Any) -> list[str]:
+    """What a constructor makes of a value given for a list of strings, as
+    :data:`STR_LIST_LENIENT` reads one: ``None`` → ``[]``, a string → a list of it
+    (``""`` → ``[]``), null items → ``""``."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return ["" if item is None else item for item in value]
 
 
 def _str_list(value: Any, reader: Reader) -> list[str]:

@@ -8,7 +8,9 @@ from a message.
 
 What a message writes may differ by the generation of the clients that read it
 (docs/messages.md): a class lists its :class:`WireForm` per generation in ``__wire_forms__``;
-one that does not writes all its wire fields in every generation.
+one that does not writes all its wire fields in every generation. A field a later
+generation renamed (``AlephRecord.epublication``, 2016's ``parsed_info``) names the new
+key among its :attr:`WireField.aliases`: a message may hold either key, never both.
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ class Message:
     __wire_keys__: ClassVar[frozenset[str]]
     #: What the class writes, by output generation; :func:`register` completes it.
     __wire_forms__: ClassVar[Mapping[str, WireForm]]
+    #: Each alias of a wire field (another generation's key) → the field; set by
+    #: :func:`register`.
+    __wire_aliases__: ClassVar[Mapping[str, str]]
 
     def _asdict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}
@@ -189,12 +194,14 @@ class WireField:
     ``default`` is a value (or a factory of one) that belongs to the model;
     ``default_from`` names a default that belongs to whoever decodes (a query's
     catalogue ``base``), looked up in the defaults the caller gives the codec. Without
-    either, leaving the field out is an error.
+    either, leaving the field out is an error. ``aliases`` are other keys the field
+    travels under in some generation's form; a message holds at most one of them.
     """
 
     kind: Kind
     default: Any = MISSING
     default_from: str | None = None
+    aliases: tuple[str, ...] = ()
 
     def missing_value(self, defaults: Mapping[str, Any]) -> Any:
         """The value of the field when a message leaves it out; ``MISSING`` if it has none."""
@@ -210,8 +217,9 @@ class WireForm:
     ``sources`` names, for a key whose value is not the attribute of the same name,
     the attribute written instead and the JSON type it holds (``"url": ("urls",
     list)``: the 2015 form writes the list of URLs where the 2014 form writes the
-    first one). The keys are a leading part of the class's wire fields, so a body of
-    this form decodes with the constructor's positional arguments.
+    first one). The keys are a leading part of the class's wire fields (a field may
+    stand under one of its aliases), so a body of this form decodes with the
+    constructor's positional arguments.
     """
 
     keys: tuple[str, ...]
@@ -247,13 +255,20 @@ def register(cls: M) -> M:
     for field in fields[len(names) :]:
         if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{field.name} is not on the wire: it needs a default")
+    aliases = {
+        alias: name for name, wire_field in cls.__wire__.items() for alias in wire_field.aliases
+    }
+    if set(aliases) & set(names):
+        raise TypeError(f"{cls.__name__}: an alias may not be a field's name")
     cls._fields = names
-    cls.__wire_keys__ = frozenset(cls.__wire__) | {TYPE_KEY}
+    cls.__wire_aliases__ = aliases
+    cls.__wire_keys__ = frozenset(cls.__wire__) | frozenset(aliases) | {TYPE_KEY}
     forms = dict(getattr(cls, "__wire_forms__", None) or {})
     for generation in GENERATIONS:
         forms.setdefault(generation, WireForm(names))
     for generation, form in forms.items():
-        if generation not in GENERATIONS or form.keys != names[: len(form.keys)]:
+        fields_of_form = tuple(aliases.get(key, key) for key in form.keys)
+        if generation not in GENERATIONS or fields_of_form != names[: len(form.keys)]:
             raise TypeError(f"{cls.__name__}: a {generation} form must lead its wire fields")
     cls.__wire_forms__ = forms
     if cls.__name__ in REGISTRY:

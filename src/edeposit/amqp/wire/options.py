@@ -14,7 +14,7 @@ from types import MappingProxyType
 __all__ = ["GENERATIONS", "WireOptions"]
 
 #: Output forms the codec writes (docs/messages.md), by the year of the clients that read them.
-GENERATIONS = ("2014", "2015")
+GENERATIONS = ("2014", "2015", "2016")
 
 
 def _no_defaults() -> Mapping[str, str]:

@@ -3,7 +3,8 @@
 Each :class:`~edeposit.amqp.wire.message.Kind` describes what its ``convert`` accepts;
 a class's schema is an object of its wire fields, each described by its kind, plus
 ``__nt_name`` naming the class. Fields with a default (or a default the decoding caller
-owns, like a query's ``base``) may be left out; no other key is allowed. What JSON
+owns, like a query's ``base``) may be left out; no other key is allowed. A field with
+aliases (another generation's key for it) may stand under any one of its keys. What JSON
 Schema cannot say (a lone surrogate, nesting depth, duplicate keys, ``1.0`` where an
 integer belongs) stays the decoder's alone.
 """
@@ -24,9 +25,19 @@ def class_schema(cls: type[Message]) -> Schema:
     """The schema of every JSON object the decoder accepts as a ``cls`` message."""
     properties: Schema = {}
     required: list[str] = []
+    renamed: list[Schema] = []
     for name, field in cls.__wire__.items():
         properties[name] = field.kind.schema()
-        if field.default is MISSING and field.default_from is None:
+        for alias in field.aliases:
+            properties[alias] = properties[name]
+        needed = field.default is MISSING and field.default_from is None
+        if field.aliases:  # one of its keys: exactly one if the field is required
+            keys = [name, *field.aliases]
+            if needed:
+                renamed.append({"oneOf": [{"required": [key]} for key in keys]})
+            else:
+                renamed.append({"not": {"required": keys}})
+        elif needed:
             required.append(name)
     properties[TYPE_KEY] = {"const": cls.__name__}
     schema: Schema = {
@@ -35,6 +46,8 @@ def class_schema(cls: type[Message]) -> Schema:
         "required": [*required, TYPE_KEY],
         "additionalProperties": False,
     }
+    if renamed:
+        schema["allOf"] = renamed
     if cls.__doc__:
         schema["description"] = cls.__doc__.strip().split("\n\n")[0].replace("\n    ", " ")
     return schema
