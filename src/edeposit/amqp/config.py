@@ -131,7 +131,9 @@ class Settings:
     ALEPH_RETRIES: int = 3
     #: First retry delay in seconds; doubles per attempt, with jitter.
     ALEPH_RETRY_BACKOFF: float = 0.5
-    #: Seconds all catalogue calls of one request may take together, retries included.
+    #: Seconds all catalogue calls of one request may take together: waits for the rate
+    #: limit, retries and their pauses included. A call the rate limit could not start
+    #: in time is not made (AlephOverloadedError).
     ALEPH_REQUEST_DEADLINE: float = 60.0
     #: Transport failures in a row after which calls to the catalogue fail at once for
     #: ALEPH_CIRCUIT_RESET seconds, then one call probes it (0 = never).

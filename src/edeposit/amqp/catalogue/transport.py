@@ -8,9 +8,8 @@ failures are worth another attempt. Only what happened in an HTTP exchange tells
 breaker about the catalogue: a call that never started (no slot of the budget in time,
 the deadline gone) leaves it as it was.
 
-HTTP goes through urllib3's thread-safe connection pools, which cost less CPU per call
-under many worker threads than a client that builds more per request
-(``bench/emulator_bench.py`` measures the catalogue path).
+HTTP goes through urllib3's thread-safe connection pools: one pool for every worker
+thread, its connections kept alive between calls.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ nothing per request.
                                             the daemon's own overload, not the
                                             catalogue's failure
 ``edeposit_reply_to_refused_total``         ``reply_to`` copies refused (ALEPH_REPLY_TO)
+``edeposit_reply_copies_failed_total``      ``reply_to`` copies not delivered (the
+                                            answer itself went out)
 ``edeposit_set_aside_total``                requests given up on (handler failed,
                                             released twice, answer refused twice),
                                             answered with SetAsideError where possible
@@ -206,6 +208,11 @@ class DaemonMetrics:
             "reply_to_refused": Counter(
                 "edeposit_reply_to_refused",
                 "reply_to copies refused: not a reply queue nor allowed by ALEPH_REPLY_TO.",
+                registry=registry,
+            ),
+            "copy_failed": Counter(
+                "edeposit_reply_copies_failed",
+                "reply_to copies that could not be made or delivered (the answer went out).",
                 registry=registry,
             ),
             "set_aside": Counter(

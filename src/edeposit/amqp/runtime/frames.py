@@ -7,8 +7,9 @@ the broker hands the same message to the next connection: a loop that starves ev
 other request. pika also reads floats and doubles as integers, so a header cannot be
 echoed as it came.
 
-:func:`install` changes two things in pika (pinned to pika 1.3 to 1.4, whose ``spec.props``
-table and ``data.encode_value`` it relies on; tests/test_frames.py checks both):
+:func:`install` changes two things in pika (the dependency is bounded to pika 1.3 and
+1.4, whose ``spec.props`` table and ``data.encode_value`` it relies on;
+tests/test_frames.py checks both):
 
 * received Basic properties are :class:`SafeBasicProperties`: pika's decoding, and when it
   fails, a tolerant one that keeps every property and header it can read and records

@@ -187,7 +187,11 @@ def asyncapi_document(settings: Settings) -> Document:
         "action": "send",
         "title": "Publish each answer (a result or an error), persistent",
         "description": "A request key a.b.request is answered on a.b.result; a request"
-        " naming reply_to is also answered there, with its correlation_id.",
+        " naming a reply_to is also answered there, with its correlation_id, when the"
+        " reply_to is a server-named exclusive queue (amq.gen-*), Direct Reply-to"
+        " (amq.rabbitmq.reply-to*) or a queue the daemon's ALEPH_REPLY_TO lists; never"
+        " one of the service's own queues (any other reply_to is refused, the answer goes"
+        " to the result queue only).",
         "channel": _reference("channels", answer_channel),
         "messages": replies,
         "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": _BINDING_VERSION}},
