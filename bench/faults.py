@@ -19,6 +19,7 @@ private RabbitMQ node (``bench/brokers.py``), never on the machine's broker.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import struct
@@ -39,7 +40,7 @@ if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(HERE.parent))
 
 from bench.brokers import PrivateCluster, PrivateNode  # noqa: E402
-from bench.cluster_faults import CLUSTER_SCENARIOS  # noqa: E402
+from bench.cluster_faults import CLUSTER_SCENARIOS, NET_TICKTIME  # noqa: E402
 from bench.fleet import (  # noqa: E402
     Broker,
     DaemonFleet,
@@ -900,23 +901,58 @@ def failed(name: str, tally: Tally) -> bool:
     )
 
 
+def _run_one(name: str, arguments: argparse.Namespace, cluster: PrivateCluster | None) -> Tally:
+    with tempfile.TemporaryDirectory(prefix=f"edeposit-{name}-") as tmp:
+        if name == "soak":
+            return soak(Path(tmp), arguments.short, arguments.soak_minutes)
+        if cluster is not None:
+            return SCENARIOS[name](Path(tmp), arguments.short, cluster=cluster)
+        return SCENARIOS[name](Path(tmp), arguments.short)
+
+
+def _repeated(name: str, arguments: argparse.Namespace) -> Tally:
+    """``name`` run ``--repeat`` times in a row (a cluster scenario on one fresh private
+    cluster); one line a run, then the sums."""
+    runs: list[Tally] = []
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if name in CLUSTER_SCENARIOS:
+            cluster = stack.enter_context(PrivateCluster(3, net_ticktime=NET_TICKTIME))
+        for index in range(1, arguments.repeat + 1):
+            tally = _run_one(name, arguments, cluster)
+            runs.append(tally)
+            print(f"   run {index}: " + json.dumps(tally, ensure_ascii=False), flush=True)
+    keys = ("sent", "answered", "lost", "duplicated", "duplicated_by_one_daemon")
+    total = Tally({key: sum(int(run.get(key, 0)) for run in runs) for key in keys})
+    total["runs"] = len(runs)
+    total["runs_failed"] = sum(1 for run in runs if failed(name, run))
+    broken = [run["broken"] for run in runs if "broken" in run]
+    if broken:
+        total["broken"] = "; ".join(broken)
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the test suite's short versions")
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="these scenarios")
     parser.add_argument("--soak-minutes", type=float, default=30.0, help="soak length (30)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each scenario this many times in a row (1)"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.repeat < 1:
+        parser.error("--repeat must be at least 1")
     settings_module.reload()
     results: dict[str, Tally] = {}
     for name in arguments.only or list(SCENARIOS):
-        with tempfile.TemporaryDirectory(prefix=f"edeposit-{name}-") as tmp:
-            print(f"== {name}", flush=True)
-            if name == "soak":
-                tally = soak(Path(tmp), arguments.short, arguments.soak_minutes)
-            else:
-                tally = SCENARIOS[name](Path(tmp), arguments.short)
-            results[name] = tally
-            print("   " + json.dumps(tally, ensure_ascii=False), flush=True)
+        print(f"== {name}", flush=True)
+        if arguments.repeat > 1:
+            tally = _repeated(name, arguments)
+        else:
+            tally = _run_one(name, arguments, None)
+        results[name] = tally
+        print("   " + json.dumps(tally, ensure_ascii=False), flush=True)
     print("\nscenario            sent  answered  lost  dup  peak RSS MB  notes")
     for name, tally in results.items():
         notes = {

@@ -70,9 +70,14 @@ class AnswerLedger:
             earlier.working = True
             return earlier
 
-    def start(self, key: tuple[str, bytes]) -> None:
-        """Record that a first delivery of ``key`` is being worked on."""
+    def start(self, key: tuple[str, bytes], wait: float = 0.0) -> None:
+        """Record that a first delivery of ``key`` is being worked on; when this daemon
+        is still at work on ``key`` (a copy it is sending round again), wait for that
+        first, at most ``wait`` seconds."""
         with self._lock:
+            earlier = self._entries.get(key)
+            if earlier is not None and earlier.working and wait > 0:
+                self._settled.wait_for(lambda: not earlier.working, wait)
             self._entries[key] = Entry()
             self._entries.move_to_end(key)
             self._prune()

@@ -70,6 +70,10 @@ __all__ = ["AlephDaemon", "getConnectionParameters"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds a request waits while this daemon still sends it round again from the dead
+#: letters (its copy can arrive before the dead letter's ack has left).
+REVIVAL_WAIT = 5.0
+
 
 def getConnectionParameters(settings: Settings | None = None) -> pika.ConnectionParameters:
     """Connection parameters of the configured broker and Aleph vhost (of a random one of
@@ -246,7 +250,7 @@ class AlephDaemon(SetAsideAnswers, PikaDaemon):
         if method_frame.redelivered:
             earlier = self.ledger.begin(key, self.shutdown_timeout)
         else:
-            self.ledger.start(key)
+            self.ledger.start(key, wait=REVIVAL_WAIT)
         if earlier is not None and earlier.answered:
             log.info("redelivered, already answered; acking")
             self.ledger.finish(key, answer=None, answered=True)

@@ -18,6 +18,7 @@ from pika.spec import Basic, BasicProperties
 from edeposit.amqp.config import Settings
 from edeposit.amqp.daemon.answers import Answer, error_answer, header_text, request_uuid
 from edeposit.amqp.daemon.dead_letters import dead_letter_record, judge, revived
+from edeposit.amqp.daemon.ledger import AnswerLedger, request_key
 from edeposit.amqp.errors import MessageError, SetAsideError
 from edeposit.amqp.runtime.confirms import Confirmed
 from edeposit.amqp.runtime.connection import BrokerConnection
@@ -35,6 +36,7 @@ class SetAsideAnswers:
     settings: Settings
     queue: str
     connection: BrokerConnection | None
+    ledger: AnswerLedger
 
     if TYPE_CHECKING:  # provided by PikaDaemon and AlephDaemon
 
@@ -127,7 +129,15 @@ class SetAsideAnswers:
                 self.settings.RABBITMQ_ALEPH_DELIVERY_LIMIT,
                 self.queue,
             )
-            self.respond([revived(properties, body, death, request_key_)])
+            # The copy may come back to this very daemon (and end it, if it is poison)
+            # before the dead letter's ack has left: its handler waits for the ack first
+            # (the ledger), or the dead letter would be sent round twice.
+            sending = request_key(uuid, body)
+            self.ledger.start(sending)
+            self.respond(
+                [revived(properties, body, death, request_key_)],
+                lambda _error: self.ledger.finish(sending, answer=None, answered=False),
+            )
             return True
         key = header_text((death.get("routing-keys") or [request_key_])[0])
         messages = self._error_messages(verdict.error, uuid, properties, key)
