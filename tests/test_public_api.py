@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.resources
+import inspect
 import tomllib
+import typing
 from pathlib import Path
 from types import ModuleType
 
@@ -145,7 +148,7 @@ def test_the_package_has_a_version() -> None:
 SERVICE_NAMES = {
     "edeposit.amqp.aleph": ["reactToAMQPMessage"],
     "edeposit.amqp.alephdaemon": ["AlephDaemon", "getConnectionParameters", "main"],
-    "edeposit.amqp.pikadaemon": ["PikaDaemon"],
+    "edeposit.amqp.pikadaemon": ["PikaDaemon", "connection_parameters"],
     "edeposit.amqp.daemonwrapper": ["DaemonRunnerWrapper"],
     "edeposit.amqp.amqp_tool": ["main"],
     "edeposit.amqp.client": ["AlephClient", "RemoteError"],
@@ -199,3 +202,44 @@ def test_console_scripts_are_declared() -> None:
     for target in scripts.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function))
+
+
+def _isort_order(name: str) -> tuple[int, str]:
+    """The order ruff's RUF022 keeps ``__all__`` in: CONSTANTS, Classes, functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2), name
+
+
+def _project_types(hint: object) -> set[type]:
+    """The classes of this project a type hint names, nested ones and dataclass fields too."""
+    found: set[type] = set()
+    if isinstance(hint, type) and hint.__module__.startswith("edeposit.amqp"):
+        found.add(hint)
+        if dataclasses.is_dataclass(hint):
+            for field in typing.get_type_hints(hint).values():
+                found |= _project_types(field)
+    for argument in typing.get_args(hint):
+        found |= _project_types(argument)
+    return found
+
+
+def test_the_pikadaemon_face_exports_every_type_its_signatures_use() -> None:
+    """A service never imports from an internal module to call a public method."""
+    from edeposit.amqp import pikadaemon  # noqa: PLC0415
+
+    names = pikadaemon.__all__
+    assert names == sorted(names, key=_isort_order)
+    assert len(names) == len(set(names))
+    for name in names:
+        assert hasattr(pikadaemon, name), name
+    used: set[type] = set()
+    for name, member in inspect.getmembers(pikadaemon.PikaDaemon):
+        function = member.fget if isinstance(member, property) else member
+        if (name.startswith("_") and name != "__init__") or not callable(function):
+            continue
+        for hint in typing.get_type_hints(function).values():
+            used |= _project_types(hint)
+    assert {"Topology", "Queue", "Exchange", "Binding", "Outgoing"} <= {t.__name__ for t in used}
+    for cls in used:
+        assert getattr(pikadaemon, cls.__name__, None) is cls, f"{cls.__name__} not exported"
+    for name in ("ReplyToError", "BrokerError", "connection_parameters"):
+        assert name in names

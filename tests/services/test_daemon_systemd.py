@@ -77,7 +77,8 @@ def test_status_finds_the_service_in_the_system_runtime_folder(
     assert shell.status() == 3, "without the system folder it cannot know"
     assert "not running" in capsys.readouterr().out
 
-    monkeypatch.setattr(runner, "SYSTEM_RUNTIME_DIRS", (system_run,))
+    assert shell.system_runtime_dirs == runner.SYSTEM_RUNTIME_DIRS
+    monkeypatch.setattr(shell, "system_runtime_dirs", (system_run,))
     deadline = time.monotonic() + 10
     while shell.status() != 0:
         assert time.monotonic() < deadline, capsys.readouterr().out

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +29,12 @@ IN, OUT, DEAD = "pd-in", "pd-out", "pd-dead"
 class Recorder(PikaDaemon):
     """Answers each message on OUT with its body reversed; the handler is swappable."""
 
-    def __init__(self, handler: Callable[[Recorder, bytes], bool] | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        handler: Callable[[Recorder, bytes], bool] | None = None,
+        connection_param: Any = None,
+        **kw: Any,
+    ) -> None:
         cfg = settings.get()
         topology = Topology(
             queues=(
@@ -37,7 +46,13 @@ class Recorder(PikaDaemon):
             )
         )
         super().__init__(
-            connection_parameters(cfg), IN, "", OUT, topology=topology, pid_filename="pd", **kw
+            connection_param or connection_parameters(cfg),
+            IN,
+            "",
+            OUT,
+            topology=topology,
+            pid_filename="pd",
+            **kw,
         )
         self.handler = handler or Recorder.reverse
         self.running = 0
@@ -302,3 +317,191 @@ def test_a_late_answer_to_a_released_message_is_not_published(
     assert wait_for(lambda: daemon.stats["released"] == 1 and daemon.stats["unconfirmed"] == 1)
     assert not queues.receive(1, queue=OUT, timeout=2.0), "the late answer was published"
     assert queues.queue_size(IN) == 0
+
+
+# --- the forms of connection parameters ---------------------------------------------
+
+
+def broker_url(vhost: str, port: int | None = None) -> str:
+    """The test broker as an AMQP URL (``port``: another one, where nothing listens)."""
+    cfg = settings.get()
+    credentials = f"{cfg.RABBITMQ_USER_NAME}:{cfg.RABBITMQ_USER_PASSWORD}"
+    where = f"{cfg.RABBITMQ_HOST}:{port or cfg.RABBITMQ_PORT}"
+    return f"amqp://{credentials}@{where}/{urllib.parse.quote(vhost, safe='')}"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["URLParameters", "URL", "list, first node down", "tuple"],
+)
+def test_every_form_of_connection_parameters_connects_and_serves(
+    serve: Callable[..., Recorder], queues: Peer, vhost: str, form: str
+) -> None:
+    url = broker_url(vhost)
+    given: Any = {
+        "URLParameters": pika.URLParameters(url),
+        "URL": url,
+        "list, first node down": [broker_url(vhost, closed_port()), url],
+        "tuple": (pika.URLParameters(url),),
+    }[form]
+    daemon = serve(Recorder(connection_param=given))
+    queues.publish(b"form", {}, exchange="", routing_key=IN)
+    [(_, _, answer)] = queues.receive(1, queue=OUT)
+    assert answer == b"mrof"
+    assert daemon.connection is not None and daemon.connection.node.endswith(f"/{vhost}")
+
+
+# --- reply ----------------------------------------------------------------------------
+
+
+class Replier(Recorder):
+    """Replies to each request's reply_to with its body reversed."""
+
+    def onMessageReceived(
+        self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> bool:
+        self.reply(properties, body[::-1], headers={"seen": len(body)})
+        return False
+
+
+def test_reply_answers_to_reply_to_with_the_correlation_id_and_acks(
+    serve: Callable[..., Recorder], queues: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon = serve(Replier())
+    channel = queues.channel
+    exclusive = channel.queue_declare("", exclusive=True).method.queue
+    direct: list[tuple[BasicProperties, bytes]] = []
+    channel.basic_consume(
+        "amq.rabbitmq.reply-to",
+        lambda _channel, _method, properties, body: direct.append((properties, body)),
+        auto_ack=True,
+    )
+    queues.publish(
+        b"to a queue", {}, exchange="", routing_key=IN, reply_to=exclusive, correlation_id="q-1"
+    )
+    queues.publish(
+        b"direct",
+        {},
+        exchange="",
+        routing_key=IN,
+        reply_to="amq.rabbitmq.reply-to",
+        correlation_id="d-1",
+    )
+    deadline = time.monotonic() + 10
+    while not direct and time.monotonic() < deadline:
+        queues.connection.process_data_events(time_limit=0.2)
+    [(_, queued, body)] = queues.receive(1, queue=exclusive)
+    assert body == b"eueuq a ot"
+    assert (queued.correlation_id, queued.delivery_mode, queued.content_type) == (
+        "q-1",
+        2,
+        "application/json",
+    )
+    assert queued.headers == {"seen": 10}
+    [(properties, body)] = direct
+    assert body == b"tcerid"
+    assert (properties.correlation_id, properties.delivery_mode) == ("d-1", 1)
+    assert wait_for(lambda: daemon.stats["acked"] == 2)
+    assert queues.queue_size(IN) == 0
+    assert "unroutable" not in caplog.text
+
+
+def test_reply_without_reply_to_or_to_its_own_queue_sets_the_message_aside(
+    serve: Callable[..., Recorder], queues: Peer
+) -> None:
+    daemon = serve(Replier())
+    queues.publish(b"nobody asked", {}, exchange="", routing_key=IN)
+    queues.publish(b"loop", {}, exchange="", routing_key=IN, reply_to=IN)
+    dead = sorted(body for _, _, body in queues.receive(2, queue=DEAD))
+    assert dead == [b"loop", b"nobody asked"]
+    assert daemon.stats["handler_errors"] == 2 and daemon.stats["received"] == 2
+    assert queues.queue_size(IN) == 0, "no reply came back as a request"
+
+
+# --- messages left unsettled, and what the stop says of them --------------------------
+
+
+def last_drain_line(caplog: pytest.LogCaptureFixture) -> str:
+    return [r for r in caplog.records if r.name.endswith("runtime.drain")][-1].getMessage()
+
+
+def stop(daemon: Recorder, thread: threading.Thread) -> float:
+    """Stop ``daemon`` as a signal would; the seconds it took."""
+    began = time.monotonic()
+    daemon.stop_requested = 1
+    thread.join(30)
+    assert not thread.is_alive(), "daemon did not stop"
+    return time.monotonic() - began
+
+
+def test_a_message_left_unsettled_is_told_once_and_counted_by_the_drain(
+    queues: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edeposit.amqp.runtime.drain")
+    daemon = Recorder(lambda _daemon, _body: False, shutdown_timeout=20)
+    assert daemon.settle_timeout == 300.0, "released after 300 s by default"
+    thread = threading.Thread(target=daemon.body, daemon=True)
+    thread.start()
+    assert daemon_ready(daemon)
+    for index in range(3):
+        queues.publish(str(index).encode(), {}, exchange="", routing_key=IN)
+    assert wait_for(lambda: daemon.stats["left_unsettled"] == 3)
+    told = [r.getMessage() for r in caplog.records if "without settling" in r.getMessage()]
+    assert len(told) == 1, "told once per handler"
+    assert told[0].startswith(f"Recorder.onMessageReceived (queue {IN!r}) returned False")
+    assert "the settle timeout releases it after 300 s" in told[0]
+
+    took = stop(daemon, thread)
+    assert took < 10, "nothing will settle them: the drain does not wait for its time limit"
+    assert "but 3 message(s) unsettled" in last_drain_line(caplog)
+    assert wait_for(lambda: queues.queue_size(IN) == 3), "back in the queue, not lost"
+
+
+def test_a_drain_says_how_many_were_unsettled_in_every_case(
+    queues: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edeposit.amqp.runtime.drain")
+    release = threading.Event()
+
+    def held(daemon: Recorder, body: bytes) -> bool:
+        if body == b"held":
+            release.wait(10)
+            return True
+        return Recorder.reverse(daemon, body)
+
+    daemon = Recorder(held, shutdown_timeout=1.0)
+    thread = threading.Thread(target=daemon.body, daemon=True)
+    thread.start()
+    assert daemon_ready(daemon)
+    queues.publish(b"answered", {}, exchange="", routing_key=IN)
+    assert len(queues.receive(1, queue=OUT)) == 1
+    queues.publish(b"held", {}, exchange="", routing_key=IN)
+    assert wait_for(lambda: daemon.running == 1)
+    try:
+        stop(daemon, thread)
+    finally:
+        release.set()
+    last = last_drain_line(caplog)
+    assert re.fullmatch(
+        r"after 1\.\d s, 1 handler\(s\) still running and 1 message\(s\) unsettled; .*", last
+    ), last
+    assert wait_for(lambda: queues.queue_size(IN) == 1), "redelivered, not lost"
+
+    caplog.clear()
+    quick = Recorder()
+    thread = threading.Thread(target=quick.body, daemon=True)
+    thread.start()
+    assert daemon_ready(quick)
+    assert len(queues.receive(1, queue=OUT)) == 1, "the held message, answered now"
+    assert wait_for(lambda: quick.stats["acked"] == 1)
+    stop(quick, thread)
+    assert re.fullmatch(
+        r"drained in \d+\.\d s: every message taken was settled \(0 unsettled\)",
+        last_drain_line(caplog),
+    )

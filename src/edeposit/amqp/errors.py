@@ -8,7 +8,8 @@
     │   ├── DeserializationError            a body that does not decode (what and where)
     │   ├── SerializationError (TypeError)  a value without a wire form
     │   ├── RequestTooLargeError            a request body over the configured size limit
-    │   └── InvalidISSNError                a query's ISSN that is no ISSN (before Aleph)
+    │   ├── InvalidISSNError                a query's ISSN that is no ISSN (before Aleph)
+    │   └── ReplyToError                    no ``reply_to`` to answer, or one the service refuses
     ├── XMLError (also ValueError)          bytes refused by the safe XML parser
     │   ├── MalformedXMLError               not well-formed (an HTML page, a cut reply…)
     │   └── RefusedXMLError                 a DOCTYPE or entity declaration, or too large
@@ -85,6 +86,7 @@ __all__ = [
     "PublishRejectedError",
     "RefusedXMLError",
     "RemoteError",
+    "ReplyToError",
     "RequestTooLargeError",
     "SerializationError",
     "SetAsideError",
@@ -124,6 +126,11 @@ class InvalidISSNError(MessageError):
     """A query names an ISSN that is not valid (its form or its check digit); the
     catalogue is not asked. The daemon answers it as a refused request, not as the
     catalogue's (``RemoteError.origin`` is ``daemon``)."""
+
+
+class ReplyToError(MessageError):
+    """A service cannot reply to the message it handles: the message names no
+    ``reply_to``, or one the service's policy refuses (its own queue). Nothing was sent."""
 
 
 # --- XML ----------------------------------------------------------------------------

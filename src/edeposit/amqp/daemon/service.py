@@ -62,7 +62,7 @@ from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.frame_limits import DEFAULT_FRAME_MAX, header_room
 from edeposit.amqp.runtime.logs import bounded, request_context, set_request_kind
 from edeposit.amqp.runtime.parameters import describe_broker, node_parameters
-from edeposit.amqp.runtime.runner import ExitCode
+from edeposit.amqp.runtime.runner import SYSTEM_RUNTIME_DIRS, ExitCode
 from edeposit.amqp.runtime.topology import aleph_topology, dead_letter_names
 from edeposit.amqp.wire.codec import decode, encode
 
@@ -115,6 +115,7 @@ class AlephDaemon(SetAsideAnswers, PikaDaemon):
             start_timeout=cfg.ALEPH_DAEMON_START_TIMEOUT,
         )
         self.service = service
+        self.system_runtime_dirs = SYSTEM_RUNTIME_DIRS  # the unit's RuntimeDirectory=edeposit
         # Classic queues (one broker): an answer and its request's ack in one transaction,
         # so a broker restart never makes this daemon answer twice. Quorum queues:
         # publisher confirms, the safe way there (a transaction's commit can be reported

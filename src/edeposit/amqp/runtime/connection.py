@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import pika
 from pika.adapters.select_connection import SelectConnection
 
 from edeposit.amqp.errors import BrokerUnavailableError, FatalBrokerError
@@ -37,7 +36,7 @@ from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal, rea
 from edeposit.amqp.runtime.envelopes import OnMessage
 from edeposit.amqp.runtime.nodes import Nodes
 from edeposit.amqp.runtime.operations import ChannelOperations
-from edeposit.amqp.runtime.parameters import where
+from edeposit.amqp.runtime.parameters import BrokerAddress, where
 from edeposit.amqp.runtime.session import Counter, FinalAnswer, Session
 from edeposit.amqp.runtime.topology import Topology
 from edeposit.amqp.runtime.watch import TICK_PERIOD, ConnectionWatch
@@ -51,8 +50,8 @@ class BrokerConnection(ChannelOperations):
     """A self-healing AMQP connection with one channel, run on its own thread.
 
     Args:
-        parameters: where and how to connect: one node, or the nodes of a cluster in the
-            order to try them (:mod:`~edeposit.amqp.runtime.nodes`).
+        parameters: where and how to connect: one node (parameters or an AMQP URL), or the
+            nodes of a cluster in the order to try them (:mod:`~edeposit.amqp.runtime.nodes`).
         topology: exchanges, queues and bindings declared after every connect.
         prefetch: unacknowledged deliveries the broker may send at once (0: no limit).
         name: names the I/O thread and log lines.
@@ -69,7 +68,7 @@ class BrokerConnection(ChannelOperations):
 
     def __init__(
         self,
-        parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
+        parameters: BrokerAddress,
         topology: Topology | None = None,
         *,
         prefetch: int = 0,

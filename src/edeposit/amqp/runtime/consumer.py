@@ -1,30 +1,34 @@
 """A generic RabbitMQ consumer service: override :meth:`PikaDaemon.onMessageReceived`.
 
 The original API stays: a subclass handles ``onMessageReceived(method_frame,
-properties, body)``, answers with :meth:`~PikaDaemon.sendResponse` or
-:meth:`~PikaDaemon.sendMessage` and returns ``True`` to have the message acked (or calls
-:meth:`~PikaDaemon.ack` itself). Underneath it is built to lose nothing:
+properties, body)``, answers with :meth:`~PikaDaemon.sendResponse`,
+:meth:`~PikaDaemon.sendMessage`, :meth:`~PikaDaemon.respond` or
+:meth:`~PikaDaemon.reply` (:mod:`~edeposit.amqp.runtime.answering`) and returns ``True``
+to have the message acked. docs/services.md is the guide. Underneath it is built to lose
+nothing:
 
 * the connection lives on its own I/O thread (:mod:`edeposit.amqp.runtime.connection`); handlers
   run on a bounded pool of worker threads, and the consumer prefetch equals the pool
   size, so the broker never pushes more than can be worked on;
 * answers are published with publisher confirms, and a request is acked only once the
   broker confirmed its answers: an answer is never lost (a lost connection leaves the
-  request to be redelivered); ``sendMessage`` returns once its confirm is in, and
-  :meth:`~PikaDaemon.respond` does the same without making the worker wait. With
-  :attr:`~PikaDaemon.answers_in_transactions`, answers and the acks of their requests
-  are committed together (AMQP transactions, grouped) instead: on a single broker's
-  classic queues a broker restart then never makes one service answer twice;
+  request to be redelivered). With :attr:`~PikaDaemon.answers_in_transactions`,
+  answers and the acks of their requests are committed together (AMQP transactions,
+  grouped) instead: on a single broker's classic queues a broker restart then never
+  makes one service answer twice;
 * a handler that raises, a request released twice by the settle watchdog or whose answer
   the broker refused twice is *set aside*: it gets :meth:`~PikaDaemon.final_answer` (if
   the service has one), else it is rejected without requeue (dead-lettered where the
-  queue has a dead-letter exchange) — never left unacked;
+  queue has a dead-letter exchange) — never left unacked; a handler that returns False
+  without settling its message is told about once, and the watchdog releases the
+  message after ``settle_timeout``;
 * an exception that escapes into the connection's I/O loop (a bug) ends the service with
   a failure exit code, logged, so a supervisor restarts it;
-* broker restarts and network loss: reconnect with backoff, redeclare, resume;
-  deliveries of the lost channel are redelivered by the broker;
+* broker restarts and network loss: reconnect with backoff (across the nodes given),
+  redeclare, resume; deliveries of the lost channel are redelivered by the broker;
 * SIGTERM drains: stop consuming, send unstarted deliveries back to the queue, let
-  in-flight handlers finish, answer and ack, close, all within ``shutdown_timeout``;
+  in-flight handlers finish, answer and ack, close, all within ``shutdown_timeout``
+  (:mod:`~edeposit.amqp.runtime.drain`);
 * it reports ready (``start``, systemd) only once it consumes, and keeps its state where
   ``status`` reads it (:mod:`edeposit.amqp.runtime.supervisor`).
 """
@@ -36,33 +40,36 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
 
-import pika
 from pika.spec import Basic, BasicProperties
 
-from edeposit.amqp.runtime.confirms import Confirmed
+from edeposit.amqp.runtime.answering import Answering
 from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.drain import drain
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
 from edeposit.amqp.runtime.handling import Handler, Handling
+from edeposit.amqp.runtime.parameters import BrokerAddress, broker_parameters
 from edeposit.amqp.runtime.runner import DaemonRunnerWrapper, ExitCode
 from edeposit.amqp.runtime.supervisor import Supervisor
 from edeposit.amqp.runtime.topology import Queue, Topology
 from edeposit.amqp.runtime.workers import WorkerPool
 
-__all__ = ["PikaDaemon"]
+__all__ = ["DEFAULT_SETTLE_TIMEOUT", "PikaDaemon"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds after which a message nobody settled is released (``settle_timeout``).
+DEFAULT_SETTLE_TIMEOUT = 300.0
 
-class PikaDaemon(DaemonRunnerWrapper):
+
+class PikaDaemon(Answering, DaemonRunnerWrapper):
     """Consume ``queue``, hand each message to :meth:`onMessageReceived` on a worker thread.
 
     Args:
-        connection_param: where and how to connect (``pika.ConnectionParameters``), or
-            the nodes of a cluster in the order to try them.
+        connection_param: where and how to connect: ``pika.ConnectionParameters``,
+            ``pika.URLParameters`` (any ``pika.connection.Parameters``), an ``amqp://``
+            or ``amqps://`` URL, or a list of those (a cluster's nodes, tried in turn).
         queue: the queue to consume.
         output_exchange: where :meth:`sendResponse` publishes.
         output_key: the routing key :meth:`sendResponse` uses by default.
@@ -70,10 +77,23 @@ class PikaDaemon(DaemonRunnerWrapper):
         topology: what to declare after every connect (default: ``queue``, durable).
         shutdown_timeout: how long a stop waits for handlers in flight, seconds.
         publish_timeout: how long :meth:`sendMessage` waits for the broker's confirm.
+        reconnect_max_delay: the cap of the backoff between connection attempts, seconds.
+        settle_timeout: a message neither acked nor rejected this many seconds after it
+            arrived is released: requeued the first time, set aside when it comes back
+            (None: never released).
+        pid_filename: the pidfile; a bare name goes into the state folder (default:
+            ``queue``); the log and the state file ``status`` reads go beside it.
+        log_filename: the log of a detached service (default: beside the pidfile).
+        log_level: the lowest level of log records kept (``INFO``, ``DEBUG``…).
+        log_format: ``text`` or ``json`` (one object a line).
+        start_timeout: how long ``start`` waits for the service to consume, seconds.
+
+    Raises:
+        TypeError: ``connection_param`` is none of those forms (the message says what
+            was given and what to pass).
+        ValueError: a URL pika cannot read, or an empty list.
     """
 
-    #: Content type of :meth:`sendResponse` messages.
-    content_type = "application/json"
     #: Answers and acks committed together (AMQP transactions) instead of publisher
     #: confirms. Atomic on classic queues; on quorum queues RabbitMQ's transactions can
     #: report a commit whose messages a queue refused, so confirms (the default) it is.
@@ -82,23 +102,24 @@ class PikaDaemon(DaemonRunnerWrapper):
 
     def __init__(
         self,
-        connection_param: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
+        connection_param: BrokerAddress,
         queue: str,
-        output_exchange: str,
-        output_key: str,
+        output_exchange: str = "",
+        output_key: str = "",
         *,
         workers: int = 32,
         topology: Topology | None = None,
         shutdown_timeout: float = 30.0,
         publish_timeout: float = 30.0,
         reconnect_max_delay: float = 30.0,
-        settle_timeout: float | None = None,
+        settle_timeout: float | None = DEFAULT_SETTLE_TIMEOUT,
         pid_filename: str | None = None,
         log_filename: str | None = None,
         log_level: str = "INFO",
         log_format: str = "text",
         start_timeout: float = 30.0,
     ) -> None:
+        broker_parameters(connection_param)  # wrong forms fail here, not once it runs
         super().__init__(
             pid_filename or queue,
             log_filename,
@@ -107,6 +128,7 @@ class PikaDaemon(DaemonRunnerWrapper):
             log_format=log_format,
             start_timeout=start_timeout,
         )
+        #: Where to connect, as given (checked: see the class's ``Raises``).
         self.connection_param = connection_param
         self.queue = queue
         self.output_exchange = output_exchange
@@ -188,9 +210,10 @@ class PikaDaemon(DaemonRunnerWrapper):
                 return
             crash = next((c.crash for c in connections if c.crash), None)
             if crash is not None:
+                unsettled = sum(c.unsettled for c in connections)
                 self.notify_failure(
                     f"the broker connection failed inside ({type(crash).__name__}: {crash}); "
-                    "the requests in flight are redelivered by the broker",
+                    f"the {unsettled} message(s) still unsettled are redelivered by the broker",
                     ExitCode.FAILURE,
                 )
                 return
@@ -217,7 +240,7 @@ class PikaDaemon(DaemonRunnerWrapper):
             count=self.count,
         )
         for queue, handler in handlers.items():
-            connection.add_consumer(queue, self._dispatcher(handler, connection, main=main))
+            connection.add_consumer(queue, self._dispatcher(queue, handler, connection, main=main))
         return connection
 
     def wanted_prefetch(self) -> int:
@@ -249,7 +272,7 @@ class PikaDaemon(DaemonRunnerWrapper):
     # --- deliveries (I/O thread → workers) ---------------------------------------
 
     def _dispatcher(
-        self, handler: Handler, connection: BrokerConnection, *, main: bool
+        self, queue: str, handler: Handler, connection: BrokerConnection, *, main: bool
     ) -> Callable[[Delivery], None]:
         """Hand each delivery to a worker; on the main queue, one whose properties cannot
         be read goes to :meth:`onUndecodableMessage` (extra queues' handlers see it all)."""
@@ -264,14 +287,9 @@ class PikaDaemon(DaemonRunnerWrapper):
             chosen = handler
             if main and getattr(delivery.properties, "decode_error", None) is not None:
                 chosen = self.onUndecodableMessage
-            self._pool.submit(lambda: self._handling.run(delivery, chosen, connection))
+            self._pool.submit(lambda: self._handling.run(delivery, chosen, connection, queue))
 
         return on_delivery
-
-    def reject(self) -> None:
-        """Reject the message being handled on this thread, without requeueing it: to the
-        queue's dead-letter exchange where it has one, else dropped (once)."""
-        self._handling.reject()
 
     def final_answer(
         self, method_frame: Basic.Deliver, properties: BasicProperties, body: bytes, reason: str
@@ -325,56 +343,6 @@ class PikaDaemon(DaemonRunnerWrapper):
         """
         log.info("message on %r, %d bytes", method_frame.routing_key, len(body))
         return True
-
-    def ack(self, delivery_tag: int | None = None) -> None:
-        """Acknowledge the message being handled on this thread (once; later calls do nothing).
-
-        ``delivery_tag`` is accepted for compatibility; it must be the current message's.
-        """
-        self._handling.ack(delivery_tag)
-
-    def sendMessage(
-        self,
-        exchange: str,
-        routing_key: str,
-        message: bytes | str,
-        properties: BasicProperties | None = None,
-        UUID: Any = None,
-    ) -> None:
-        """Publish ``message`` and wait until the broker confirmed it.
-
-        Without ``properties``: :attr:`content_type`, persistent, no headers. ``UUID``
-        (if not None) is put into the headers unchanged.
-
-        Raises:
-            BrokerError: not confirmed (connection lost, or the broker refused it).
-            TimeoutError: no confirm within ``publish_timeout``.
-        """
-        if self.connection is None:
-            raise RuntimeError("not connected: sendMessage works while the daemon runs")
-        if properties is None:
-            properties = BasicProperties(
-                content_type=self.content_type, delivery_mode=2, headers={}
-            )
-        if UUID is not None:
-            properties.headers = {**(properties.headers or {}), "UUID": UUID}
-        body = message.encode("utf-8") if isinstance(message, str) else message
-        confirmed = self.connection.publish(exchange, routing_key, body, properties, mandatory=True)
-        confirmed.result(timeout=self.publish_timeout)
-
-    def respond(self, messages: list[Outgoing], on_done: Confirmed | None = None) -> None:
-        """Publish ``messages`` and ack the message being handled once all are confirmed.
-
-        Returns at once: the connection's thread publishes, waits for the confirms and
-        acks (or, when the broker refuses a message, requeues it the first time and sets
-        it aside the second; when the connection is lost first, the broker redelivers).
-        ``on_done`` hears the outcome on that thread.
-        """
-        self._handling.respond(messages, on_done)
-
-    def sendResponse(self, message: bytes | str, UUID: Any, routing_key: str | None = None) -> None:
-        """Publish ``message`` to the output exchange (persistent, confirmed)."""
-        self.sendMessage(self.output_exchange, routing_key or self.output_key, message, UUID=UUID)
 
     def status_details(self) -> tuple[bool, str]:
         """Running without a state file: just starting (or stuck before it could write one)."""

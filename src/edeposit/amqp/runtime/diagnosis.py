@@ -52,12 +52,12 @@ def reason_of(error: BaseException) -> str:
 
 
 def describe_open_error(
-    parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
+    parameters: pika.connection.Parameters | Sequence[pika.connection.Parameters],
     error: BaseException,
 ) -> str:
     """One line saying why a connection was refused and how to fix it (``parameters``:
     the node tried, or every node of a cluster that was tried)."""
-    nodes = [parameters] if isinstance(parameters, pika.ConnectionParameters) else parameters
+    nodes = [parameters] if isinstance(parameters, pika.connection.Parameters) else parameters
     parameters = nodes[0]
     address = ", ".join(where(node) for node in nodes)
     question = (

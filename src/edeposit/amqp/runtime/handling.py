@@ -5,7 +5,9 @@ the delivery as *current*: the handler's ``ack``, ``reject`` and ``respond`` act
 without passing it around (the original API's handlers know only the method frame,
 properties and body). Each settles the delivery once — whatever comes later is refused
 or ignored — and a handler that raised gets its delivery set aside (its final answer,
-else dead-lettered), never left unsettled.
+else dead-lettered), never left unsettled. A handler that returns False without settling
+its delivery is a bug of the service: it is counted (``left_unsettled``) and logged once
+per handler; the connection's settle watchdog releases the delivery.
 """
 
 from __future__ import annotations
@@ -33,22 +35,29 @@ class Handling:
     """The current delivery of each worker thread (see the module docstring).
 
     Args:
-        count: counts ``acked``, ``rejected``, ``unconfirmed``, ``handler_errors`` and
-            ``set_aside``.
+        count: counts ``acked``, ``rejected``, ``unconfirmed``, ``handler_errors``,
+            ``set_aside`` and ``left_unsettled``.
     """
 
     def __init__(self, count: Callable[[str], None]) -> None:
         self._count = count
         self._local = threading.local()
+        self._warned: set[str] = set()  # handlers told about a delivery left unsettled
+        self._lock = threading.Lock()
 
-    def run(self, delivery: Delivery, handler: Handler, connection: BrokerConnection) -> None:
-        """Run ``handler`` for ``delivery`` on this thread; ack it if the handler says so."""
+    def run(
+        self, delivery: Delivery, handler: Handler, connection: BrokerConnection, queue: str = ""
+    ) -> None:
+        """Run ``handler`` for ``delivery`` (from ``queue``) on this thread; ack it if the
+        handler says so."""
         self._local.delivery = delivery
         self._local.connection = connection
         self._local.settled = False
         try:
             if handler(delivery.method, delivery.properties, delivery.body):
                 self.ack()
+            elif not self._local.settled:
+                self._left_unsettled(delivery, handler, queue, connection.settle_timeout)
         except Exception as error:
             log.exception("handler failed for delivery %d", delivery.method.delivery_tag)
             self._count("handler_errors")
@@ -60,6 +69,31 @@ class Handling:
         finally:
             self._local.delivery = None
             self._local.connection = None
+
+    def _left_unsettled(
+        self, delivery: Delivery, handler: Handler, queue: str, settle_timeout: float | None
+    ) -> None:
+        """The handler returned False and settled nothing: counted, and told once per handler."""
+        self._count("left_unsettled")
+        name = str(getattr(handler, "__qualname__", None) or repr(handler))
+        with self._lock:
+            if name in self._warned:
+                return
+            self._warned.add(name)
+        release = (
+            f"the settle timeout releases it after {settle_timeout:g} s"
+            if settle_timeout is not None
+            else "the connection closes (settle_timeout=None: never released)"
+        )
+        log.warning(
+            "%s (queue %r) returned False without settling delivery %d (no ack, reject, "
+            "respond or reply): it holds a prefetch slot until %s; return True to have it "
+            "acked (told once for this handler, counted as left_unsettled)",
+            name,
+            queue,
+            delivery.method.delivery_tag,
+            release,
+        )
 
     def _current(self) -> tuple[Delivery, BrokerConnection] | None:
         delivery: Delivery | None = getattr(self._local, "delivery", None)
@@ -102,7 +136,7 @@ class Handling:
         """
         current = self._current()
         if current is None:
-            raise RuntimeError("respond() works inside a handler of a running daemon")
+            raise RuntimeError("respond() and reply() work inside a handler of a running service")
         if self.settled:
             raise RuntimeError("the message being handled was already acked or rejected")
         self._local.settled = True

@@ -11,12 +11,11 @@ cluster that is down. A single node behaves as before: backoff from the first fa
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 import pika
 
 from edeposit.amqp.runtime.backoff import Backoff
-from edeposit.amqp.runtime.parameters import for_this_process
+from edeposit.amqp.runtime.parameters import BrokerAddress, broker_parameters, for_this_process
 
 __all__ = ["NEXT_NODE_PAUSE", "Nodes"]
 
@@ -28,27 +27,20 @@ class Nodes:
     """Connection parameters of each node, in the order they are tried.
 
     Args:
-        parameters: one node's parameters, or several (tried in this order, round).
+        parameters: one node's parameters (or URL), or several (tried in this order,
+            round): see :func:`~edeposit.amqp.runtime.parameters.broker_parameters`.
         backoff: the pauses once every node failed in turn.
     """
 
-    def __init__(
-        self,
-        parameters: pika.ConnectionParameters | Sequence[pika.ConnectionParameters],
-        backoff: Backoff,
-    ) -> None:
-        if isinstance(parameters, pika.ConnectionParameters):
-            parameters = [parameters]
+    def __init__(self, parameters: BrokerAddress, backoff: Backoff) -> None:
         # Named for the process that connects (a daemon builds them before it detaches).
-        self.all = [for_this_process(node) for node in parameters]
-        if not self.all:
-            raise ValueError("no broker node to connect to")
+        self.all = [for_this_process(node) for node in broker_parameters(parameters)]
         self.backoff = backoff
         self._index = 0
         self._failed_in_turn = 0  # nodes that failed since the last success
 
     @property
-    def current(self) -> pika.ConnectionParameters:
+    def current(self) -> pika.connection.Parameters:
         """The node to connect to (or connected to) now."""
         return self.all[self._index]
 

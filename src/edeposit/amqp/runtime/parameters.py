@@ -1,5 +1,10 @@
 """``pika.ConnectionParameters`` built from settings: nodes, vhost, credentials, TLS.
 
+What a service may be given instead (:func:`broker_parameters`): any
+``pika.connection.Parameters`` (``ConnectionParameters``, ``URLParameters``), an
+``amqp://``/``amqps://`` URL, or a list of them — checked where it is given, so a wrong
+value is an error at construction, not a crash once the service runs.
+
 A cluster's nodes (RABBITMQ_NODES, else RABBITMQ_HOST:RABBITMQ_PORT) each get
 parameters of their own; :func:`node_parameters` lists them in a random order, so a fleet of
 services spreads over the cluster, and spreads again when a node goes.
@@ -19,6 +24,7 @@ import re
 import socket
 import ssl
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +33,8 @@ import pika
 from edeposit.amqp.config import Settings
 
 __all__ = [
+    "BrokerAddress",
+    "broker_parameters",
     "connection_parameters",
     "describe_broker",
     "describe_node",
@@ -39,6 +47,62 @@ __all__ = [
 
 #: The name this process gives itself in its connections (see :func:`name_program`).
 _program: str | None = None
+#: The URL schemes of an AMQP broker address.
+URL_SCHEMES = ("amqp", "amqps")
+#: What a service may be given to connect with (see :func:`broker_parameters`).
+BrokerAddress = pika.connection.Parameters | str | Sequence[pika.connection.Parameters | str]
+_ADVICE = (
+    "pass pika.ConnectionParameters or pika.URLParameters, an amqp:// or amqps:// URL, a "
+    "list of those (a cluster's nodes), or edeposit.amqp.pikadaemon.connection_parameters()"
+)
+
+
+def broker_parameters(address: object) -> list[pika.connection.Parameters]:
+    """The nodes to connect to, in the order to try them, from what a service was given:
+    connection parameters, an ``amqp://``/``amqps://`` URL, or a list or tuple of those.
+    The parameters given are used as they are (not copied).
+
+    Raises:
+        TypeError: anything else; the message names what was given and what to pass.
+        ValueError: a URL pika cannot read (it says why), or an empty list.
+    """
+    if isinstance(address, pika.connection.Parameters | str):
+        return [_one_node(address)]
+    if isinstance(address, list | tuple):
+        if not address:
+            raise ValueError(f"no broker node to connect to (an empty list); {_ADVICE}")
+        return [_one_node(node) for node in address]
+    raise TypeError(f"cannot connect to {_shown(address)}: {_ADVICE}")
+
+
+def _one_node(node: object) -> pika.connection.Parameters:
+    if isinstance(node, pika.connection.Parameters):
+        return node
+    if not isinstance(node, str):
+        raise TypeError(f"cannot connect to {_shown(node)} (in a list of nodes): {_ADVICE}")
+    scheme = node.partition("://")[0].lower() if "://" in node else ""
+    if scheme not in URL_SCHEMES:
+        raise TypeError(f"cannot connect to {_shown(node)}: not an AMQP URL; {_ADVICE}")
+    try:
+        return pika.URLParameters(node)
+    except Exception as error:  # pika says why, in a ValueError, an IndexError…
+        raise ValueError(f"cannot read the broker URL {_shown(node)}: {error}") from error
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: its type, and a URL without its password."""
+    if isinstance(value, str):
+        try:
+            parts = urllib.parse.urlsplit(value)
+            if parts.password:
+                netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+                value = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        except ValueError:  # not even a URL's shape: shown as it is
+            pass
+        return f"the string {str(value)[:120]!r}"
+    kind = type(value)
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"{module}{kind.__qualname__} {repr(value)[:120]}"
 
 
 def name_program(name: str) -> None:
@@ -67,14 +131,17 @@ def owner_name() -> str:
     return f"{_program_name(sys.argv)}@{socket.gethostname()}:{os.getpid()}"
 
 
-def for_this_process(parameters: pika.ConnectionParameters) -> pika.ConnectionParameters:
+def for_this_process(parameters: pika.connection.Parameters) -> pika.connection.Parameters:
     """``parameters`` named for this process: a name :func:`owner_name` gave in the
-    process that built them (before a fork: a detached daemon) gets this one's pid."""
+    process that built them (before a fork: a detached daemon) gets this one's pid, and
+    parameters without a name (a URL's) get this process's; a name of one's own stays."""
     properties = parameters.client_properties or {}
     name = properties.get("connection_name")
     owner = owner_name()
     pattern = re.escape(owner.rpartition(":")[0]) + r":\d+"
-    if not isinstance(name, str) or name == owner or not re.fullmatch(pattern, name):
+    if name is not None and (
+        not isinstance(name, str) or name == owner or not re.fullmatch(pattern, name)
+    ):
         return parameters
     renamed = copy.copy(parameters)
     renamed.client_properties = {**properties, "connection_name": owner}
@@ -169,7 +236,7 @@ def describe_broker(settings: Settings, virtual_host: str | None = None) -> str:
     return f"{scheme}://{settings.RABBITMQ_USER_NAME}@{nodes}/{vhost}"
 
 
-def where(parameters: pika.ConnectionParameters) -> str:
+def where(parameters: pika.connection.Parameters) -> str:
     """``amqp://host:port/vhost`` of connection parameters (no credentials)."""
     scheme = "amqps" if parameters.ssl_options else "amqp"
     node = describe_node(parameters.host, parameters.port)

@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 ACTIONS = ("start", "stop", "restart", "status")
 
 
-#: Where a system service keeps its pidfile (systemd's ``RuntimeDirectory=edeposit``):
-#: ``status`` looks there too, so it finds the service from any shell.
+#: Where the project's system services keep their pidfiles (the units'
+#: ``RuntimeDirectory=edeposit``): the Aleph daemon's ``status`` looks there too.
 SYSTEM_RUNTIME_DIRS = (Path("/run/edeposit"),)
 
 
@@ -111,6 +111,10 @@ class DaemonRunnerWrapper:
                 pid_path.name if pid_path.suffix else f"{pid_path.name}.pid"
             )
         self.pid_path = pid_path
+        #: Where ``status`` also looks for the pidfile, so that it finds a system service
+        #: from any shell: systemd's ``RuntimeDirectory=<name>`` (``/run/<name>``, the
+        #: pidfile's name without ``.pid``) unless the service says otherwise.
+        self.system_runtime_dirs: tuple[Path, ...] = (Path("/run") / pid_path.stem,)
         self.log_path = Path(log_filename) if log_filename else pid_path.with_suffix(".log")
         #: Where the running daemon keeps its state for ``status``.
         self.state_path = state_path(pid_path)
@@ -345,12 +349,12 @@ class DaemonRunnerWrapper:
         """Say whether the daemon runs and serves, as the daemon itself reports it.
 
         Exit 0 serving, 3 not running, 4 running but not serving (or unknown). The
-        pidfile is looked for where the settings put it, then in the system service's
-        runtime folder (:data:`SYSTEM_RUNTIME_DIRS`).
+        pidfile is looked for where it was given, then in the system service's runtime
+        folder (:attr:`system_runtime_dirs`).
         """
         candidates = [self.pid_path] + [
             folder / self.pid_path.name
-            for folder in SYSTEM_RUNTIME_DIRS
+            for folder in self.system_runtime_dirs
             if folder / self.pid_path.name != self.pid_path
         ]
         for pid_path in candidates:
