@@ -194,7 +194,12 @@ def test_a_refused_reply_to_still_answers_to_the_result_queue() -> None:
         answer, exchange="search", routing_key="result", request=request, sender="d",
         reply_to="amq.gen-1",
     )  # fmt: skip
-    assert copy[1].routing_key == "amq.gen-1" and not copy[1].required
+    assert copy[1].routing_key == "amq.gen-1" and not copy[1].required and copy[1].mandatory
+    direct = addressed(
+        answer, exchange="search", routing_key="result", request=request, sender="d",
+        reply_to="amq.rabbitmq.reply-to.g1h2",
+    )  # fmt: skip
+    assert not direct[1].mandatory  # RabbitMQ would return it as unroutable, yet deliver it
 
 
 def _death(reason: str, count: int) -> dict[str, object]:

@@ -27,6 +27,7 @@ from typing import Any
 import pika.data
 from pika.spec import BasicProperties
 
+from edeposit.amqp.runtime.answering import DIRECT_REPLY_TO
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.frame_limits import cut_text, properties_size
 from edeposit.amqp.runtime.frames import RawField
@@ -180,7 +181,10 @@ def addressed(
         correlation_id=correlation_id,
         app_id=sender,
     )
-    messages.append(Outgoing("", reply_to, payload, direct, required=False))
+    # RabbitMQ returns a mandatory message to Direct Reply-to as unroutable although it
+    # delivered it: only copies to queues are mandatory.
+    mandatory = not reply_to.startswith(DIRECT_REPLY_TO)
+    messages.append(Outgoing("", reply_to, payload, direct, mandatory, required=False))
     return messages
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 from pika.spec import BasicProperties
 
+from edeposit.amqp.runtime.answering import DIRECT_REPLY_TO
 from edeposit.amqp.runtime.frame_limits import cut_text
 
 __all__ = ["ALWAYS_ALLOWED", "ReplyToPolicy"]
@@ -24,7 +25,7 @@ __all__ = ["ALWAYS_ALLOWED", "ReplyToPolicy"]
 log = logging.getLogger(__name__)
 
 #: Prefixes of the queues made for replies, always allowed.
-ALWAYS_ALLOWED = ("amq.gen-", "amq.rabbitmq.reply-to")
+ALWAYS_ALLOWED = ("amq.gen-", DIRECT_REPLY_TO)
 #: Senders remembered for "logged once"; past it the memory starts again.
 _SENDERS_REMEMBERED = 1024
 
