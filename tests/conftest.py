@@ -36,12 +36,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of :data:`BROKER_FOLDERS` ``broker``: ``-m "not broker"`` is the fast loop."""
+    """Mark the tests of :data:`BROKER_FOLDERS` ``broker``: ``-m "not broker"`` is the fast loop.
+
+    Tests on the session's private cluster, on its private node, and the harness's own
+    nodes each keep to one worker when the suite runs in parallel (``scripts/test``:
+    pytest-xdist, ``--dist loadgroup``): each group boots its brokers once, and no two
+    groups stop or freeze brokers at the same time.
+    """
     for item in items:
-        if item.path.is_relative_to(TESTS) and (
-            item.path.relative_to(TESTS).parts[0] in BROKER_FOLDERS
-        ):
+        relative = item.path.relative_to(TESTS) if item.path.is_relative_to(TESTS) else None
+        if relative is not None and relative.parts[0] in BROKER_FOLDERS:
             item.add_marker(pytest.mark.broker)
+        fixtures = getattr(item, "fixturenames", ())
+        if "private_cluster" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("private-cluster"))
+        elif "private_node" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("private-node"))
+        elif relative is not None and relative.parts[0] == "harness":
+            item.add_marker(pytest.mark.xdist_group("harness"))
 
 
 @pytest.fixture(scope="session")

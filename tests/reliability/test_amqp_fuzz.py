@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from edeposit.amqp import settings as settings_module
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fuzzer(private_node: PrivateNode) -> Iterator[Fuzzer]:
     settings_module.reload()
     with tempfile.TemporaryDirectory(prefix="edeposit-fuzz-") as tmp:
@@ -33,20 +33,14 @@ def fuzzer(private_node: PrivateNode) -> Iterator[Fuzzer]:
 
 
 @pytest.mark.timeout(300)
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(hostile=st.lists(hostile_messages(), min_size=1, max_size=5))
-def test_no_message_stops_the_daemon_or_costs_a_valid_answer(
-    fuzzer: Fuzzer, hostile: list[tuple[bytes, pika.BasicProperties]]
-) -> None:
-    fuzzer.batch(hostile)
+def test_no_message_stops_the_daemon_or_costs_a_valid_answer(fuzzer: Fuzzer) -> None:
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(hostile=st.lists(hostile_messages(), min_size=1, max_size=5))
+    def batch(hostile: list[tuple[bytes, pika.BasicProperties]]) -> None:
+        fuzzer.batch(hostile)
 
-
-def test_the_fuzzer_found_nothing_that_broke_a_connection(fuzzer: Fuzzer) -> None:
+    batch()
     figures = fuzzer.figures()
     assert figures["batches"] >= 30 and figures["daemon_alive"]
-    assert figures["connections_lost"] == 0
-    assert figures["longest_log_line"] < 2000
+    assert figures["connections_lost"] == 0, "the broker closed a connection of the daemon"
+    assert figures["longest_log_line"] < 2000, "a log line quoted a message at length"
