@@ -15,7 +15,11 @@ dropped, never handed to another call.
 
 Answers come back on a private queue of the client, not on the shared answer queue:
 requests go out with the routing key ``<client>.request`` (bound to the daemon queue
-while the client lives), which the daemon answers on ``<client>.result``. The queue is
+while the client lives), which the daemon answers on ``<client>.result``. With
+``RABBITMQ_ALEPH_QUEUE_TYPE = "quorum"`` (a cluster) that queue is a quorum queue: an
+answer routed while the client's node is down, or not yet taken when it stopped, waits
+on the other nodes until the client, connected to one of them, takes it. Otherwise it is
+a transient classic queue on the client's node, gone with that node. The queue is
 redeclared after a broker blip and deleted by :meth:`AlephClient.close`; one left by a
 client that died expires after ten minutes unused.
 """
@@ -54,7 +58,7 @@ from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.deadlines import Deadlines
 from edeposit.amqp.runtime.envelopes import Delivery
 from edeposit.amqp.runtime.parameters import node_parameters
-from edeposit.amqp.runtime.topology import Binding, Queue, Topology, aleph_topology
+from edeposit.amqp.runtime.topology import QUORUM, Binding, Queue, Topology, aleph_topology
 from edeposit.amqp.serializers import deserialize, serialize
 from edeposit.amqp.wire.message import Message
 
@@ -68,6 +72,18 @@ T = TypeVar("T")
 RETRY_PAUSE = 0.5
 #: Milliseconds an unused answer queue of a vanished client lives on the broker.
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
+#: Seconds :meth:`AlephClient.close` waits for its queue's removal: RabbitMQ takes 5 s
+#: to delete a quorum queue while a node of it is down.
+REMOVAL_WAIT = 10.0
+
+
+def _answer_queue(name: str, settings: Settings) -> Queue:
+    """A client's answer queue: replicated like the service's queues when they are quorum
+    queues (it survives the client's node), else transient; either expires unused."""
+    expires = {"x-expires": REPLY_QUEUE_EXPIRES_MS}
+    if settings.RABBITMQ_ALEPH_QUEUE_TYPE == "quorum":
+        return Queue(name, arguments={**QUORUM, **expires})
+    return Queue(name, durable=False, arguments=expires)
 
 
 class PendingCall:
@@ -150,9 +166,7 @@ class AlephClient:
             base.exchanges,
             (
                 *base.queues,
-                Queue(
-                    self.reply_queue, durable=False, arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS}
-                ),
+                _answer_queue(self.reply_queue, cfg),
             ),
             (
                 *base.bindings,
@@ -318,9 +332,10 @@ class AlephClient:
             )
             for what, future in (("binding", unbound), ("answer queue", deleted)):
                 try:
-                    future.result(timeout=5.0)
-                except Exception as error:  # noqa: BLE001 - both expire unused anyway
-                    log.warning("could not remove the %s of %s: %s", what, self.name, error)
+                    future.result(timeout=REMOVAL_WAIT)
+                except Exception as error:  # noqa: BLE001 - the queue expires unused anyway
+                    why = str(error) or f"no reply within {REMOVAL_WAIT:g} s"
+                    log.warning("could not remove the %s of %s: %s", what, self.name, why)
         self.connection.stop(timeout=5.0)
         with self._lock:
             pending = list(self._calls.values())
