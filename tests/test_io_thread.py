@@ -6,11 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pika
+import pytest
 
 from edeposit.amqp.errors import BrokerUnavailableError
 from edeposit.amqp.runtime.confirms import Confirms
 from edeposit.amqp.runtime.connection import BrokerConnection
+from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.mailbox import Mailbox
+from edeposit.amqp.runtime.session import Session
+from edeposit.amqp.runtime.topology import Topology
+from edeposit.amqp.runtime.transactions import Transactions
 
 
 class Loop:
@@ -91,3 +96,64 @@ def test_reads_of_the_session_from_other_threads_take_it_once() -> None:
         assert connection.wait_settled(0.0) in (True, False)  # never an AttributeError
         assert connection.unsettled in (0, 1)
         assert connection.frame_max > 0
+
+
+class _Loop:
+    def call_later(self, _delay: float, _callback: Callable[[], None]) -> None:
+        pass
+
+
+class _Connection:
+    """Stands for pika's connection: records that the session closed it."""
+
+    def __init__(self) -> None:
+        self.ioloop = _Loop()
+        self.is_open = True
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed, self.is_open = True, False
+
+
+def test_a_publish_never_confirmed_reopens_the_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quorum queue that knows no leader keeps a message pending without a word: the
+    session does not wait for ever, it reconnects (the broker then redelivers)."""
+    now = [100.0]
+    monkeypatch.setattr("edeposit.amqp.runtime.session.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("edeposit.amqp.runtime.confirms.time.monotonic", lambda: now[0])
+    counted: list[str] = []
+    connection = _Connection()
+    session = Session(
+        "test",
+        connection,
+        1,
+        topology=Topology(),
+        prefetch=1,
+        consumers=Consumers(),
+        on_ready=lambda _session: None,
+        on_refused=lambda _error: None,
+        confirm_timeout=30.0,
+        count=counted.append,
+    )
+    session.channel = object()  # type: ignore[assignment]
+    assert isinstance(session.confirms, Confirms)
+    session.confirms.track(lambda _error: None)
+    now[0] += 29.0
+    session._watch()
+    assert not connection.closed
+    now[0] += 2.0
+    session._watch()
+    assert connection.closed and counted == ["confirm_timeouts"]
+
+
+def test_a_commit_knows_when_it_was_sent() -> None:
+    transactions = Transactions("test", _Loop())
+    assert transactions.oldest is None
+    transactions.new_channel(type("Channel", (), {"tx_commit": lambda *_a, **_k: None})())
+    transactions.send(lambda: None)
+    transactions._commit()
+    assert transactions.oldest is not None
+    transactions._committed(None)
+    assert transactions.oldest is None

@@ -9,6 +9,7 @@ the error that lost the channel first. Used on the I/O thread only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -30,16 +31,22 @@ class Confirms:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._waiting: dict[int, Confirmed] = {}
+        #: Who waits for each publish's outcome, and since when (monotonic), in order.
+        self._waiting: dict[int, tuple[Confirmed, float]] = {}
         self._sequence = 0
 
     def __len__(self) -> int:
         return len(self._waiting)
 
+    @property
+    def oldest(self) -> float | None:
+        """When the oldest publish still waiting for its confirm was made (monotonic)."""
+        return next(iter(self._waiting.values()))[1] if self._waiting else None
+
     def track(self, confirmed: Confirmed) -> None:
         """Register the publish just made on the channel."""
         self._sequence += 1
-        self._waiting[self._sequence] = confirmed
+        self._waiting[self._sequence] = (confirmed, time.monotonic())
 
     def on_frame(self, frame: Any) -> None:
         """``confirm_delivery``'s callback: settle what the ack or nack covers."""
@@ -55,12 +62,12 @@ class Confirms:
             else PublishRejectedError(f"{self.name}: the broker refused a message")
         )
         for sequence in tags:
-            _tell(self._waiting.pop(sequence), error, self.name)
+            _tell(self._waiting.pop(sequence)[0], error, self.name)
 
     def fail_all(self, error: BrokerError) -> None:
         """The channel is gone: every waiting publish learns it was not confirmed."""
         waiting, self._waiting = self._waiting, {}
-        for confirmed in waiting.values():
+        for confirmed, _since in waiting.values():
             _tell(confirmed, error, self.name)
 
 

@@ -62,6 +62,8 @@ class BrokerConnection(ChannelOperations):
             or its answer refused twice), published before it is acked; None rejects it.
         transactional: publish and settle in AMQP transactions (an answer and the ack of
             its request take effect together) instead of with publisher confirms.
+        confirm_timeout: a publish (or commit) unconfirmed after this many seconds means
+            the channel is stuck: the connection is opened again (None: never).
         count: counts the sessions' events (released deliveries, failed copies).
         watch: hears what the connection goes through (status, health, metrics).
     """
@@ -78,6 +80,7 @@ class BrokerConnection(ChannelOperations):
         settle_timeout: float | None = None,
         final_answer: FinalAnswer | None = None,
         transactional: bool = False,
+        confirm_timeout: float | None = None,
         count: Counter | None = None,
         watch: ConnectionWatch | None = None,
     ) -> None:
@@ -88,6 +91,7 @@ class BrokerConnection(ChannelOperations):
         self.settle_timeout = settle_timeout
         self.final_answer = final_answer
         self.transactional = transactional
+        self.confirm_timeout = confirm_timeout
         self.count = count
         self.watch = watch or ConnectionWatch()
         #: Increments with every channel opened; deliveries of older ones cannot be acked.
@@ -244,6 +248,7 @@ class BrokerConnection(ChannelOperations):
             settle_timeout=self.settle_timeout,
             final_answer=self.final_answer,
             transactional=self.transactional,
+            confirm_timeout=self.confirm_timeout,
             count=self.count,
         )
         self._session.open()

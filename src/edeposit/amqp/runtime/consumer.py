@@ -76,7 +76,9 @@ class PikaDaemon(Answering, DaemonRunnerWrapper):
         workers: handlers running at once (and the consumer prefetch).
         topology: what to declare after every connect (default: ``queue``, durable).
         shutdown_timeout: how long a stop waits for handlers in flight, seconds.
-        publish_timeout: how long :meth:`sendMessage` waits for the broker's confirm.
+        publish_timeout: how long :meth:`sendMessage` waits for the broker's confirm; a
+            publish unconfirmed for that long means the channel is stuck (a quorum queue
+            without a leader keeps it pending), and the connection is opened again.
         reconnect_max_delay: the cap of the backoff between connection attempts, seconds.
         settle_timeout: a message neither acked nor rejected this many seconds after it
             arrived is released: requeued the first time, set aside when it comes back
@@ -237,6 +239,7 @@ class PikaDaemon(Answering, DaemonRunnerWrapper):
             settle_timeout=self.settle_timeout,
             final_answer=self._final_answer_of,
             transactional=self.answers_in_transactions,
+            confirm_timeout=self.publish_timeout,
             count=self.count,
         )
         for queue, handler in handlers.items():

@@ -74,6 +74,7 @@ class Session:
         count: Counter | None = None,
         final_answer: FinalAnswer | None = None,
         transactional: bool = False,
+        confirm_timeout: float | None = None,
     ) -> None:
         self.name = name
         self.connection = connection
@@ -93,6 +94,7 @@ class Session:
         self._on_ready = on_ready
         self._on_refused = on_refused
         self._settle_timeout = settle_timeout
+        self._confirm_timeout = confirm_timeout
         self.count: Counter = count or (lambda _event: None)
         #: Unsettled deliveries by delivery tag, with the monotonic time they arrived.
         self._unsettled: dict[int, tuple[Delivery, float]] = {}
@@ -139,7 +141,7 @@ class Session:
             self.generation,
             ", ".join(queues) or "nothing",
         )
-        if self._settle_timeout is not None:
+        if self._settle_timeout is not None or self._confirm_timeout is not None:
             self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
         self._on_ready(self)
 
@@ -251,9 +253,38 @@ class Session:
         self._publish_all(final, answered)
 
     def _watch(self) -> None:
-        if self.channel is None or self._settle_timeout is None:
+        if self.channel is None:
             return
-        cutoff = time.monotonic() - self._settle_timeout
+        if self._confirms_stalled():
+            return
+        if self._settle_timeout is not None:
+            self._release_stuck(self._settle_timeout)
+        self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
+
+    def _confirms_stalled(self) -> bool:
+        """A publish unconfirmed for ``confirm_timeout`` means the channel is stuck (a
+        quorum queue that knows no leader keeps a message pending without an answer):
+        the connection is closed, so its deliveries go back to the queue and the channel
+        is opened afresh; a lost publish is published again when its request returns."""
+        oldest = self.confirms.oldest
+        if self._confirm_timeout is None or oldest is None:
+            return False
+        waited = time.monotonic() - oldest
+        if waited < self._confirm_timeout:
+            return False
+        self.count("confirm_timeouts")
+        log.warning(
+            "%s: a publish unconfirmed for %.0f s (a queue without a leader?); reconnecting "
+            "so that the broker redelivers what this channel holds",
+            self.name,
+            waited,
+        )
+        if self.connection.is_open:
+            self.connection.close()
+        return True
+
+    def _release_stuck(self, settle_timeout: float) -> None:
+        cutoff = time.monotonic() - settle_timeout
         stuck = [delivery for delivery, since in self._unsettled.values() if since < cutoff]
         for delivery in stuck:
             requeue = not delivery.method.redelivered
@@ -262,7 +293,7 @@ class Session:
                 self.name,
                 delivery.method.delivery_tag,
                 delivery.method.routing_key,
-                self._settle_timeout,
+                settle_timeout,
                 "requeued" if requeue else "set aside with its final answer",
             )
             self.count("released")
@@ -270,9 +301,8 @@ class Session:
                 self.settle(delivery, ack=False, requeue=True)
             else:
                 self.set_aside(
-                    delivery, f"not answered within {self._settle_timeout:g} s (settle timeout)"
+                    delivery, f"not answered within {settle_timeout:g} s (settle timeout)"
                 )
-        self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
 
     # --- publishing -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,8 @@ class Transactions:
         self._committing: list[Confirmed] | None = None
         self._waiting: list[tuple[ChannelOperation, Confirmed | None]] = []
         self._scheduled = False
+        #: When the commit on its way was sent (monotonic), None without one.
+        self.oldest: float | None = None
 
     def __len__(self) -> int:
         """Operations not committed yet (sent, waiting, or in the commit on its way).
@@ -76,10 +79,12 @@ class Transactions:
             return
         self._committing, self._open = self._open, []
         self._uncommitted = 0
+        self.oldest = time.monotonic()
         channel.tx_commit(callback=self._committed)
 
     def _committed(self, _frame: Any) -> None:
         done, self._committing = self._committing or [], None
+        self.oldest = None
         for committed in done:
             committed(None)
         waiting, self._waiting = self._waiting, []
@@ -96,6 +101,7 @@ class Transactions:
             *(confirmed for _, confirmed in self._waiting if confirmed is not None),
         ]
         self._committing, self._open, self._waiting, self._uncommitted = None, [], [], 0
+        self.oldest = None
         self._channel = None
         for confirmed in outcomes:
             confirmed(error)
