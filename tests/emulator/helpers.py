@@ -3,6 +3,7 @@ generated corpus of any size."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -82,11 +83,16 @@ def isbn10(number: int) -> str:
     return body + ("X" if check == 10 else str(check))
 
 
-def write_generated_corpus(path: Path, records: int) -> Path:
+def write_generated_corpus(
+    path: Path, records: int, skip: Callable[[int], bool] = lambda _number: False
+) -> Path:
     """An ISO 2709 file of ``records`` records: record ``n`` has ISBN :func:`isbn10` (n),
-    the author ``Autor{n % 500}, Jan`` and a title of two of eight words."""
+    the author ``Autor{n % 500}, Jan`` and a title of two of eight words (the numbers
+    ``skip`` accepts are left out)."""
     with path.open("wb") as stream:
         for number in range(records):
+            if skip(number):
+                continue
             record = pymarc.Record(force_utf8=True)
             record.add_field(
                 pymarc.Field(tag="001", data=f"gen{number:010d}"),

@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
-import pymarc
 import pytest
 
 from edeposit.amqp.emulator import AlephEmulator
-from tests.emulator.helpers import X, isbn10
+from tests.emulator.helpers import X, isbn10, write_generated_corpus
 
 RECORDS = 10_000
 #: Every 25th record is a continuing resource (4 %, about NKP's national bibliography's
@@ -57,30 +56,7 @@ def large_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder: the books in ISO 2709, the serials in a MARC XML collection."""
     folder = tmp_path_factory.mktemp("large")
     serials = [number for number in range(RECORDS) if _is_serial(number)]
-    with (folder / "books.mrc").open("wb") as stream:
-        for number in range(RECORDS):
-            if _is_serial(number):
-                continue
-            record = pymarc.Record(force_utf8=True)
-            record.add_field(
-                pymarc.Field(tag="001", data=f"gen{number:010d}"),
-                pymarc.Field(
-                    tag="020",
-                    indicators=pymarc.Indicators(" ", " "),
-                    subfields=[pymarc.Subfield("a", isbn10(number) + " (brož.)")],
-                ),
-                pymarc.Field(
-                    tag="100",
-                    indicators=pymarc.Indicators("1", " "),
-                    subfields=[pymarc.Subfield("a", f"Autor{number % 500}, Jan")],
-                ),
-                pymarc.Field(
-                    tag="245",
-                    indicators=pymarc.Indicators("1", "0"),
-                    subfields=[pymarc.Subfield("a", _title(number))],
-                ),
-            )
-            stream.write(record.as_marc())
+    write_generated_corpus(folder / "books.mrc", RECORDS, skip=_is_serial)
     (folder / "serials.xml").write_text(
         '<collection xmlns="http://www.loc.gov/MARC21/slim">'
         + "".join(map(_serial, serials))
