@@ -33,6 +33,7 @@ if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(HERE.parent))
 
 from bench.brokers import PrivateNode  # noqa: E402
+from bench.faults import nested_table  # noqa: E402
 from bench.hostile_scenarios import HostileRun, count_request  # noqa: E402
 from bench.traffic import close_quietly  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
@@ -57,18 +58,10 @@ def _raw_fields() -> st.SearchStrategy[RawField]:
         st.integers(0, 2**64 - 1).map(lambda n: RawField(b"T" + struct.pack(">Q", n))),
         st.integers(-(2**31), 2**31 - 1).map(lambda n: RawField(b"D" + struct.pack(">Bi", 200, n))),
         st.just(RawField(b"V")),
-        st.integers(1, 700).map(_nested),
+        st.integers(1, 700).map(nested_table),
         st.binary(max_size=64).map(lambda b: RawField(b"x" + struct.pack(">I", len(b)) + b)),
         st.floats(width=32).map(lambda f: RawField(b"f" + struct.pack(">f", f))),
     )
-
-
-def _nested(depth: int) -> RawField:
-    value = b"V"
-    for _ in range(depth):
-        entry = b"\x01k" + value
-        value = b"F" + struct.pack(">I", len(entry)) + entry
-    return RawField(value)
 
 
 _scalars = st.one_of(
