@@ -3,6 +3,8 @@ read its state without racing it (no broker needed: the parts are driven directl
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import pika
@@ -16,6 +18,7 @@ from edeposit.amqp.runtime.mailbox import Mailbox
 from edeposit.amqp.runtime.session import Session
 from edeposit.amqp.runtime.topology import Topology
 from edeposit.amqp.runtime.transactions import Transactions
+from edeposit.amqp.runtime.workers import WorkerPool
 
 
 class Loop:
@@ -157,3 +160,19 @@ def test_a_commit_knows_when_it_was_sent() -> None:
     assert transactions.oldest is not None
     transactions._committed(None)
     assert transactions.oldest is None
+
+
+def test_the_pool_tells_how_many_threads_are_stuck() -> None:
+    pool = WorkerPool(3)
+    release = threading.Event()
+    try:
+        pool.submit(release.wait)
+        pool.submit(release.wait)
+        time.sleep(0.3)
+        assert pool.stuck(0.2) == 2
+        assert pool.stuck(60.0) == 0
+    finally:
+        release.set()
+    assert pool.wait_idle(5)
+    assert pool.stuck(0.0) == 0
+    pool.shutdown()

@@ -260,14 +260,22 @@ class PikaDaemon(Answering, DaemonRunnerWrapper):
         if connection is None or now < self._next_prefetch_look:
             return
         self._next_prefetch_look = now + 1.0
-        wanted = max(1, min(self.workers, self.wanted_prefetch()))
+        # Handlers busy past the settle timeout hold their threads: their messages were
+        # released, and no more may wait for a thread that will not come.
+        stuck = self._pool.stuck(self.settle_timeout) if self._pool and self.settle_timeout else 0
+        wanted = max(1, min(self.workers - stuck, self.wanted_prefetch()))
         if wanted != connection.prefetch:
-            log.info(
-                "prefetch %d (was %d): at most %d requests taken from %r at once",
+            log.log(
+                logging.WARNING if stuck else logging.INFO,
+                "prefetch %d (was %d): at most %d messages taken from %r at once%s",
                 wanted,
                 connection.prefetch,
                 wanted,
                 self.queue,
+                f" ({stuck} of {self.workers} handlers busy for more than "
+                f"{self.settle_timeout:g} s)"
+                if stuck
+                else "",
             )
             connection.prefetch = wanted
             connection.set_prefetch(wanted)

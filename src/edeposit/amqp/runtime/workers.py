@@ -30,6 +30,8 @@ class WorkerPool:
         self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
         self._count_lock = threading.Lock()  # a plain lock: taken twice per task, kept short
         self._pending = 0
+        #: When each busy thread began its task (monotonic), by thread id.
+        self._since: dict[int, float] = {}
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
             for index in range(size)
@@ -41,6 +43,11 @@ class WorkerPool:
     def pending(self) -> int:
         """Tasks submitted and not yet finished."""
         return self._pending
+
+    def stuck(self, longer_than: float) -> int:
+        """Threads busy with one task for more than ``longer_than`` seconds."""
+        cutoff = time.monotonic() - longer_than
+        return sum(1 for since in list(self._since.values()) if since < cutoff)
 
     def submit(self, task: Task) -> None:
         with self._count_lock:
@@ -65,11 +72,14 @@ class WorkerPool:
             self._tasks.put(None)
 
     def _work(self) -> None:
+        me = threading.get_ident()
         while (task := self._tasks.get()) is not None:
+            self._since[me] = time.monotonic()
             try:
                 task()
             except Exception:
                 log.exception("worker task failed")
             finally:
+                del self._since[me]
                 with self._count_lock:
                     self._pending -= 1
