@@ -26,6 +26,7 @@ from edeposit.amqp.daemon.dead_letters import judge, revived
 from edeposit.amqp.daemon.reply_to import ReplyToPolicy
 from edeposit.amqp.daemon.service import AlephDaemon
 from edeposit.amqp.errors import PoisonMessageError, SetAsideError
+from edeposit.amqp.runtime.diagnosis import unroutable_logger
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.frame_limits import (
     DEFAULT_FRAME_MAX,
@@ -33,9 +34,9 @@ from edeposit.amqp.runtime.frame_limits import (
     cut_text,
     header_room,
     properties_size,
+    unsendable,
 )
 from edeposit.amqp.runtime.logs import bounded
-from edeposit.amqp.runtime.session import unsendable
 
 #: The largest body the daemon decodes (ALEPH_DAEMON_MAX_BODY_BYTES's default).
 MAX_BODY = Settings().ALEPH_DAEMON_MAX_BODY_BYTES
@@ -263,3 +264,14 @@ def test_the_generic_service_has_no_final_answer() -> None:
     assert unsendable(Outgoing("x" * 256, "k", b"", BasicProperties())) == (
         "exchange longer than 255 bytes"
     )
+
+
+def test_an_unroutable_answer_is_logged_with_its_uuid_cut(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    on_return = unroutable_logger("daemon")
+    method = type("Return", (), {"exchange": "", "routing_key": "gone", "reply_text": "NO_ROUTE"})
+    with caplog.at_level(logging.WARNING):
+        on_return(None, method, BasicProperties(headers={"UUID": "U" * 120_000}), b"")
+    [line] = [record.getMessage() for record in caplog.records]
+    assert len(line) < 500 and "NO_ROUTE" in line and "(120002 characters)" in line

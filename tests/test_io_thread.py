@@ -18,6 +18,7 @@ from edeposit.amqp.runtime.mailbox import Mailbox
 from edeposit.amqp.runtime.session import Session
 from edeposit.amqp.runtime.topology import Topology
 from edeposit.amqp.runtime.transactions import Transactions
+from edeposit.amqp.runtime.watchdog import Watchdog
 from edeposit.amqp.runtime.workers import WorkerPool
 
 
@@ -124,7 +125,7 @@ def test_a_publish_never_confirmed_reopens_the_connection(
     """A quorum queue that knows no leader keeps a message pending without a word: the
     session does not wait for ever, it reconnects (the broker then redelivers)."""
     now = [100.0]
-    monkeypatch.setattr("edeposit.amqp.runtime.session.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("edeposit.amqp.runtime.watchdog.time.monotonic", lambda: now[0])
     monkeypatch.setattr("edeposit.amqp.runtime.confirms.time.monotonic", lambda: now[0])
     counted: list[str] = []
     connection = _Connection()
@@ -143,11 +144,12 @@ def test_a_publish_never_confirmed_reopens_the_connection(
     session.channel = object()  # type: ignore[assignment]
     assert isinstance(session.confirms, Confirms)
     session.confirms.track(lambda _error: None)
+    watchdog = Watchdog(session, settle_timeout=None, confirm_timeout=30.0)
     now[0] += 29.0
-    session._watch()
+    watchdog._round()
     assert not connection.closed
     now[0] += 2.0
-    session._watch()
+    watchdog._round()
     assert connection.closed and counted == ["confirm_timeouts"]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from edeposit.amqp.runtime.logs import bounded
 from edeposit.amqp.runtime.parameters import where
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,13 @@ def unroutable_logger(name: str) -> Callable[..., None]:
 
     def on_return(channel: Any, method: Any, properties: Any, body: bytes) -> None:
         headers = properties.headers or {}
+        uuid = headers.get("UUID") if isinstance(headers, dict) else None
         log.warning(
-            "%s: message to exchange %r key %r was unroutable (UUID %r): %s",
+            "%s: message to exchange %r key %r was unroutable (UUID %s): %s",
             name,
             method.exchange,
             method.routing_key,
-            headers.get("UUID") if isinstance(headers, dict) else None,
+            bounded(repr(uuid)),  # a sender chose it: a line quotes it cut
             method.reply_text,
         )
 

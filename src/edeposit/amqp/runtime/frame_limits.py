@@ -15,12 +15,15 @@ import re
 
 from pika.spec import BasicProperties
 
+from edeposit.amqp.runtime.envelopes import Outgoing
+
 __all__ = [
     "DEFAULT_FRAME_MAX",
     "HEADER_FRAME_OVERHEAD",
     "cut_text",
     "header_room",
     "properties_size",
+    "unsendable",
 ]
 
 #: RabbitMQ's default ``frame_max`` (and pika's), bytes.
@@ -67,3 +70,19 @@ def cut_text(text: str, limit: int, *, keep_end: bool = False) -> str:
     if keep_end:
         return marker + encoded[len(encoded) - keep :].decode("utf-8", "ignore")
     return encoded[:keep].decode("utf-8", "ignore") + marker
+
+
+def unsendable(message: Outgoing, frame_max: int = DEFAULT_FRAME_MAX) -> str | None:
+    """Why ``message`` cannot be published (a name or property too long, a header of no
+    AMQP type, properties over the frame size, which would close the whole connection),
+    or None."""
+    for name in ("exchange", "routing_key"):
+        if len(getattr(message, name).encode("utf-8")) > 255:
+            return f"{name} longer than 255 bytes"
+    try:
+        size = properties_size(message.properties)
+    except Exception as error:  # noqa: BLE001 - whatever pika refuses
+        return f"{type(error).__name__}: {error}"
+    if size > header_room(frame_max):
+        return f"properties of {size} bytes do not fit a frame of {frame_max} bytes"
+    return None

@@ -6,11 +6,10 @@ consumer. It publishes with publisher confirms — a request is acked only once 
 confirmed its answers (a quorum queue confirms once a majority of its replicas has the
 message) — or, ``transactional``, in AMQP transactions (:mod:`~.transactions`: an answer
 and the ack of its request take effect together). It keeps the book of the deliveries
-it received and has not settled: each is acked or rejected exactly once, and a watchdog
-releases any that nobody settled within ``settle_timeout`` (requeued the first time, set
-aside when it was redelivered already), so no prefetch slot is ever lost to a handler
-that forgot its message. When the channel goes, the broker redelivers what was
-unsettled, and every unconfirmed publish learns it failed.
+it received and has not settled: each is acked or rejected exactly once; its
+:mod:`~.watchdog` releases those nobody settled and reopens a channel whose confirms
+stall. When the channel goes, the broker redelivers what was unsettled, and every
+unconfirmed publish learns it failed.
 
 A delivery *set aside* (released a second time, or its answer refused by the broker
 twice) first gets its service's final answer (``final_answer``), published and
@@ -36,11 +35,12 @@ from edeposit.amqp.runtime.confirms import Confirmed, Confirms, gathered
 from edeposit.amqp.runtime.consumers import Consumers
 from edeposit.amqp.runtime.diagnosis import unroutable_logger
 from edeposit.amqp.runtime.envelopes import Delivery, Outgoing
-from edeposit.amqp.runtime.frame_limits import DEFAULT_FRAME_MAX, header_room, properties_size
+from edeposit.amqp.runtime.frame_limits import DEFAULT_FRAME_MAX, unsendable
 from edeposit.amqp.runtime.topology import Topology, run_steps
 from edeposit.amqp.runtime.transactions import Transactions
+from edeposit.amqp.runtime.watchdog import Watchdog
 
-__all__ = ["Counter", "FinalAnswer", "Session", "unsendable"]
+__all__ = ["Counter", "FinalAnswer", "Session"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,6 @@ Counter = Callable[[str], None]
 #: The last answer to a delivery about to be set aside, given why (messages to publish,
 #: then the delivery is acked), or None to reject it.
 FinalAnswer = Callable[[Delivery, str], "list[Outgoing] | None"]
-#: How often the watchdog looks at the unsettled deliveries, seconds.
-WATCH_PERIOD = 1.0
 #: Channel close codes that mean a declaration was refused (access, not found, precondition).
 _REFUSED_DECLARATION = (403, 404, 406)
 
@@ -141,8 +139,7 @@ class Session:
             self.generation,
             ", ".join(queues) or "nothing",
         )
-        if self._settle_timeout is not None or self._confirm_timeout is not None:
-            self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
+        Watchdog(self, self._settle_timeout, self._confirm_timeout).start()
         self._on_ready(self)
 
     def change_prefetch(self, prefetch: int) -> None:
@@ -193,6 +190,10 @@ class Session:
 
     def _received(self, delivery: Delivery) -> None:
         self._unsettled[delivery.method.delivery_tag] = (delivery, time.monotonic())
+
+    def unsettled_since(self, before: float) -> list[Delivery]:
+        """The deliveries unsettled since before monotonic time ``before``."""
+        return [delivery for delivery, since in self._unsettled.values() if since < before]
 
     @property
     def unsettled(self) -> int:
@@ -251,58 +252,6 @@ class Session:
                 self.settle(delivery, ack=False, requeue=False)
 
         self._publish_all(final, answered)
-
-    def _watch(self) -> None:
-        if self.channel is None:
-            return
-        if self._confirms_stalled():
-            return
-        if self._settle_timeout is not None:
-            self._release_stuck(self._settle_timeout)
-        self.connection.ioloop.call_later(WATCH_PERIOD, self._watch)
-
-    def _confirms_stalled(self) -> bool:
-        """A publish unconfirmed for ``confirm_timeout`` means the channel is stuck (a
-        quorum queue that knows no leader keeps a message pending without an answer):
-        the connection is closed, so its deliveries go back to the queue and the channel
-        is opened afresh; a lost publish is published again when its request returns."""
-        oldest = self.confirms.oldest
-        if self._confirm_timeout is None or oldest is None:
-            return False
-        waited = time.monotonic() - oldest
-        if waited < self._confirm_timeout:
-            return False
-        self.count("confirm_timeouts")
-        log.warning(
-            "%s: a publish unconfirmed for %.0f s (a queue without a leader?); reconnecting "
-            "so that the broker redelivers what this channel holds",
-            self.name,
-            waited,
-        )
-        if self.connection.is_open:
-            self.connection.close()
-        return True
-
-    def _release_stuck(self, settle_timeout: float) -> None:
-        cutoff = time.monotonic() - settle_timeout
-        stuck = [delivery for delivery, since in self._unsettled.values() if since < cutoff]
-        for delivery in stuck:
-            requeue = not delivery.method.redelivered
-            log.warning(
-                "%s: delivery %d (key %r) unsettled for %.0f s; released (%s)",
-                self.name,
-                delivery.method.delivery_tag,
-                delivery.method.routing_key,
-                settle_timeout,
-                "requeued" if requeue else "set aside with its final answer",
-            )
-            self.count("released")
-            if requeue:
-                self.settle(delivery, ack=False, requeue=True)
-            else:
-                self.set_aside(
-                    delivery, f"not answered within {settle_timeout:g} s (settle timeout)"
-                )
 
     # --- publishing -----------------------------------------------------------------
 
@@ -394,22 +343,6 @@ def _basic_publish(channel: Channel, message: Outgoing) -> None:
         message.properties,
         mandatory=message.mandatory,
     )
-
-
-def unsendable(message: Outgoing, frame_max: int = DEFAULT_FRAME_MAX) -> str | None:
-    """Why ``message`` cannot be published (a name or property too long, a header of no
-    AMQP type, properties over the frame size, which would close the whole connection),
-    or None."""
-    for name in ("exchange", "routing_key"):
-        if len(getattr(message, name).encode("utf-8")) > 255:
-            return f"{name} longer than 255 bytes"
-    try:
-        size = properties_size(message.properties)
-    except Exception as error:  # noqa: BLE001 - whatever pika refuses
-        return f"{type(error).__name__}: {error}"
-    if size > header_room(frame_max):
-        return f"properties of {size} bytes do not fit a frame of {frame_max} bytes"
-    return None
 
 
 def _optional(session: Session, message: Outgoing) -> Confirmed:
