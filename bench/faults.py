@@ -6,8 +6,9 @@ Scenarios (DESIGN §9-§10): broker restart under load, a daemon killed mid-work
 graceful stop under load, catalogue faults, hostile input (fuzz), poison messages,
 hostile catalogue replies, secrets and access, a soak with periodic faults; on a
 three-node cluster (``bench/cluster_faults.py``) a node's failover, a rolling restart,
-the quorum leader's node stopped and a frozen node; and hostile senders and a sick
-catalogue (``bench/hostile_scenarios.py``: answers that would not fit a frame,
+the quorum leader's node stopped and a frozen node; network partitions between hosts
+that are network namespaces (``bench/partition_faults.py``, as root); and hostile
+senders and a sick catalogue (``bench/hostile_scenarios.py``: answers that would not fit a frame,
 ``reply_to`` into the service's own queues, a breaker meeting a maintenance page,
 overload, requests given up on, a crashing I/O loop, a forged internal header). Each
 runs real processes (RabbitMQ's app, the emulator, daemons) on this machine, prints its
@@ -54,6 +55,7 @@ from bench.fleet import (  # noqa: E402
 )
 from bench.hostile_catalogue import KINDS, HostileCatalogue  # noqa: E402
 from bench.hostile_scenarios import HOSTILE_SCENARIOS  # noqa: E402
+from bench.partition_faults import PARTITION_SCENARIOS  # noqa: E402
 from bench.tls_node import TLSNode  # noqa: E402
 from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E402
 from edeposit.amqp import aleph  # noqa: E402
@@ -879,14 +881,18 @@ SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
     "soak": soak,
     # Two daemons on a three-node cluster with quorum queues (bench/cluster_faults.py).
     **CLUSTER_SCENARIOS,
+    # The same, each node and daemon a host of its own, partitioned (bench/partition_faults.py).
+    **PARTITION_SCENARIOS,
     # Hostile senders and a catalogue's bad days, on a private node (bench/hostile_scenarios.py).
     **HOSTILE_SCENARIOS,
 }
 
 
-#: Scenarios that restart the broker: there a request can be answered by two daemons
-#: (answer confirmed, then the broker went down before it saw the request's ack).
-BROKER_RESTARTS = frozenset({"broker-restart", "broker-stop", "soak", *CLUSTER_SCENARIOS})
+#: Scenarios that restart the broker or cut it off: there a request can be answered by two
+#: daemons (answer confirmed, then the broker went down before it saw the request's ack).
+BROKER_RESTARTS = frozenset(
+    {"broker-restart", "broker-stop", "soak", *CLUSTER_SCENARIOS, *PARTITION_SCENARIOS}
+)
 
 
 def failed(name: str, tally: Tally) -> bool:

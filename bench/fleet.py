@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -224,9 +225,11 @@ class Broker:
 class EmulatorProcess:
     """``aleph-emulator`` as a subprocess, with its faults set over its control endpoint."""
 
-    def __init__(self, *arguments: str) -> None:
+    def __init__(self, *arguments: str, prefix: Sequence[str] = ()) -> None:
+        """``prefix`` runs it through another command (``ip netns exec <host>``)."""
         self.process = subprocess.Popen(
             [
+                *prefix,
                 sys.executable,
                 "-m",
                 "edeposit.amqp.emulator",
@@ -287,7 +290,11 @@ class DaemonFleet:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.peak_rss: dict[int, float] = {}
 
-    def start(self, count: int = 1, **extra_env: str) -> list[subprocess.Popen[bytes]]:
+    def start(
+        self, count: int = 1, *, prefix: Sequence[str] = (), **extra_env: str
+    ) -> list[subprocess.Popen[bytes]]:
+        """Start ``count`` daemons; ``prefix`` runs them through another command
+        (``ip netns exec <host>``: a daemon on a host of its own)."""
         started = []
         for _ in range(count):
             index = len(self.processes)
@@ -298,7 +305,7 @@ class DaemonFleet:
             }
             with (self.workdir / f"daemon-{index}.log").open("wb") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "edeposit.amqp.alephdaemon", "--foreground"],
+                    [*prefix, sys.executable, "-m", "edeposit.amqp.alephdaemon", "--foreground"],
                     env=environment,
                     stdout=log,
                     stderr=subprocess.STDOUT,

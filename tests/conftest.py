@@ -82,12 +82,13 @@ def private_node() -> Iterator[PrivateNode]:
         yield node
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def private_cluster() -> Iterator[PrivateCluster]:
-    """One private three-node RabbitMQ cluster for the tests that stop, restart or freeze
-    cluster nodes (a cluster takes half a minute to form); each test mends what it broke.
-    Its nodes give up on a frozen one after about 10 s (``cluster_faults.NET_TICKTIME``).
-    Stopped at the end of the session, whatever happened."""
+    """One private three-node RabbitMQ cluster for a module's tests that stop, restart or
+    freeze cluster nodes (a cluster takes half a minute to form); each test mends what it
+    broke. Its nodes give up on a frozen one after about 10 s
+    (``cluster_faults.NET_TICKTIME``). Stopped after the module, whatever happened, so
+    that its three nodes do not share the machine with the next module's."""
     with PrivateCluster(3, net_ticktime=cluster_faults.NET_TICKTIME) as cluster:
         yield cluster
 

@@ -26,6 +26,8 @@ from bench.traffic import Tally
 from edeposit.amqp import aleph, settings
 from edeposit.amqp.serializers import serialize
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture(autouse=True)
 def _defaults() -> None:
