@@ -33,7 +33,7 @@ from typing import Any
 
 from bench import netns
 from bench.datacentre import DataCentre, Node
-from bench.partition_run import PartitionRun
+from bench.partition_run import PartitionRun, log_digest
 from bench.traffic import Publisher, Tally
 
 __all__ = ["HEARTBEAT", "NET_TICKTIME", "PARTITION_SCENARIOS"]
@@ -125,6 +125,7 @@ def leader_isolated(workdir: Path, short: bool, dc: DataCentre | None = None) ->
                 whole_s=split.whole,
                 cluster_whole_s=round(rejoined, 2),
                 observed=split.observed,
+                node_log=log_digest(leader.log()),
                 **_settings(),
             )
         finally:
@@ -174,6 +175,7 @@ def slow_network(workdir: Path, short: bool, dc: DataCentre | None = None) -> Ta
         assert run.relay is not None
         try:
             run.start_daemons()
+            slow, fast = (next(i for i in run.live() if run.hosts[i] == h) for h in ("d2", "d1"))
             publisher = _load(run, before, slow_s, after)
             time.sleep(before)
             started = run.note("delay 200 ms")
@@ -181,7 +183,7 @@ def slow_network(workdir: Path, short: bool, dc: DataCentre | None = None) -> Ta
             time.sleep(slow_s)
             ended = run.note("no delay")
             run.relay.set_delay(0.0)
-            metrics = run.metrics(1)
+            metrics = run.metrics(slow)
             tally = run.finish(
                 publisher,
                 fault=f"daemon host d2's broker connections delayed {delay * 1000:g} ms each "
@@ -190,10 +192,12 @@ def slow_network(workdir: Path, short: bool, dc: DataCentre | None = None) -> Ta
                 observed={"metrics": metrics},
                 **_settings(),
             )
-            tally["slow_share"] = _answered_share(run, 1, started, ended)
+            tally["slow_share"] = _answered_share(run, slow, started, ended)
             tally["slow_median_wait_s"] = {
-                index: _median_wait(run, index, started, ended) for index in (0, 1)
+                "slow": _median_wait(run, slow, started, ended),
+                "fast": _median_wait(run, fast, started, ended),
             }
+            tally["slow_catalogue_call_mean_s"] = _mean_call(metrics)
             return tally
         finally:
             run.close()
@@ -221,6 +225,7 @@ def client_split(workdir: Path, short: bool, dc: DataCentre | None = None) -> Ta
                 minority_paused_after_s=split.paused,
                 whole_s=split.whole,
                 observed=split.observed,
+                node_log=log_digest(leader.log()),
                 **_settings(),
             )
             arrived = run.collector.arrived
@@ -326,6 +331,17 @@ def _answered_share(run: PartitionRun, index: int, start: float, end: float) -> 
     mine = set(run.answered_by(index))
     window = [key for key, when in run.collector.arrived.items() if start <= when < end]
     return round(sum(key in mine for key in window) / max(1, len(window)), 3)
+
+
+def _mean_call(metrics: dict[str, str]) -> float:
+    """Mean seconds of a daemon's catalogue calls, from its metrics."""
+    total = count = 0.0
+    for name, value in metrics.items():
+        if name.startswith("edeposit_catalogue_call_duration_seconds_sum"):
+            total += float(value)
+        elif name.startswith("edeposit_catalogue_call_duration_seconds_count"):
+            count += float(value)
+    return round(total / count, 4) if count else float("nan")
 
 
 def _median_wait(run: PartitionRun, index: int, start: float, end: float) -> float:

@@ -43,13 +43,33 @@ from bench.traffic import Publisher, Tally
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.runtime.state import read_state
 
-__all__ = ["METRICS_PORT", "PartitionRun"]
+__all__ = ["METRICS_PORT", "PartitionRun", "log_digest"]
 
 DAEMON_ENV = {**cluster_faults.DAEMON_ENV, "RABBITMQ_CONNECT_TIMEOUT": "3"}
 #: Each daemon's metrics endpoint, on its own host's loopback (hosts do not share ports).
 METRICS_PORT = 9419
 #: The relay's port on a daemon host's loopback for each node, by node host.
 RELAY_PORTS = {"n1": 5601, "n2": 5602, "n3": 5603}
+
+
+_LEVEL = re.compile(r" (?:WARNING|ERROR|CRITICAL) | \[(?:warning|error)\] ")
+
+
+def log_digest(text: str, most: int = 8) -> dict[str, int]:
+    """The warnings and errors of a daemon's or a node's log, alike lines counted together
+    (times, UUIDs, Erlang pids and numbers left out): what an operator would see."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in text.splitlines():
+        level = _LEVEL.search(line)
+        if level is None:
+            continue
+        message = re.sub(
+            r"'[0-9a-f-]{36}' |<[0-9.]+> |edeposit\.amqp\.\S+ |/edeposit-partition-[0-9a-f]+",
+            "",
+            line[level.start() :],
+        )
+        counts[re.sub(r"\d+(?:\.\d+)*", "N", message).strip()[:160]] += 1
+    return dict(counts.most_common(most))
 
 
 class PartitionRun:
@@ -228,7 +248,9 @@ class PartitionRun:
                 return str(reply.read().decode())
 
         text = self.dc.call_in(self.hosts[index], scrape)
-        wanted = r"^(edeposit_broker_(?:connected|node|reconnects_total)(?:\{[^}]*\})?) (\S+)$"
+        names = r"edeposit_broker_(?:connected|node|reconnects_total)"
+        names += r"|edeposit_catalogue_call_duration_seconds_(?:sum|count)"
+        wanted = rf"^((?:{names})(?:\{{[^}}]*\}})?) (\S+)$"
         return {m.group(1): m.group(2) for m in re.finditer(wanted, text, re.M)}
 
     # --- the cluster ----------------------------------------------------------------------
@@ -322,6 +344,7 @@ class PartitionRun:
             longest_wait_s=round(max(waits, default=0.0), 2),
             not_serving_s=self.not_serving(),
             daemons_on=self.placement,
+            logs={f"daemon {i}": log_digest(self.fleet.log(i)) for i in self._watched},
             **extra,
         )
 
