@@ -75,7 +75,7 @@ def host_cut(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
             run.start_daemons()
             publisher = _load(run, before, cut_s, after)
             time.sleep(before)
-            run.note("cut d1")
+            cut = run.note("cut d1")
             centre.cut("d1")
             time.sleep(cut_s - 1)
             observed: dict[str, Any] = {"status": run.status(0), "metrics": run.metrics(0)}
@@ -88,8 +88,8 @@ def host_cut(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
             )
             return run.finish(
                 publisher,
-                fault=f"daemon host d1 cut off from every node for {cut_s:g} s",
-                held_s=cut_s,
+                fault=f"daemon host d1 cut off from every node for {healed - cut:.0f} s",
+                held_s=round(healed - cut, 2),
                 whole_s=whole,
                 observed=observed,
                 **_settings(),
