@@ -42,6 +42,7 @@ if str(HERE.parent) not in sys.path:  # run as a script: make `bench` importable
 
 from bench.brokers import PrivateCluster, PrivateNode  # noqa: E402
 from bench.cluster_faults import CLUSTER_SCENARIOS, NET_TICKTIME  # noqa: E402
+from bench.datacentre import DataCentre  # noqa: E402
 from bench.fleet import (  # noqa: E402
     Broker,
     DaemonFleet,
@@ -55,7 +56,7 @@ from bench.fleet import (  # noqa: E402
 )
 from bench.hostile_catalogue import KINDS, HostileCatalogue  # noqa: E402
 from bench.hostile_scenarios import HOSTILE_SCENARIOS  # noqa: E402
-from bench.partition_faults import PARTITION_SCENARIOS  # noqa: E402
+from bench.partition_faults import PARTITION_SCENARIOS, centre_for  # noqa: E402
 from bench.tls_node import TLSNode  # noqa: E402
 from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E402
 from edeposit.amqp import aleph  # noqa: E402
@@ -907,25 +908,34 @@ def failed(name: str, tally: Tally) -> bool:
     )
 
 
-def _run_one(name: str, arguments: argparse.Namespace, cluster: PrivateCluster | None) -> Tally:
+def _run_one(
+    name: str,
+    arguments: argparse.Namespace,
+    cluster: PrivateCluster | None,
+    dc: DataCentre | None = None,
+) -> Tally:
     with tempfile.TemporaryDirectory(prefix=f"edeposit-{name}-") as tmp:
         if name == "soak":
             return soak(Path(tmp), arguments.short, arguments.soak_minutes)
         if cluster is not None:
             return SCENARIOS[name](Path(tmp), arguments.short, cluster=cluster)
+        if dc is not None:
+            return PARTITION_SCENARIOS[name](Path(tmp), arguments.short, dc)
         return SCENARIOS[name](Path(tmp), arguments.short)
 
 
 def _repeated(name: str, arguments: argparse.Namespace) -> Tally:
     """``name`` run ``--repeat`` times in a row (a cluster scenario on one fresh private
-    cluster); one line a run, then the sums."""
+    cluster, a partition scenario in one data centre); one line a run, then the sums."""
     runs: list[Tally] = []
     with contextlib.ExitStack() as stack:
-        cluster = None
+        cluster = dc = None
         if name in CLUSTER_SCENARIOS:
             cluster = stack.enter_context(PrivateCluster(3, net_ticktime=NET_TICKTIME))
+        if name in PARTITION_SCENARIOS:
+            dc = stack.enter_context(centre_for(None))
         for index in range(1, arguments.repeat + 1):
-            tally = _run_one(name, arguments, cluster)
+            tally = _run_one(name, arguments, cluster, dc)
             runs.append(tally)
             print(f"   run {index}: " + json.dumps(tally, ensure_ascii=False), flush=True)
     keys = ("sent", "answered", "lost", "duplicated", "duplicated_by_one_daemon")

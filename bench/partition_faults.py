@@ -27,16 +27,16 @@ import contextlib
 import dataclasses
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench import netns
 from bench.datacentre import DataCentre, Node
 from bench.partition_run import PartitionRun, log_digest
 from bench.traffic import Publisher, Tally
 
-__all__ = ["HEARTBEAT", "NET_TICKTIME", "PARTITION_SCENARIOS"]
+__all__ = ["HEARTBEAT", "NET_TICKTIME", "PARTITION_SCENARIOS", "PartitionScenario", "centre_for"]
 
 #: Seconds of the daemons' and the client's AMQP heartbeat in these runs.
 HEARTBEAT = 5
@@ -356,7 +356,13 @@ def _median_wait(run: PartitionRun, index: int, start: float, end: float) -> flo
     return round(statistics.median(waits), 3) if waits else float("nan")
 
 
-PARTITION_SCENARIOS: dict[str, Callable[[Path, bool], Tally]] = {
+class PartitionScenario(Protocol):
+    """A scenario: its own data centre, or ``dc`` (mended after, for the next one)."""
+
+    def __call__(self, workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally: ...
+
+
+PARTITION_SCENARIOS: dict[str, PartitionScenario] = {
     "host-cut": host_cut,
     "leader-isolated": leader_isolated,
     "link-flapping": link_flapping,
