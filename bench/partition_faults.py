@@ -68,7 +68,9 @@ def _load(run: PartitionRun, before: float, fault: float, after: float) -> Publi
 
 def host_cut(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
     """Daemon 0's host (``d1``) loses its link to every node for 30 s, then gets it back."""
-    before, cut_s, after = (2.0, 12.0, 2.0) if short else (10.0, 30.0, 20.0)
+    # Short: 15 s, longer than the broker takes to give up on a silent connection with
+    # 5 s heartbeats (about 10 s), so that the cut daemon has to connect anew.
+    before, cut_s, after = (1.0, 15.0, 1.0) if short else (10.0, 30.0, 20.0)
     with centre_for(dc) as centre:
         run = PartitionRun(centre, workdir, heartbeat=HEARTBEAT)
         try:
@@ -101,7 +103,7 @@ def host_cut(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
 def leader_isolated(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
     """The request queue's leader node, with the daemon connected to it, split from the
     other two nodes (and the other daemon and the client): a minority that pauses."""
-    before, split_s, after = (2.0, 0.0, 2.0) if short else (10.0, 30.0, 20.0)
+    before, split_s, after = (1.0, 0.0, 1.0) if short else (10.0, 30.0, 20.0)
     expected = split_s or NET_TICKTIME + 4.0  # short: held until the minority paused
     with centre_for(dc) as centre:
         run = PartitionRun(centre, workdir, heartbeat=HEARTBEAT)
@@ -135,7 +137,7 @@ def leader_isolated(workdir: Path, short: bool, dc: DataCentre | None = None) ->
 def link_flapping(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
     """The leader's node, a daemon on it, cut for 5 s and back for 5 s, six times (short:
     3 s, twice)."""
-    period, before, cycles, after = (3.0, 2.0, 2, 2.0) if short else (5.0, 10.0, 6, 20.0)
+    period, before, cycles, after = (3.0, 1.0, 2, 1.0) if short else (5.0, 10.0, 6, 20.0)
     with centre_for(dc) as centre:
         run = PartitionRun(centre, workdir, heartbeat=HEARTBEAT)
         try:
@@ -168,7 +170,7 @@ def link_flapping(workdir: Path, short: bool, dc: DataCentre | None = None) -> T
 def slow_network(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
     """Daemon 1's broker connections (host ``d2``) through a relay holding every byte
     200 ms each way; its catalogue calls stay fast (another network)."""
-    before, slow_s, after = (2.0, 10.0, 2.0) if short else (10.0, 60.0, 10.0)
+    before, slow_s, after = (1.0, 10.0, 1.0) if short else (10.0, 60.0, 10.0)
     delay = 0.2
     with centre_for(dc) as centre:
         run = PartitionRun(centre, workdir, heartbeat=HEARTBEAT, relay_host="d2")
@@ -206,7 +208,7 @@ def slow_network(workdir: Path, short: bool, dc: DataCentre | None = None) -> Ta
 def client_split(workdir: Path, short: bool, dc: DataCentre | None = None) -> Tally:
     """The client's host with two nodes, split from both daemons' hosts with the third
     (the leader's): requests the broker accepted meanwhile are answered after the heal."""
-    before, split_s, after = (2.0, 0.0, 2.0) if short else (10.0, 30.0, 20.0)
+    before, split_s, after = (1.0, 0.0, 1.0) if short else (10.0, 30.0, 20.0)
     expected = split_s or NET_TICKTIME + 4.0  # short: held until the minority paused
     with centre_for(dc) as centre:
         run = PartitionRun(centre, workdir, heartbeat=HEARTBEAT)
@@ -292,7 +294,7 @@ def _split_until_paused(
     centre.split(leader.host, *hosts)
     paused = _hold_paused(leader, started, hold - 1)
     observed = {"status": run.status(victim), "metrics": run.metrics(victim)}
-    new_leader = _leader_or_none(run, majority)
+    new_leader = _new_leader(run, majority, leader)
     time.sleep(1)
     healed = run.note("heal")
     centre.heal()
@@ -315,11 +317,20 @@ def _hold_paused(node: Node, since: float, hold: float) -> float | None:
     return paused
 
 
-def _leader_or_none(run: PartitionRun, via: Node) -> str | None:
-    try:
-        return run.leader(via).host
-    except Exception:  # noqa: BLE001 - a figure to report; the cluster may be busy electing
-        return None
+def _new_leader(run: PartitionRun, via: Node, old: Node, bound: float = 15.0) -> str | None:
+    """The request queue's leader as node ``via`` sees it, asked until it is another than
+    ``old`` (at most ``bound`` seconds: the majority may still be electing one); None
+    when ``via`` could not tell."""
+    deadline = time.monotonic() + bound
+    seen = None
+    while seen is None or (seen == old.host and time.monotonic() < deadline):
+        try:
+            seen = run.leader(via, timeout=max(1.0, deadline - time.monotonic())).host
+        except Exception:  # noqa: BLE001 - a figure to report; the CLI may give up meanwhile
+            if time.monotonic() > deadline:
+                return None
+        time.sleep(0.5)
+    return seen
 
 
 def _running(node: Node) -> list[str]:

@@ -255,11 +255,13 @@ class PartitionRun:
 
     # --- the cluster ----------------------------------------------------------------------
 
-    def leader(self, via: Node | None = None) -> Node:
+    def leader(self, via: Node | None = None, timeout: float = 60.0) -> Node:
         """The node leading the request queue (its quorum leader), asked of ``via``."""
         rows = json.loads(
             (via or self.dc.nodes[0]).ctl(
-                "list_queues", "-p", self.vhost, "name", "leader", "--formatter", "json"
+                "list_queues",
+                *("-p", self.vhost, "name", "leader", "--formatter", "json"),
+                timeout=timeout,
             )
         )
         name = next(row["leader"] for row in rows if row["name"] == self.queue)
