@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import pika
 import pika.exceptions
@@ -218,20 +218,81 @@ class DataCentre:
 
     def wait_whole(self, timeout: float = 120.0) -> float:
         """Wait until every node accepts clients (a paused minority does not) and the
-        first sees all three running; the seconds waited, ``RuntimeError`` past ``timeout``.
+        first sees all three running; the seconds waited, ``RuntimeError`` past ``timeout``
+        (saying what each node sees, and where their logs were kept).
 
         Sockets first, then one ``rabbitmqctl`` (each call costs a second of CPU).
         """
         started = time.monotonic()
-        names = sorted(node.name for node in self.nodes)
-        while not (
-            all(node.listening() for node in self.nodes) and self.nodes[0].running_nodes() == names
-        ):
+        while not self._whole():
             if time.monotonic() - started > timeout:
-                raise RuntimeError(f"the cluster did not come together in {timeout:g} s")
+                raise RuntimeError(
+                    f"the cluster did not come together in {timeout:g} s: "
+                    f"{json.dumps(self.views())}; node logs kept in {self.keep_logs()}"
+                )
             time.sleep(0.5)
         self.disturbed = False
         return time.monotonic() - started
+
+    def _whole(self) -> bool:
+        names = sorted(node.name for node in self.nodes)
+        return all(node.listening() for node in self.nodes) and (
+            self.nodes[0].running_nodes() == names
+        )
+
+    def views(self) -> dict[str, dict[str, Any]]:
+        """What each node sees: whether it accepts clients, the nodes (addresses) it sees
+        running, the partitions it recorded."""
+        views = {}
+        for node in self.nodes:
+            status = node.cluster_status()
+            views[node.host] = {
+                "listening": node.listening(),
+                "running": sorted(str(n).split("@")[-1] for n in status.get("running_nodes", [])),
+                "partitions": status.get("partitions"),
+            }
+        return views
+
+    def keep_logs(self) -> Path:
+        """Copy the nodes' logs out of the data centre's folder (which teardown removes);
+        the folder they went to."""
+        kept = Path(tempfile.mkdtemp(prefix="edeposit-dc-logs-"))
+        for node in self.nodes:
+            with contextlib.suppress(OSError):
+                shutil.copytree(node.folder / "log", kept / node.host)
+        return kept
+
+    def mend(self, bound: float) -> dict[str, Any]:
+        """Wait up to ``bound`` seconds for the cluster to be whole by itself (a paused
+        minority rejoins when it sees the majority again); past it, record what each node
+        sees, keep their logs, and restart the nodes that stay apart, as an operator
+        would (docs/operations.md). What happened, for a scenario's tally."""
+        healed = time.monotonic()
+        try:
+            return {"rejoined_s": round(self.wait_whole(bound), 2), "restarted": []}
+        except RuntimeError:
+            pass
+        views = self.views()
+        logs = self.keep_logs()
+        addresses = sorted(node.address for node in self.nodes)
+        apart = [
+            node
+            for node in self.nodes
+            if not views[node.host]["listening"] or views[node.host]["running"] != addresses
+        ]
+        for node in apart:
+            node.kill()
+            node.launch()
+        for node in apart:
+            node.wait_started()
+        self.wait_whole()
+        return {
+            "rejoined_s": None,
+            "restarted": [node.host for node in apart],
+            "whole_after_restart_s": round(time.monotonic() - healed, 2),
+            "views": views,
+            "logs_kept_in": str(logs),
+        }
 
     # --- teardown -------------------------------------------------------------------------
 

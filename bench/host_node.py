@@ -11,14 +11,17 @@ Every ``rabbitmqctl`` runs on the node's host and names a node of this harness o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import netns
 
@@ -147,13 +150,27 @@ class Node:
             time.sleep(0.2)
         self.ctl("await_startup", "--timeout", str(int(timeout)), timeout=timeout)
 
-    def running_nodes(self, timeout: float = 15.0) -> list[str]:
-        """The nodes this one sees running (empty when it cannot tell in time)."""
+    def kill(self) -> None:
+        """Kill the node outright (its VM, and its host's epmd with it); its data stays
+        for :meth:`launch`."""
+        for pid in netns.processes_in(self.namespace):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while netns.processes_in(self.namespace) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def cluster_status(self, timeout: float = 15.0) -> dict[str, Any]:
+        """``rabbitmqctl cluster_status`` as this node sees it ({} when it cannot tell)."""
         try:
             status = json.loads(self.ctl("cluster_status", "--formatter", "json", timeout=timeout))
         except (subprocess.SubprocessError, ValueError):
-            return []
-        return sorted(status.get("running_nodes", []))
+            return {}
+        return status if isinstance(status, dict) else {}
+
+    def running_nodes(self, timeout: float = 15.0) -> list[str]:
+        """The nodes this one sees running (empty when it cannot tell in time)."""
+        return sorted(str(name) for name in self.cluster_status(timeout).get("running_nodes", []))
 
     def log_tail(self, lines: int = 30) -> str:
         path = self.folder / "log" / f"{self.name}.log"

@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ from edeposit.amqp.runtime.state import read_state
 
 __all__ = ["METRICS_PORT", "PartitionRun", "log_digest"]
 
+#: The cluster scenarios' daemon settings; a node that does not answer is given up on
+#: after 3 s (a silent one never refuses), so that a daemon soon tries the next.
 DAEMON_ENV = {**cluster_faults.DAEMON_ENV, "RABBITMQ_CONNECT_TIMEOUT": "3"}
 #: Each daemon's metrics endpoint, on its own host's loopback (hosts do not share ports).
 METRICS_PORT = 9419
@@ -191,7 +194,9 @@ class PartitionRun:
         self.wait_serving([new])
         return new
 
-    def wait_serving(self, indexes: Any, timeout: float = 60.0) -> None:
+    def wait_serving(self, indexes: Iterable[int], timeout: float = 60.0) -> None:
+        """Wait until the daemons ``indexes`` serve (their state files say so)."""
+        indexes = list(indexes)
         deadline = time.monotonic() + timeout
         while not all(self.node_of(index) for index in indexes):
             if time.monotonic() > deadline:
@@ -240,7 +245,8 @@ class PartitionRun:
         ).stdout.strip()
 
     def metrics(self, index: int) -> dict[str, str]:
-        """The broker metrics of daemon ``index`` (its endpoint is on its host's loopback)."""
+        """Daemon ``index``'s broker metrics and catalogue call times, from its endpoint on
+        its host's loopback."""
 
         def scrape() -> str:
             url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
@@ -379,5 +385,5 @@ class PartitionRun:
             self.relay.close()
         self.dc.heal()
         if self.dc.disturbed:  # the next run starts on a whole cluster
-            self.dc.wait_whole()
+            self.dc.mend(60.0)
         self.note("closed")

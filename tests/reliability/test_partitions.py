@@ -75,7 +75,7 @@ def test_the_leaders_node_isolated_with_a_daemon(tmp_path: Path, datacentre: Dat
 def test_a_flapping_link_to_the_leaders_node(tmp_path: Path, datacentre: DataCentre) -> None:
     tally = partition_faults.link_flapping(tmp_path, short=True, dc=datacentre)
     _check(tally, faults=2)
-    assert len(tally["cluster"]) == 3, "the node is back in the cluster"
+    assert tally["cluster"]["restarted"] == [], "cuts shorter than net_ticktime pause nothing"
 
 
 @pytest.mark.timeout(120)
