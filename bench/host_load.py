@@ -5,6 +5,7 @@ their connections leave through that host's link and share its partitions.
 
 from __future__ import annotations
 
+import collections
 import time
 from typing import Any
 
@@ -34,6 +35,8 @@ class HostCollector(Collector):
         super().__init__(*args)
         self.namespace = namespace
         self.arrived: dict[str, float] = {}
+        #: When each answer came, also a second one, by UUID.
+        self.arrivals: dict[str, list[float]] = collections.defaultdict(list)
 
     def run(self) -> None:
         enter(self.namespace)
@@ -41,5 +44,8 @@ class HostCollector(Collector):
 
     def _on_answer(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         key = str((properties.headers or {}).get("UUID"))
-        self.arrived.setdefault(key, time.monotonic())
+        now = time.monotonic()
+        self.arrived.setdefault(key, now)
+        if not (method.redelivered and key in self.answers):  # as the collector counts
+            self.arrivals[key].append(now)
         super()._on_answer(channel, method, properties, body)

@@ -33,7 +33,8 @@ from typing import Any, Protocol
 
 from bench import netns
 from bench.datacentre import DataCentre, Node
-from bench.partition_run import PartitionRun, log_digest
+from bench.partition_evidence import log_digest
+from bench.partition_run import PartitionRun
 from bench.traffic import Publisher, Tally
 
 __all__ = ["HEARTBEAT", "NET_TICKTIME", "PARTITION_SCENARIOS", "PartitionScenario", "centre_for"]

@@ -40,11 +40,12 @@ from bench.delay_relay import DelayRelay
 from bench.fleet import DaemonFleet
 from bench.host_load import HostCollector, HostPublisher
 from bench.netns import namespace_name
+from bench.partition_evidence import answered_twice, log_digest
 from bench.traffic import Publisher, Tally
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.runtime.state import read_state
 
-__all__ = ["METRICS_PORT", "PartitionRun", "log_digest"]
+__all__ = ["METRICS_PORT", "PartitionRun"]
 
 #: The cluster scenarios' daemon settings; a node that does not answer is given up on
 #: after 3 s (a silent one never refuses), so that a daemon soon tries the next.
@@ -53,26 +54,6 @@ DAEMON_ENV = {**cluster_faults.DAEMON_ENV, "RABBITMQ_CONNECT_TIMEOUT": "3"}
 METRICS_PORT = 9419
 #: The relay's port on a daemon host's loopback for each node, by node host.
 RELAY_PORTS = {"n1": 5601, "n2": 5602, "n3": 5603}
-
-
-_LEVEL = re.compile(r" (?:WARNING|ERROR|CRITICAL) | \[(?:warning|error)\] ")
-
-
-def log_digest(text: str, most: int = 8) -> dict[str, int]:
-    """The warnings and errors of a daemon's or a node's log, alike lines counted together
-    (times, UUIDs, Erlang pids and numbers left out): what an operator would see."""
-    counts: collections.Counter[str] = collections.Counter()
-    for line in text.splitlines():
-        level = _LEVEL.search(line)
-        if level is None:
-            continue
-        message = re.sub(
-            r"'[0-9a-f-]{36}' |<[0-9.]+> |edeposit\.amqp\.\S+ |/edeposit-partition-[0-9a-f]+",
-            "",
-            line[level.start() :],
-        )
-        counts[re.sub(r"\d+(?:\.\d+)*", "N", message).strip()[:160]] += 1
-    return dict(counts.most_common(most))
 
 
 class PartitionRun:
@@ -353,6 +334,12 @@ class PartitionRun:
             not_serving_s=self.not_serving(),
             daemons_on=self.placement,
             logs={f"daemon {i}": log_digest(self.fleet.log(i)) for i in self._watched},
+            twice=answered_twice(
+                self.collector,
+                self.made,
+                self.events,
+                [self.fleet.log(index) for index in range(len(self.fleet.processes))],
+            ),
             **extra,
         )
 
