@@ -31,7 +31,7 @@ from typing import Any
 
 from bench.brokers import PrivateCluster, PrivateNode, free_port
 from bench.fleet import Broker, DaemonFleet, EmulatorProcess
-from bench.traffic import Collector, Publisher, Tally
+from bench.traffic import Collector, Publisher, Tally, unconfirmed_answers
 from edeposit.amqp import aleph
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.runtime.state import read_state
@@ -200,10 +200,12 @@ class ClusterRun:
         self.collector.wait_for(publisher.sent, 120)
         time.sleep(0.5)  # a late duplicate would show up now
         nodes = [self.node_of(index) for index in range(len(self.fleet.processes))]
+        logs = [self.fleet.log(index) for index in range(len(self.fleet.processes))]
         return Tally.of(
             publisher.sent,
             self.collector,
             publisher.resent,
+            unconfirmed_answers(*logs),
             failover_s=self.failovers,
             consuming_s=self.consuming,
             daemons_on=[self.cluster.nodes.index(n) if n else None for n in nodes],

@@ -58,7 +58,13 @@ from bench.hostile_catalogue import KINDS, HostileCatalogue  # noqa: E402
 from bench.hostile_scenarios import HOSTILE_SCENARIOS  # noqa: E402
 from bench.partition_faults import PARTITION_SCENARIOS, centre_for  # noqa: E402
 from bench.tls_node import TLSNode  # noqa: E402
-from bench.traffic import Collector, Publisher, Tally, close_quietly  # noqa: E402
+from bench.traffic import (  # noqa: E402
+    Collector,
+    Publisher,
+    Tally,
+    close_quietly,
+    unconfirmed_answers,
+)
 from edeposit.amqp import aleph  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
 from edeposit.amqp.config import Settings  # noqa: E402
@@ -145,6 +151,7 @@ class Run:
             publisher.sent,
             self.collector,
             publisher.resent,
+            unconfirmed_answers(*(self.fleet.log(i) for i in range(len(self.fleet.processes)))),
             peak_rss_mb=round(max(self.fleet.peak_rss.values(), default=0.0), 1),
             **extra,
         )

@@ -41,7 +41,7 @@ from bench.fleet import DaemonFleet
 from bench.host_load import HostCollector, HostPublisher
 from bench.netns import namespace_name
 from bench.partition_evidence import answered_twice, log_digest
-from bench.traffic import Publisher, Tally
+from bench.traffic import Publisher, Tally, unconfirmed_answers
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.runtime.state import read_state
 
@@ -327,6 +327,7 @@ class PartitionRun:
             publisher.sent,
             collector,
             publisher.resent,
+            unconfirmed_answers(*(self.fleet.log(i) for i in range(len(self.fleet.processes)))),
             duplicated_across_daemons=across,
             republished=publisher.republished,
             gap_s=round(max(gaps, default=0.0), 2),

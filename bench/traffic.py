@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import re
 import threading
 import time
 import uuid
@@ -28,7 +29,7 @@ import pika.exceptions
 from edeposit.amqp.config import Settings
 from edeposit.amqp.runtime.parameters import node_parameters
 
-__all__ = ["Collector", "Publisher", "Tally", "close_quietly"]
+__all__ = ["Collector", "Publisher", "Tally", "close_quietly", "unconfirmed_answers"]
 
 _TRANSIENT = (pika.exceptions.AMQPError, OSError)
 
@@ -36,6 +37,17 @@ _TRANSIENT = (pika.exceptions.AMQPError, OSError)
 #: (more ``BasicProperties`` arguments: ``reply_to``…); headers without "UUID" get one
 #: unless the publisher is told not to add them.
 Maker = Callable[[int], tuple[bytes, dict[str, Any]] | tuple[bytes, dict[str, Any], dict[str, Any]]]
+
+
+#: A daemon's log line saying that an answer's confirm (or commit) was cut off.
+_UNCONFIRMED = re.compile(r"UUID '([^']*)'.*answer not confirmed")
+
+
+def unconfirmed_answers(*logs: str) -> set[str]:
+    """The UUIDs whose answer a daemon published and saw no confirm for (its connection
+    was lost first), from the daemons' text logs: answering such a request again when it
+    comes back is the at-least-once window (docs/operations.md), not a daemon's mistake."""
+    return {match.group(1) for text in logs for match in _UNCONFIRMED.finditer(text)}
 
 
 def close_quietly(connection: pika.BlockingConnection | None) -> None:
@@ -188,16 +200,20 @@ class Tally(dict[str, Any]):
         sent: list[str],
         collector: Collector,
         resent: Collection[str] = (),
+        unconfirmed: Collection[str] = (),
         **extra: Any,
     ) -> Tally:
         """Counts for the requests ``sent``; a duplicate is a second answer to one UUID.
 
         ``duplicated_by_one_daemon`` counts those given twice by the same daemon to a
-        request published once (which must never happen); the others come from
-        at-least-once delivery across daemons (an answer confirmed while the broker went
-        down before it saw the request's ack) or, ``duplicated_after_resend``, from a
-        request the client published twice (``resent``: the broker kept a copy whose
-        confirm the restart cut off).
+        request published once for no reason the daemon logged (which must never
+        happen); the others come from at-least-once delivery: across daemons (an answer
+        confirmed while the broker went down before it saw the request's ack),
+        ``duplicated_after_resend`` from a request the client published twice
+        (``resent``: the broker kept a copy whose confirm the restart cut off), and
+        ``duplicated_after_unconfirmed`` from a daemon answering again a request whose
+        first answer's confirm its lost connection cut off (``unconfirmed``: the broker
+        had kept that answer).
         """
         answers, answered_by = collector.answers, collector.answered_by
         unique = set(sent)
@@ -208,8 +224,13 @@ class Tally(dict[str, Any]):
             answered=len(answered),
             lost=len(unique) - len(answered),
             duplicated=sum(len(answers[key]) - 1 for key in answered),
-            duplicated_by_one_daemon=sum(n for key, n in same_daemon.items() if key not in resent),
+            duplicated_by_one_daemon=sum(
+                n for key, n in same_daemon.items() if key not in resent and key not in unconfirmed
+            ),
             duplicated_after_resend=sum(n for key, n in same_daemon.items() if key in resent),
+            duplicated_after_unconfirmed=sum(
+                n for key, n in same_daemon.items() if key in unconfirmed and key not in resent
+            ),
             errors=dict(collector.errors),
             **extra,
         )
