@@ -34,13 +34,19 @@ def _defaults() -> None:
     settings.reload()
 
 
+#: Requests a daemon of these scenarios holds at once (its workers and prefetch).
+IN_HAND = int(cluster_faults.DAEMON_ENV["ALEPH_DAEMON_WORKERS"])
+
+
 def _check(tally: Tally, faults: int) -> None:
     print(tally)  # the figures, shown with -s or on failure
     assert tally["sent"] > 0
     assert tally["lost"] == 0, tally
     assert tally["answered"] == tally["sent"], tally
     assert tally["duplicated_by_one_daemon"] == 0, tally
-    assert tally["duplicated"] <= 2 * faults, tally
+    # A second answer (at-least-once, docs/operations.md) can only come for a request a
+    # daemon held when the fault struck: at most its prefetch, for each fault.
+    assert tally["duplicated"] <= IN_HAND * faults, tally
     assert "broken" not in tally, tally["broken"]
     assert len(tally["consuming_s"]) == faults, tally
     assert all(math.isfinite(seconds) for seconds in tally["consuming_s"]), tally

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench import netns, partition_faults
+from bench import cluster_faults, netns, partition_faults
 from bench.datacentre import DataCentre
 from bench.partition_faults import HEARTBEAT
 from bench.traffic import Tally
@@ -37,13 +37,19 @@ def datacentre() -> Iterator[DataCentre]:
         yield centre
 
 
+#: Requests a daemon of these scenarios holds at once (its workers and prefetch).
+IN_HAND = int(cluster_faults.DAEMON_ENV["ALEPH_DAEMON_WORKERS"])
+
+
 def _check(tally: Tally, faults: int = 1) -> None:
     print(tally)  # the figures, shown with -s or on failure
     assert tally["sent"] > 0
     assert tally["lost"] == 0, tally
     assert tally["answered"] == tally["sent"], tally
     assert tally["duplicated_by_one_daemon"] == 0, tally
-    assert tally["duplicated"] <= 2 * faults, tally
+    # A second answer (at-least-once, docs/operations.md) can only come for a request a
+    # daemon held when the fault struck: at most its prefetch, for each fault.
+    assert tally["duplicated"] <= IN_HAND * faults, tally
     assert tally["errors"] == {}, tally
     assert math.isfinite(tally["whole_s"]), "both daemons consume again after the heal"
 
