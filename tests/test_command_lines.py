@@ -121,6 +121,11 @@ def test_readme_says_which_module_each_command_runs_as() -> None:
         ("edeposit.amqp.cli", ["validate"], "one of the arguments isbn --isbn is required"),
         ("edeposit.amqp.cli", ["validate", "1", "--isbn", "2"], "not allowed with argument"),
         ("edeposit.amqp.amqp_tool", ["--get", "--timeout", "-1"], "zero or more seconds"),
+        (
+            "edeposit.amqp.amqp_tool",
+            ["--put", "/nonexistent/request.json"],
+            "argument --put: cannot read /nonexistent/request.json: No such file or directory",
+        ),
         ("edeposit.amqp.emulator", ["--port", "99999"], "a port is 0 (any free one) to 65535"),
         ("edeposit.amqp.emulator", ["--port", "-1"], "a port is 0 (any free one) to 65535"),
         ("edeposit.amqp.emulator", ["--port", "http"], "not a port number: 'http'"),
@@ -143,6 +148,17 @@ def test_the_emulator_says_its_usage_in_one_line() -> None:
         "usage: aleph-emulator [--port N] [--corpus PATH …] [options]",
         "aleph-emulator: error: argument --port: a port is 0 (any free one) to 65535, not 99999",
     ]
+
+
+@pytest.mark.parametrize("name", ["missing.json", "."])
+def test_an_unreadable_export_file_is_named_before_the_broker_is_asked(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    shown = run("edeposit.amqp.cli", "export", str(path))  # NO_BROKER: an attempt would say so
+    assert shown.returncode == 2, shown.stderr
+    why = "No such file or directory" if name != "." else "Is a directory"
+    assert shown.stderr == f"aleph: cannot read {path}: {why}\n"
 
 
 def test_aleph_reads_a_settings_file_named_by_config(tmp_path: Path) -> None:

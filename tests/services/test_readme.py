@@ -238,6 +238,7 @@ def test_amqp_tool_exits_as_the_table_says(broker_env: dict[str, str]) -> None:
     codes[0] = run("amqp_tool", "--list")
     codes[1] = run("amqp_tool", "--create", **NO_BROKER)
     codes[2] = run("amqp_tool")
+    assert run("amqp_tool", "--put", "/nonexistent/request.json") == 2  # unreadable file
     codes[78] = run("amqp_tool", "--create", RABBITMQ_ALEPH_VIRTUALHOST="edeposit-no-such-vhost")
     codes[141] = closed_output("amqp_tool", "--list")
     codes.check()

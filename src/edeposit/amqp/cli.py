@@ -334,7 +334,7 @@ def _ask(arguments: argparse.Namespace) -> int:
         settings_module.reload()
     settings_module.get()
     if arguments.command == "export":
-        arguments.file.stat()  # a missing file is told before the broker is asked
+        arguments.file.open("rb").close()  # an unreadable file is told before the broker is asked
     try:
         # A command gives up once every broker node failed an attempt: no silent wait.
         client = AlephClient(timeout=arguments.timeout, fail_fast=True)
@@ -362,6 +362,8 @@ def _failure(error: Exception) -> tuple[int, str]:  # noqa: PLR0911 - one return
         return Exit.CONFIG, str(error)
     if isinstance(error, ClientError):
         return Exit.BROKER, str(error)
+    if isinstance(error, OSError) and error.filename is not None:
+        return Exit.USAGE, f"cannot read {error.filename}: {error.strerror}"
     return Exit.USAGE, str(error)
 
 

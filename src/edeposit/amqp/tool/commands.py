@@ -10,9 +10,10 @@
     amqp_tool --migrate-to-quorum  classic queues (empty, unused) become quorum queues
 
 Broker problems end with one line naming the host, the vhost and the fix. Exit codes
-(:class:`Exit`): 1 when the broker cannot be reached or a message not published, 78 when
-retrying cannot help until an operator changes something: bad settings, a refused
-login, a missing vhost, a queue declared differently (as ``alephdaemon`` and ``aleph``).
+(:class:`Exit`): 1 when the broker cannot be reached or a message not published, 2 for wrong
+usage or an unreadable ``--put`` file, 78 when retrying cannot help until an operator changes
+something: bad settings, a refused login, a missing vhost, a queue declared differently (as
+``alephdaemon`` and ``aleph``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Exit(enum.IntEnum):
 EPILOG = """exit codes:
   0    done
   1    the broker could not be reached, or a message not published or read
-  2    wrong usage
+  2    wrong usage, or an unreadable --put file
   78   configuration: bad settings, a refused login, a missing vhost, a queue declared
        differently (retrying cannot help until it is changed)
   141  the output was closed early (| head)
@@ -277,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _perform(arguments: argparse.Namespace) -> None:
-    """Carry out the action the command line asks for."""
+def _perform(arguments: argparse.Namespace, body: bytes | None) -> None:
+    """Carry out the action the command line asks for (``body``: what ``--put`` publishes)."""
     settings = settings_module.get()
     if arguments.quorum:
         settings = settings.replace(RABBITMQ_ALEPH_QUEUE_TYPE="quorum")
@@ -292,21 +293,31 @@ def _perform(arguments: argparse.Namespace) -> None:
         create(settings)
     elif arguments.migrate_to_quorum:
         migrate(settings)
-    elif arguments.put:
-        source = arguments.put
-        body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    elif body is not None:
         put(settings, body, routing_key=arguments.key)
     else:
         get(settings, timeout=arguments.timeout, limit=arguments.count)
+
+
+def _read_put_file(parser: argparse.ArgumentParser, source: str) -> bytes:
+    """The bytes ``--put`` publishes; an unreadable file is wrong usage (exit 2), told at once."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as error:
+        parser.error(f"argument --put: cannot read {source}: {error.strerror or error}")
 
 
 @quiet_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     """The ``amqp_tool`` command; returns the exit code (:class:`Exit`)."""
     name_program("amqp_tool")
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    body = _read_put_file(parser, arguments.put) if arguments.put else None
     try:
-        _perform(arguments)
+        _perform(arguments, body)
     except BrokenPipeError:
         raise  # the reader went away: quiet_broken_pipe ends quietly
     except (ConfigError, FatalBrokerError) as error:
