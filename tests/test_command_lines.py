@@ -191,12 +191,15 @@ def closed_output(module: str, *arguments: str, **env: str) -> tuple[int, str]:
     return code, errors
 
 
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 @pytest.mark.parametrize("module", COMMANDS.values())
-def test_help_into_a_closed_pipe_is_141(module: str) -> None:
+def test_help_into_a_closed_pipe_is_141(module: str, unbuffered: bool) -> None:
     """Buffered output (a pipe, as users have it) meets the closed pipe when it is flushed
-    at the end: the command still says 141, not Python's complaint. (With
-    PYTHONUNBUFFERED argparse swallows the error of its own writes.)"""
+    at the end; unbuffered (PYTHONUNBUFFERED, as services often run) when argparse writes,
+    which would swallow the error: either way the command says 141, not 0 or a complaint."""
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        environment["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", module, "--help"],
         env=environment,

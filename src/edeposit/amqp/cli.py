@@ -55,7 +55,12 @@ from edeposit.amqp.errors import (
     MessageError,
 )
 from edeposit.amqp.marc.isbn import isbn_problem
-from edeposit.amqp.runtime.console import EXIT_BROKEN_PIPE, quiet_broken_pipe, seconds
+from edeposit.amqp.runtime.console import (
+    EXIT_BROKEN_PIPE,
+    CommandParser,
+    quiet_broken_pipe,
+    seconds,
+)
 from edeposit.amqp.runtime.parameters import name_program
 from edeposit.amqp.serializers import deserialize
 from edeposit.amqp.wire.codec import WireOptions, encode
@@ -186,7 +191,7 @@ def _add_common_options(parser: argparse.ArgumentParser, default: object) -> Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="aleph",
         description="Query the Aleph catalogue through the Aleph daemon.",
         epilog=EPILOG,
@@ -195,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(timeout=60.0, config=None, json=False)
     _add_common_options(parser, argparse.SUPPRESS)
-    common = argparse.ArgumentParser(add_help=False)
+    common = CommandParser(add_help=False)
     _add_common_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
 

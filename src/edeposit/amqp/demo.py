@@ -31,7 +31,7 @@ from edeposit.amqp import __version__, aleph, alephdaemon, amqp_tool, settings
 from edeposit.amqp.cli import format_records
 from edeposit.amqp.config import ConfigError, Settings
 from edeposit.amqp.emulator import AlephEmulator
-from edeposit.amqp.runtime.console import quiet_broken_pipe
+from edeposit.amqp.runtime.console import CommandParser, quiet_broken_pipe
 from edeposit.amqp.runtime.parameters import name_program
 from edeposit.amqp.serializers import deserialize, serialize
 
@@ -42,7 +42,7 @@ WAIT = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
+    return CommandParser(
         prog="edeposit-demo",
         description="Run the whole path once on this machine: broker topology, the Aleph "
         "emulator, the Aleph daemon, the original documentation's request and its answer. "

@@ -11,7 +11,7 @@ from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import CONFIG_ENV_VAR, Settings
 from edeposit.amqp.daemon.service import AlephDaemon
 from edeposit.amqp.errors import ConfigError
-from edeposit.amqp.runtime.console import quiet_broken_pipe
+from edeposit.amqp.runtime.console import CommandParser, quiet_broken_pipe
 from edeposit.amqp.runtime.parameters import name_program
 from edeposit.amqp.runtime.runner import ACTIONS, ExitCode
 
@@ -37,7 +37,7 @@ same names; docs/settings.md lists them all.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="alephdaemon",
         description="Answer Aleph catalogue requests arriving through RabbitMQ.",
         epilog=EPILOG,

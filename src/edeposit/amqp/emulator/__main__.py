@@ -22,7 +22,7 @@ from types import FrameType
 from edeposit.amqp.emulator.emulator import AlephEmulator
 from edeposit.amqp.emulator.faults import Faults
 from edeposit.amqp.emulator.xservices import DEFAULT_BASES
-from edeposit.amqp.runtime.console import quiet_broken_pipe
+from edeposit.amqp.runtime.console import CommandParser, quiet_broken_pipe
 
 __all__ = ["build_parser", "main"]
 
@@ -55,7 +55,7 @@ def _port(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="aleph-emulator",
         # One usage line: a wrong option is told in two lines, not a screenful.
         usage="%(prog)s [--port N] [--corpus PATH …] [options]",

@@ -3,7 +3,8 @@
 ``aleph search … | head`` closes the pipe early: that is the reader's choice, not an
 error, so :func:`quiet_broken_pipe` ends the command quietly with the shell's code for
 a pipe closed under it (141 = 128 + SIGPIPE) instead of a traceback or
-``[Errno 32] Broken pipe``. :func:`seconds` and :func:`seconds_or_zero` read the
+``[Errno 32] Broken pipe``; :class:`CommandParser` lets ``--help`` meet that pipe too.
+:func:`seconds` and :func:`seconds_or_zero` read the
 commands' time options, refusing a negative (or endless) wait as wrong usage.
 """
 
@@ -14,14 +15,35 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import ParamSpec
+from typing import TYPE_CHECKING, ParamSpec
 
-__all__ = ["EXIT_BROKEN_PIPE", "quiet_broken_pipe", "seconds", "seconds_or_zero"]
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "CommandParser",
+    "quiet_broken_pipe",
+    "seconds",
+    "seconds_or_zero",
+]
 
 #: Exit code of a command whose reader closed its output (128 + SIGPIPE, as a shell says).
 EXIT_BROKEN_PIPE = 141
 
 P = ParamSpec("P")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The commands' parser: a closed output during ``--help`` is told, not swallowed.
+
+    argparse ignores every ``OSError`` of its own writes; with unbuffered output
+    (``PYTHONUNBUFFERED``) ``--help | head -0`` would then exit 0, not 141.
+    """
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def quiet_broken_pipe(main: Callable[P, int]) -> Callable[P, int]:

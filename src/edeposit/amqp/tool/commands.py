@@ -35,7 +35,12 @@ from edeposit.amqp import __version__
 from edeposit.amqp import settings as settings_module
 from edeposit.amqp.config import Settings
 from edeposit.amqp.errors import ConfigError, FatalBrokerError, ToolError
-from edeposit.amqp.runtime.console import EXIT_BROKEN_PIPE, quiet_broken_pipe, seconds_or_zero
+from edeposit.amqp.runtime.console import (
+    EXIT_BROKEN_PIPE,
+    CommandParser,
+    quiet_broken_pipe,
+    seconds_or_zero,
+)
 from edeposit.amqp.runtime.diagnosis import describe_open_error, is_refusal
 from edeposit.amqp.runtime.parameters import (
     describe_broker,
@@ -235,7 +240,7 @@ def asyncapi(settings: Settings) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="amqp_tool",
         description="Build the RabbitMQ topology of the Aleph services and put/get debug "
         "messages. Settings come from /etc/edeposit/amqp.json, ~/edeposit/amqp.json, "
