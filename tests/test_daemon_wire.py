@@ -9,6 +9,7 @@ import pytest
 from pika.spec import BasicProperties
 
 from edeposit.amqp import aleph, settings
+from edeposit.amqp.catalogue.service import AlephService
 from edeposit.amqp.config import Settings
 from edeposit.amqp.daemon.service import AlephDaemon
 from edeposit.amqp.serializers import deserialize
@@ -111,3 +112,27 @@ def test_a_daemon_writes_the_form_of_its_own_settings(process: str, own: str) ->
     else:
         assert "semantic_info" not in record
         assert record["epublication"]["url"] == "http://a/"
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"5", "int"),
+        (b'"SearchRequest"', "str"),
+        (b"null", "NoneType"),
+        (b'{"num_of_records": 1, "__nt_name": "CountResult"}', "CountResult"),
+    ],
+)
+def test_json_that_is_no_request_is_refused_as_a_message_error(body: bytes, kind: str) -> None:
+    """Valid JSON that is not a request is the sender's mistake, answered with an error of
+    the contract's tree that names what came, before anything is asked of the catalogue
+    (the settings point at no catalogue at all)."""
+    own = Settings().replace(ALEPH_URL="http://127.0.0.1:1", ALEPH_EXPORT_URL="http://127.0.0.1:1")
+    daemon = AlephDaemon(settings=own, service=AlephService(own))
+    payload, properties = daemon.answer(body, "uuid-1", BasicProperties(headers={"UUID": "uuid-1"}))
+    assert properties.headers is not None
+    assert properties.headers["exception_name"] == "MessageError"
+    assert payload.decode() == (
+        f"cannot answer a message of type {kind}; requests are SearchRequest, CountRequest, "
+        "ISBNValidationRequest, ExportRequest"
+    )

@@ -38,6 +38,7 @@ from edeposit.amqp.aleph import (
 )
 from edeposit.amqp.catalogue.service import AlephService, close_default_service
 from edeposit.amqp.emulator import AlephEmulator
+from edeposit.amqp.errors import MessageError
 from tests.wire_samples import RAYMOND, RAYMOND_MARCXML
 
 from .conftest import RAYMOND_ISBN, RAYMOND_SYSNO, service_settings
@@ -171,15 +172,15 @@ def test_catalogue_errors(service: AlephService) -> None:
 
 
 def test_unknown_request_and_query_types(service: AlephService) -> None:
-    with pytest.raises(ValueError, match="cannot answer a str"):
+    with pytest.raises(MessageError, match="cannot answer a message of type str"):
         service.handle("SearchRequest")
-    with pytest.raises(ValueError, match="cannot answer a CountResult"):
+    with pytest.raises(MessageError, match="cannot answer a message of type CountResult"):
         service.handle(CountResult(1))
-    with pytest.raises(ValueError, match="cannot search for a Author"):
+    with pytest.raises(MessageError, match="cannot search for a query of type Author"):
         service.handle(SearchRequest(Author("A", "B")))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="cannot search for a str"):
+    with pytest.raises(MessageError, match="cannot search for a query of type str"):
         service.handle(CountRequest("sbn=1"))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="ISBNValidationRequest"):
+    with pytest.raises(MessageError, match="ISBNValidationRequest"):
         service.handle(ISBNValidationRequest(TitleQuery("x")))  # type: ignore[arg-type]
 
 

@@ -99,8 +99,8 @@ def _find_request(query: Query) -> tuple[str, str]:
         index = INDEXES[type(query)]
     except KeyError:
         names = ", ".join(cls.__name__ for cls in (*INDEXES, DocumentQuery))
-        raise ValueError(
-            f"cannot search for a {type(query).__name__}; queries are {names}"
+        raise MessageError(
+            f"cannot search for a query of type {type(query).__name__}; queries are {names}"
         ) from None
     base, code, term = index(query)
     return base, ccl_request(code, term)

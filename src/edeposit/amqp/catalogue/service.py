@@ -56,6 +56,7 @@ from edeposit.amqp.catalogue.ratelimiter import RateLimiter
 from edeposit.amqp.catalogue.transport import HTTPUser
 from edeposit.amqp.catalogue.xservices import XServicesClient
 from edeposit.amqp.config import Settings
+from edeposit.amqp.errors import MessageError
 from edeposit.amqp.marc.isbn import is_valid_isbn
 from edeposit.amqp.wire.message import Message
 
@@ -111,15 +112,16 @@ class AlephService(HTTPUser):
         """The result for a Search, Count, ISBNValidation or Export request.
 
         Raises:
-            ValueError: an unknown request or query type.
+            MessageError: (a ``ValueError``) not a request, or a request of a query it
+                cannot hold: nothing was asked of the catalogue.
             AlephException, ExportException: (or a subclass) the catalogue's work failed.
         """
         try:
             respond = ANSWERS[type(request)]
         except KeyError:
             names = ", ".join(cls.__name__ for cls in ANSWERS)
-            raise ValueError(
-                f"cannot answer a {type(request).__name__}; requests are {names}"
+            raise MessageError(
+                f"cannot answer a message of type {type(request).__name__}; requests are {names}"
             ) from None
         with request_deadline(self.settings.ALEPH_REQUEST_DEADLINE):
             return respond(self, request)
@@ -174,7 +176,9 @@ def _isbn_to_validate(value: object) -> str:
         return value.ISBN
     if isinstance(value, str):
         return value
-    raise ValueError(f"ISBNValidationRequest.ISBN must be a string or an ISBNQuery, not {value!r}")
+    raise MessageError(
+        f"ISBNValidationRequest.ISBN must be a string or an ISBNQuery, not {value!r}"
+    )
 
 
 #: Request type → how the service answers it.
