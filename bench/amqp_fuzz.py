@@ -7,7 +7,7 @@ with valid requests alongside. After each batch: every valid request was answere
 exactly once, the daemon still runs and still consumes. The suite runs about a minute
 of it (tests/reliability/test_amqp_fuzz.py); this command searches longer::
 
-    .venv/bin/python bench/amqp_fuzz.py [--minutes 10] [--seed 1]
+    .venv/bin/python bench/amqp_fuzz.py [--minutes 10]
 """
 
 from __future__ import annotations
