@@ -126,6 +126,7 @@ def test_readme_says_which_module_each_command_runs_as() -> None:
             ["--put", "/nonexistent/request.json"],
             "argument --put: cannot read /nonexistent/request.json: No such file or directory",
         ),
+        ("edeposit.amqp.amqp_tool", ["--put", ""], "expected a file name, or '-'"),
         ("edeposit.amqp.emulator", ["--port", "99999"], "a port is 0 (any free one) to 65535"),
         ("edeposit.amqp.emulator", ["--port", "-1"], "a port is 0 (any free one) to 65535"),
         ("edeposit.amqp.emulator", ["--port", "http"], "not a port number: 'http'"),

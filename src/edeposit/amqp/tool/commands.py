@@ -308,6 +308,8 @@ def _read_put_file(parser: argparse.ArgumentParser, source: str) -> bytes:
     """The bytes ``--put`` publishes; an unreadable file is wrong usage (exit 2), told at once."""
     if source == "-":
         return sys.stdin.buffer.read()
+    if not source:
+        parser.error("argument --put: expected a file name, or '-' for standard input")
     try:
         return Path(source).read_bytes()
     except OSError as error:
@@ -320,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     name_program("amqp_tool")
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    body = _read_put_file(parser, arguments.put) if arguments.put else None
+    body = _read_put_file(parser, arguments.put) if arguments.put is not None else None
     try:
         _perform(arguments, body)
     except BrokenPipeError:
