@@ -4,7 +4,8 @@ Each batch is a few messages drawn by Hypothesis — header tables of every fiel
 nested and up to the frame's size, odd ``UUID`` / ``reply_to`` / ``correlation_id``
 values, bodies up to past the size limit — sent to a running daemon on a private node,
 with valid requests alongside. After each batch: every valid request was answered
-exactly once, the daemon still runs and still consumes. The suite runs about a minute
+exactly once, every error answer names an error of the project's tree (not a bare
+``ValueError``), the daemon still runs and still consumes. The suite runs about a minute
 of it (tests/reliability/test_amqp_fuzz.py); this command searches longer::
 
     .venv/bin/python bench/amqp_fuzz.py [--minutes 10]
@@ -37,6 +38,7 @@ from bench.faults import nested_table  # noqa: E402
 from bench.hostile_scenarios import HostileRun, count_request  # noqa: E402
 from bench.traffic import close_quietly  # noqa: E402
 from edeposit.amqp import settings as settings_module  # noqa: E402
+from edeposit.amqp.errors import EdepositAMQPError  # noqa: E402
 from edeposit.amqp.runtime import frames  # noqa: E402
 from edeposit.amqp.runtime.frame_limits import properties_size  # noqa: E402
 from edeposit.amqp.runtime.frames import RawField  # noqa: E402
@@ -50,6 +52,15 @@ HEADER_ROOM = 120_000
 OVER_LIMIT = 1024 * 1024 + 7
 
 _texts = st.text(max_size=40)
+
+
+def _error_names(root: type[BaseException] = EdepositAMQPError) -> set[str]:
+    """The names an error answer may carry: the project's error tree (DESIGN §4)."""
+    return {root.__name__}.union(*(_error_names(child) for child in root.__subclasses__()))
+
+
+#: A bare ``ValueError`` or ``KeyError`` in an answer is a failure the daemon did not name.
+ERROR_NAMES = _error_names()
 
 
 def _raw_fields() -> st.SearchStrategy[RawField]:
@@ -168,6 +179,8 @@ class Fuzzer:
         assert self.run.collector.wait_for(valid, 60), "a valid request was not answered"
         answers = self.run.collector.answers
         assert all(len(answers[key]) == 1 for key in valid), "a valid request answered twice"
+        unnamed = set(self.run.collector.errors) - ERROR_NAMES
+        assert not unnamed, f"answered with errors outside the project's tree: {sorted(unnamed)}"
         assert self.run.fleet.alive(), "the daemon died:\n" + self.run.logs()[-3000:]
         consumers = self.run.broker.queue_state(self.run.queue)[1]
         assert consumers == 1, "the daemon no longer consumes"
