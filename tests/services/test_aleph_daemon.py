@@ -177,7 +177,7 @@ def test_malformed_bodies_get_error_replies_and_the_daemon_lives(
             headers
         )
         assert body.decode() == headers["exception"]
-        assert headers["exception_name"] in ("DeserializationError", "ValueError")
+        assert headers["exception_name"] in ("DeserializationError", "MessageError")
         assert headers["exception_name"] in headers["exception_type"]
     assert "Popen" in answers["bad-3"][1].decode()
     assert "ISBNQuery.ISBN" in answers["bad-4"][1].decode()
