@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from concurrent.futures import Future
 
 import pytest
 from pika.spec import BasicProperties
@@ -23,9 +25,11 @@ from edeposit.amqp.daemon.answers import (
     fitted,
 )
 from edeposit.amqp.daemon.dead_letters import judge, revived
+from edeposit.amqp.daemon.ledger import request_key
 from edeposit.amqp.daemon.reply_to import ReplyToPolicy
 from edeposit.amqp.daemon.service import AlephDaemon
 from edeposit.amqp.errors import PoisonMessageError, SetAsideError
+from edeposit.amqp.runtime.confirms import Confirmed
 from edeposit.amqp.runtime.diagnosis import unroutable_logger
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.frame_limits import (
@@ -232,6 +236,39 @@ def test_a_senders_own_marker_does_not_skip_the_second_round() -> None:
     assert "x-edeposit-revived" not in again.properties.headers
     assert again.properties.headers["x-death"] == headers["x-death"]  # counted on by the broker
     assert (again.exchange, again.routing_key) == ("search", "request")
+
+
+class HeldBarrier:
+    """A side connection whose barrier resolves when the test says the broker has the ack."""
+
+    def __init__(self) -> None:
+        self.future: Future[None] = Future()
+
+    def barrier(self) -> Future[None]:
+        return self.future
+
+
+def test_a_revived_dead_letter_holds_its_copy_until_the_broker_has_the_ack() -> None:
+    """The copy sent round again may come back to this daemon and end it: its handler
+    waits (the ledger) until a barrier behind the dead letter's ack came back, so a crash
+    cannot leave the dead letter unacked and send it round twice."""
+    daemon = _daemon()
+    acked: list[Confirmed] = []
+    daemon.respond = lambda _messages, on_done=None: acked.append(on_done)  # type: ignore[method-assign,assignment,misc]
+    side = HeldBarrier()
+    daemon.side_connection = side  # type: ignore[assignment]
+    headers = {**_death("delivery_limit", 1), "UUID": "u"}
+    assert daemon.onDeadLetter(_deliver(), BasicProperties(headers=headers), b"{}")  # type: ignore[arg-type]
+    copy_started = threading.Event()
+    copy = threading.Thread(
+        target=lambda: (daemon.ledger.start(request_key("u", b"{}"), wait=5), copy_started.set())
+    )
+    acked[0](None)  # revived copy confirmed, the dead letter's ack sent
+    copy.start()
+    assert not copy_started.wait(0.3), "the copy ran before the broker had the ack"
+    side.future.set_result(None)
+    assert copy_started.wait(2)
+    copy.join()
 
 
 @pytest.mark.parametrize("reason", ["rejected", "expired", "maxlen", "something-new"])

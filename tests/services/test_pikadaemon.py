@@ -16,7 +16,9 @@ import pytest
 from pika.spec import Basic, BasicProperties
 
 from edeposit.amqp import settings
+from edeposit.amqp.errors import BrokerUnavailableError
 from edeposit.amqp.pikadaemon import PikaDaemon
+from edeposit.amqp.runtime.connection import BrokerConnection
 from edeposit.amqp.runtime.envelopes import Outgoing
 from edeposit.amqp.runtime.parameters import connection_parameters
 from edeposit.amqp.runtime.topology import Queue, Topology
@@ -505,3 +507,20 @@ def test_a_drain_says_how_many_were_unsettled_in_every_case(
         r"drained in \d+\.\d s: every message taken was settled \(0 unsettled\)",
         last_drain_line(caplog),
     )
+
+
+def test_a_barrier_resolves_once_the_broker_took_what_came_before(
+    broker_env: dict[str, str],
+) -> None:
+    """An ack has no reply: what must know it arrived (a dead letter sent round again,
+    whose copy may end the process) waits for a barrier behind it on the same channel."""
+    connection = BrokerConnection(connection_parameters(settings.get()), prefetch=3, name="barrier")
+    connection.start()
+    try:
+        assert connection.wait_ready(30)
+        assert connection.barrier().result(10) is None
+        assert connection.prefetch == 3  # the barrier asks for the prefetch it has
+    finally:
+        connection.stop()
+    with pytest.raises(BrokerUnavailableError):
+        connection.barrier().result(10)

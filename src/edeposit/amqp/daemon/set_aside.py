@@ -36,6 +36,7 @@ class SetAsideAnswers:
     settings: Settings
     queue: str
     connection: BrokerConnection | None
+    side_connection: BrokerConnection | None  # where the dead letters come
     ledger: AnswerLedger
 
     if TYPE_CHECKING:  # provided by PikaDaemon and AlephDaemon
@@ -130,14 +131,23 @@ class SetAsideAnswers:
                 self.queue,
             )
             # The copy may come back to this very daemon (and end it, if it is poison)
-            # before the dead letter's ack has left: its handler waits for the ack first
-            # (the ledger), or the dead letter would be sent round twice.
+            # before the dead letter's ack has reached the broker: its handler waits for
+            # that first (the ledger, released after a round trip behind the ack), or the
+            # dead letter would be sent round twice.
             sending = request_key(uuid, body)
             self.ledger.start(sending)
-            self.respond(
-                [revived(properties, body, death, request_key_)],
-                lambda _error: self.ledger.finish(sending, answer=None, answered=False),
-            )
+
+            def release(_outcome: object = None) -> None:
+                self.ledger.finish(sending, answer=None, answered=False)
+
+            def acked(error: BaseException | None) -> None:
+                connection = self.side_connection
+                if error is not None or connection is None:
+                    release()
+                else:
+                    connection.barrier().add_done_callback(release)
+
+            self.respond([revived(properties, body, death, request_key_)], acked)
             return True
         key = header_text((death.get("routing-keys") or [request_key_])[0])
         messages = self._error_messages(verdict.error, uuid, properties, key)

@@ -96,6 +96,27 @@ class ChannelOperations:
         session = self._session
         return len(session.confirms) if session is not None else 0
 
+    def barrier(self) -> Future[None]:
+        """Resolves once the broker has taken everything sent on the channel before it.
+
+        An ack has no reply; a ``basic.qos`` (the current prefetch again: it changes
+        nothing) has, and the broker handles a channel's methods in order, so its reply
+        tells that an ack sent earlier arrived. Fails when there is no channel.
+        """
+        done: Future[None] = Future()
+        settled = resolver(done)
+
+        def run() -> None:
+            session = self._live_session(settled)
+            channel = session.channel if session is not None else None
+            if channel is None or not channel.is_open:
+                settled(BrokerUnavailableError(f"{self.name}: channel not open"))
+                return
+            channel.basic_qos(prefetch_count=self.prefetch, callback=lambda _ok: settled(None))
+
+        self._submit(run, on_down=settled)
+        return done
+
     def publish(
         self,
         exchange: str,
